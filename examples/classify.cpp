@@ -1,0 +1,113 @@
+// mobilenet-classify: decodes images (JPEG, PNG, BMP, ... through stb_image), preprocesses them
+// as the model's metadata says (torchvision's ImageNet transforms by default) and prints the
+// top-k classes with probabilities.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <numeric>
+
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_FAILURE_USERMSG
+#include <stb/stb_image.h>
+
+#include "cli.hpp"
+#include "mobilenet/mobilenet.hpp"
+
+static const char kUsage[] =
+    "usage: mobilenet-classify [--arch A] [--width W] [--classes N] --weights F.safetensors\n"
+    "                          [--top K] [--labels FILE] [--threads T] IMAGE...\n"
+    "Prints the top-K classes of each image. Labels come from the weight file's metadata, else\n"
+    "from --labels (one per line), else the ImageNet labels for 1000-class models.\n";
+
+namespace {
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw mobilenet::Error(path + ": cannot open labels file");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(f, line);) lines.push_back(line);
+  return lines;
+}
+
+std::vector<std::string> labels_for(const mobilenet::Model& model, const cli::Args& args) {
+  std::vector<std::string> labels = model.metadata().labels;
+  if (args.has("labels")) labels = read_lines(args.get("labels"));
+  if (labels.empty() && model.num_classes() == 1000)
+    for (const char* dir : {MOBILENET_DATA_DIR, MOBILENET_INSTALLED_DATA_DIR})
+      if (std::ifstream(std::string(dir) + "/imagenet_labels.txt")) {
+        labels = read_lines(std::string(dir) + "/imagenet_labels.txt");
+        break;
+      }
+  if (!labels.empty() && static_cast<int>(labels.size()) != model.num_classes())
+    throw mobilenet::Error("have " + std::to_string(labels.size()) + " labels for a model with " +
+                           std::to_string(model.num_classes()) + " classes");
+  return labels;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return cli::run("mobilenet-classify", [&] {
+    const cli::Args args(argc, argv, {"arch", "width", "classes", "weights", "top", "labels", "threads"}, {"help"});
+    if (args.has("help")) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (args.positional.empty()) throw mobilenet::Error("no image given (see --help)");
+    mobilenet::LoadOptions lo;
+    if (args.has("arch")) lo.arch = mobilenet::parse_arch(args.get("arch"));
+    if (args.has("width")) lo.width = args.number("width", 1.0);
+    if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
+    const mobilenet::Model model = mobilenet::load(args.require("weights"), lo);
+    const std::vector<std::string> labels = labels_for(model, args);
+    const int top = std::min(args.integer("top", 5), model.num_classes());
+    if (top < 1) throw mobilenet::Error("--top must be positive");
+
+    const mobilenet::ModelMetadata& meta = model.metadata();
+    mobilenet::PreprocessOptions pre;
+    pre.resize_size = meta.resize_size;
+    pre.crop_size = meta.input_size;
+    std::copy(meta.mean, meta.mean + 3, pre.mean);
+    std::copy(meta.std, meta.std + 3, pre.std);
+    mobilenet::Workspace ws = model.workspace({1, pre.crop_size, pre.crop_size, args.integer("threads", 1)});
+    mobilenet::Tensor x({1, pre.crop_size, pre.crop_size, 3});
+
+    int failures = 0;
+    for (const std::string& path : args.positional) {
+      int w = 0, h = 0, channels = 0;
+      stbi_uc* pixels = stbi_load(path.c_str(), &w, &h, &channels, 3);
+      if (!pixels) {
+        std::fprintf(stderr, "mobilenet-classify: error: %s: cannot decode image (%s)\n", path.c_str(), stbi_failure_reason());
+        ++failures;
+        continue;
+      }
+      try {
+        mobilenet::preprocess_into(pixels, w, h, int64_t{w} * 3, mobilenet::PixelFormat::RGB, pre, x.data());
+      } catch (...) {
+        stbi_image_free(pixels);
+        throw;
+      }
+      stbi_image_free(pixels);
+      const mobilenet::ConstTensorView logits = model.forward(x, ws);
+      // Softmax in double for the printed probabilities.
+      const int n = model.num_classes();
+      const float peak = *std::max_element(logits.data, logits.data + n);
+      std::vector<double> p(static_cast<size_t>(n));
+      double total = 0;
+      for (int i = 0; i < n; ++i) total += p[static_cast<size_t>(i)] = std::exp(double(logits.data[i]) - peak);
+      std::vector<int> order(static_cast<size_t>(n));
+      std::iota(order.begin(), order.end(), 0);
+      std::partial_sort(order.begin(), order.begin() + top, order.end(),
+                        [&](int a, int b) { return p[static_cast<size_t>(a)] > p[static_cast<size_t>(b)]; });
+      std::printf("%s:\n", path.c_str());
+      for (int k = 0; k < top; ++k) {
+        const int c = order[static_cast<size_t>(k)];
+        std::printf("  %6.2f%%  %s\n", 100.0 * p[static_cast<size_t>(c)] / total,
+                    labels.empty() ? std::to_string(c).c_str() : labels[static_cast<size_t>(c)].c_str());
+      }
+    }
+    return failures ? 1 : 0;
+  });
+}

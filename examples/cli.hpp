@@ -1,0 +1,79 @@
+#pragma once
+// Minimal command-line parsing shared by the example tools: `--name value` options, `--flag`
+// switches and positional arguments; unknown options are errors naming the option.
+
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mobilenet/core/error.hpp"
+
+namespace cli {
+
+class Args {
+ public:
+  /// `options` take a value, `switches` do not.
+  Args(int argc, char** argv, const std::set<std::string>& options, const std::set<std::string>& switches = {}) {
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      if (a.rfind("--", 0) != 0 || a == "--") {
+        positional.push_back(a);
+        continue;
+      }
+      const std::string name = a.substr(2);
+      if (switches.count(name)) {
+        values_[name] = "1";
+      } else if (options.count(name)) {
+        if (i + 1 >= argc) throw mobilenet::Error("option --" + name + " needs a value");
+        values_[name] = argv[++i];
+      } else {
+        throw mobilenet::Error("unknown option " + a + " (see --help)");
+      }
+    }
+  }
+
+  bool has(const std::string& name) const { return values_.count(name) > 0; }
+  std::string get(const std::string& name, const std::string& fallback = "") const {
+    const auto it = values_.find(name);
+    return it == values_.end() ? fallback : it->second;
+  }
+  std::string require(const std::string& name) const {
+    if (!has(name)) throw mobilenet::Error("missing required option --" + name + " (see --help)");
+    return get(name);
+  }
+  double number(const std::string& name, double fallback) const {
+    if (!has(name)) return fallback;
+    try {
+      size_t used = 0;
+      const double v = std::stod(get(name), &used);
+      if (used == get(name).size()) return v;
+    } catch (const std::exception&) {
+    }
+    throw mobilenet::Error("option --" + name + " expects a number, got '" + get(name) + "'");
+  }
+  int integer(const std::string& name, int fallback) const {
+    const double v = number(name, fallback);
+    if (v != static_cast<int>(v)) throw mobilenet::Error("option --" + name + " expects an integer, got '" + get(name) + "'");
+    return static_cast<int>(v);
+  }
+
+  std::vector<std::string> positional;
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+/// Runs `body`, turning any error into one line on stderr and exit status 1.
+template <class Body>
+int run(const char* program, Body&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: error: %s\n", program, e.what());
+    return 1;
+  }
+}
+
+}  // namespace cli

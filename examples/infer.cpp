@@ -1,0 +1,43 @@
+// mobilenet-infer: runs a float32 NCHW .npy batch through a model and writes the logits as .npy.
+// The scripting interface: what PyTorch users feed their models, with the same layout.
+
+#include <cstdio>
+
+#include "cli.hpp"
+#include "mobilenet/mobilenet.hpp"
+
+static const char kUsage[] =
+    "usage: mobilenet-infer [--arch {v1,v2,v3_large,v3_small}] [--width W] [--classes N]\n"
+    "                       --weights F.safetensors --input x.npy --output y.npy [--threads T]\n"
+    "Runs a float32 NCHW batch [N,3,H,W] (or one image [3,H,W]) and writes logits [N,classes].\n"
+    "--arch, --width and --classes default to the weight file's metadata.\n";
+
+int main(int argc, char** argv) {
+  return cli::run("mobilenet-infer", [&] {
+    const cli::Args args(argc, argv, {"arch", "width", "classes", "weights", "input", "output", "threads"}, {"help"});
+    if (args.has("help")) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (!args.positional.empty()) throw mobilenet::Error("unexpected argument '" + args.positional[0] + "'");
+    mobilenet::LoadOptions lo;
+    if (args.has("arch")) lo.arch = mobilenet::parse_arch(args.get("arch"));
+    if (args.has("width")) lo.width = args.number("width", 1.0);
+    if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
+    const mobilenet::Model model = mobilenet::load(args.require("weights"), lo);
+
+    const std::string input = args.require("input");
+    const mobilenet::NpyArray x = mobilenet::read_npy(input);
+    std::vector<int64_t> s = x.shape;
+    if (s.size() == 3) s.insert(s.begin(), 1);
+    if (s.size() != 4 || s[1] != 3)
+      throw mobilenet::Error(input + ": expected a float32 array [N, 3, H, W] or [3, H, W], got shape " +
+                             mobilenet::shape_string(x.shape));
+    mobilenet::Workspace ws = model.workspace({s[0], s[2], s[3], args.integer("threads", 1)});
+    mobilenet::Tensor nhwc({s[0], s[2], s[3], 3});
+    mobilenet::nchw_to_nhwc(x.data.data(), nhwc);
+    const mobilenet::ConstTensorView y = model.forward(nhwc, ws);
+    mobilenet::write_npy(args.require("output"), {s[0], model.num_classes()}, y.data);
+    return 0;
+  });
+}

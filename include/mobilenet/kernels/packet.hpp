@@ -1,0 +1,35 @@
+#pragma once
+// A thin shim over the few Eigen packet-math functions the kernels use. Eigen's packet API is
+// `Eigen::internal`; keeping our uses behind these names means one place to adapt if it moves,
+// and one place the tests check against scalar code.
+
+#include <Eigen/Core>
+
+#include "mobilenet/core/isa.hpp"
+
+namespace mobilenet {
+inline namespace MOBILENET_ISA {
+namespace simd {
+
+/// The widest float packet Eigen enables for the compiler flags of this translation unit.
+using Packet = Eigen::internal::packet_traits<float>::type;
+/// Floats per packet: 16 (AVX-512), 8 (AVX/AVX2), 4 (SSE, NEON), 1 (no vectorisation).
+constexpr int kWidth = Eigen::internal::packet_traits<float>::size;
+
+inline Packet load(const float* p) { return Eigen::internal::ploadu<Packet>(p); }
+inline Packet load_aligned(const float* p) { return Eigen::internal::pload<Packet>(p); }
+inline void store(float* p, const Packet& v) { Eigen::internal::pstoreu(p, v); }
+inline Packet broadcast(float v) { return Eigen::internal::pset1<Packet>(v); }
+inline Packet zero() { return Eigen::internal::pset1<Packet>(0.0f); }
+/// a * b + c, fused where the ISA has FMA.
+inline Packet fmadd(const Packet& a, const Packet& b, const Packet& c) {
+  return Eigen::internal::pmadd(a, b, c);
+}
+inline Packet add(const Packet& a, const Packet& b) { return Eigen::internal::padd(a, b); }
+inline Packet mul(const Packet& a, const Packet& b) { return Eigen::internal::pmul(a, b); }
+inline Packet max(const Packet& a, const Packet& b) { return Eigen::internal::pmax(a, b); }
+inline Packet min(const Packet& a, const Packet& b) { return Eigen::internal::pmin(a, b); }
+
+}  // namespace simd
+}  // namespace MOBILENET_ISA
+}  // namespace mobilenet

@@ -1,0 +1,24 @@
+#pragma once
+// Intermediate buffers a block needs besides its input and output, carved from the workspace
+// arena when it is planned, so no block allocates in forward.
+
+#include <cstdint>
+
+#include "mobilenet/layers/squeeze_excite.hpp"
+
+namespace mobilenet {
+inline namespace MOBILENET_ISA {
+
+struct BlockScratch {
+  float* expanded = nullptr;   // output of the 1x1 expansion
+  float* depthwise = nullptr;  // output of the depthwise conv
+  SqueezeExcite::Scratch se{};
+};
+
+/// Floats each scratch buffer needs for one block at one input shape.
+struct BlockScratchSize {
+  int64_t expanded = 0, depthwise = 0, se = 0;
+};
+
+}  // namespace MOBILENET_ISA
+}  // namespace mobilenet

@@ -1,0 +1,27 @@
+#pragma once
+// What every layer reports about itself for summaries: output shape, trained parameter count
+// (as PyTorch counts them, BatchNorm's gamma and beta included) and multiply-accumulates.
+
+#include <cstdint>
+#include <string>
+
+#include "mobilenet/core/tensor.hpp"
+
+namespace mobilenet {
+
+struct LayerInfo {
+  std::string name;  // e.g. "features.3.block.1"
+  std::string type;  // e.g. "dwconv5x5/2 hardswish"
+  Shape output;
+  int64_t params = 0;
+  int64_t macs = 0;
+};
+
+/// How a conv layer's bias came about; decides how many parameters the trained model had.
+enum class BiasSource { BatchNorm, Bias };
+
+inline int64_t bias_params(BiasSource s, int64_t channels) {
+  return s == BiasSource::BatchNorm ? 2 * channels : channels;
+}
+
+}  // namespace mobilenet

@@ -1,0 +1,55 @@
+#pragma once
+// Pointwise (1x1) convolution, also used as the fully connected layer (a 1x1 conv on a 1x1
+// image): BatchNorm folded or a plain bias, activation and optional residual add fused.
+
+#include <string>
+
+#include "mobilenet/core/activation.hpp"
+#include "mobilenet/kernels/pointwise.hpp"
+#include "mobilenet/layers/layer_info.hpp"
+#include "mobilenet/runtime/thread_pool.hpp"
+
+namespace mobilenet {
+inline namespace MOBILENET_ISA {
+
+class PointwiseConv2d {
+ public:
+  struct Options {
+    int64_t in_channels = 0, out_channels = 0;
+    Activation activation = Activation::Identity;
+    BiasSource bias_source = BiasSource::BatchNorm;
+  };
+
+  /// `weight` is PyTorch's [out][in] (or [out][in][1][1]), `bias` [out].
+  PointwiseConv2d(const Options& o, const float* weight, const float* bias)
+      : o_(o), packed_(kernels::pack_pointwise(weight, bias, o.in_channels, o.out_channels)) {}
+
+  const Options& options() const { return o_; }
+
+  Shape output_shape(const Shape& in) const { return {in.n, in.h, in.w, o_.out_channels}; }
+
+  LayerInfo info(const std::string& name, const Shape& in, const char* type = "conv1x1") const {
+    return {name, std::string(type) + " " + to_string(o_.activation), output_shape(in),
+            o_.out_channels * o_.in_channels + bias_params(o_.bias_source, o_.out_channels),
+            in.pixels() / in.n * o_.in_channels * o_.out_channels};
+  }
+
+  /// `residual`, if given, has the shape of `out` and is added after the activation.
+  void forward(ConstTensorView in, TensorView out, ThreadPool& pool,
+               const float* residual = nullptr) const {
+    dispatch_activation(o_.activation, [&](auto act) {
+      using Act = decltype(act);
+      pool.parallel_for(in.shape.pixels(), kernels::pointwise_detail::kRows,
+                        [&](int64_t r0, int64_t r1) {
+                          kernels::pointwise<Act>(in.data, packed_, out.data, residual, r0, r1);
+                        });
+    });
+  }
+
+ private:
+  Options o_;
+  kernels::PackedPointwise packed_;
+};
+
+}  // namespace MOBILENET_ISA
+}  // namespace mobilenet

@@ -1,0 +1,13 @@
+#pragma once
+// Umbrella header: everything a user of the library needs.
+//
+//   auto model = mobilenet::load("mobilenet_v3_large.safetensors");
+//   auto ws = model.workspace({.batch = 1, .height = 224, .width = 224});
+//   auto logits = model.forward(input_nhwc, ws);
+
+#include "mobilenet/core/error.hpp"
+#include "mobilenet/core/tensor.hpp"
+#include "mobilenet/io/preprocess.hpp"
+#include "mobilenet/io/npy.hpp"
+#include "mobilenet/models/load.hpp"
+#include "mobilenet/models/model.hpp"

@@ -1,0 +1,126 @@
+#pragma once
+// Building models: `load` from a safetensors file (torchvision key names; arch, width and class
+// count from the arguments or the file's metadata), `random_model` for benchmarks and summaries.
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "mobilenet/io/safetensors.hpp"
+#include "mobilenet/models/model.hpp"
+
+namespace mobilenet {
+
+/// Overrides for what the file's metadata says; unset fields come from the metadata, then from
+/// defaults (width 1.0; classes from the classifier's weight shape).
+struct LoadOptions {
+  std::optional<Arch> arch;
+  std::optional<double> width;
+  std::optional<int> num_classes;
+};
+
+namespace detail {
+
+inline double parse_number(const std::string& file, const std::string& key, const std::string& v) {
+  try {
+    size_t used = 0;
+    const double d = std::stod(v, &used);
+    if (used == v.size()) return d;
+  } catch (const std::exception&) {
+  }
+  throw Error(file + ": metadata '" + key + "' is not a number: '" + v + "'");
+}
+
+inline ModelMetadata parse_metadata(const SafetensorsFile& f) {
+  ModelMetadata m;
+  m.raw = f.metadata();
+  const auto get = [&](const char* k) -> const std::string* {
+    const auto it = m.raw.find(k);
+    return it == m.raw.end() ? nullptr : &it->second;
+  };
+  const auto triple = [&](const char* k, float* out) {
+    const std::string* v = get(k);
+    if (!v) return;
+    std::stringstream ss(*v);
+    std::string part;
+    for (int i = 0; i < 3; ++i) {
+      if (!std::getline(ss, part, ','))
+        throw Error(f.name() + ": metadata '" + k + "' needs three comma-separated numbers, got '" + *v + "'");
+      out[i] = static_cast<float>(parse_number(f.name(), k, part));
+    }
+  };
+  triple("mean", m.mean);
+  triple("std", m.std);
+  if (const auto* v = get("input_size")) m.input_size = static_cast<int>(parse_number(f.name(), "input_size", *v));
+  if (const auto* v = get("resize_size")) m.resize_size = static_cast<int>(parse_number(f.name(), "resize_size", *v));
+  if (const auto* v = get("labels")) {
+    try {
+      m.labels = nlohmann::json::parse(*v).get<std::vector<std::string>>();
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(f.name() + ": metadata 'labels' is not a JSON array of strings: " + e.what());
+    }
+  }
+  return m;
+}
+
+}  // namespace detail
+
+inline namespace MOBILENET_ISA {
+
+/// Loads a model from a safetensors file with torchvision's state-dict keys. Every missing,
+/// unexpected or mis-shaped tensor is reported in one Error.
+inline Model load(const std::string& path, const LoadOptions& options = {}) {
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  const auto& meta = file.metadata();
+  const auto meta_value = [&](const char* k) -> std::optional<std::string> {
+    const auto it = meta.find(k);
+    return it == meta.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+  Arch arch;
+  if (options.arch) {
+    arch = *options.arch;
+  } else if (const auto a = meta_value("arch")) {
+    arch = parse_arch(*a);
+  } else {
+    throw Error(path + ": the file's metadata names no architecture; pass one (--arch)");
+  }
+  ModelOptions mo;
+  if (options.width)
+    mo.width = *options.width;
+  else if (const auto w = meta_value("width"))
+    mo.width = detail::parse_number(path, "width", *w);
+  if (options.num_classes) {
+    mo.num_classes = *options.num_classes;
+  } else if (const auto c = meta_value("num_classes")) {
+    mo.num_classes = static_cast<int>(detail::parse_number(path, "num_classes", *c));
+  } else {
+    const auto keys = torchvision_keys(make_spec(arch, mo));
+    const auto it = file.tensors().find(keys.linears.back() + ".weight");
+    if (it != file.tensors().end() && it->second.shape.size() == 2)
+      mo.num_classes = static_cast<int>(it->second.shape[0]);
+  }
+  const NetworkSpec spec = make_spec(arch, mo);
+  std::ostringstream desc;
+  desc << "mobilenet " << to_string(arch) << " width " << mo.width << " with " << mo.num_classes
+       << " classes";
+  if (!meta.empty())
+    desc << " (file metadata: arch=" << meta_value("arch").value_or("?")
+         << " width=" << meta_value("width").value_or("?")
+         << " num_classes=" << meta_value("num_classes").value_or("?") << ")";
+  SafetensorsWeights weights(file);
+  Model model(spec, weights, torchvision_keys(spec));
+  weights.check_complete(desc.str());
+  model.set_metadata(detail::parse_metadata(file));
+  return model;
+}
+
+/// A model with seeded random weights (no file needed): for benchmarks and summaries.
+inline Model random_model(Arch arch, const ModelOptions& options = {}, uint32_t seed = 0) {
+  const NetworkSpec spec = make_spec(arch, options);
+  RandomWeights weights(seed);
+  return Model(spec, weights, torchvision_keys(spec));
+}
+
+}  // namespace MOBILENET_ISA
+}  // namespace mobilenet

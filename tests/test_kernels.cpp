@@ -1,0 +1,167 @@
+// Every kernel against the scalar reference on awkward shapes: channel counts that are not a
+// multiple of any SIMD width, kernels 3 and 5, strides 1 and 2, 1x1 to 15x7 images, symmetric
+// and asymmetric (TF "same") padding, every activation, 1 and 2 threads.
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "mobilenet/kernels/pool.hpp"
+#include "mobilenet/layers/conv2d.hpp"
+#include "mobilenet/layers/depthwise_conv2d.hpp"
+#include "mobilenet/layers/pointwise_conv2d.hpp"
+#include "reference.hpp"
+
+namespace {
+
+using mobilenet::Activation;
+using mobilenet::Padding;
+using mobilenet::Shape;
+
+std::vector<float> random_vector(int64_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+// Scalar-vs-fast tolerance: float32 sums of the same terms in another order differ by at most
+// a few ulps of the sum of absolute terms; 1e-5 of it leaves room for ~80 terms' worth of rounding.
+void expect_close(const reference::ConvResult& ref, const float* got, const std::string& what) {
+  for (size_t i = 0; i < ref.out.size(); ++i) {
+    const double tol = 1e-5 * std::max(1.0, ref.magnitude[i]);
+    ASSERT_NEAR(got[i], ref.out[i], tol) << what << " at flat index " << i;
+  }
+}
+
+const Activation kActivations[] = {Activation::Identity, Activation::ReLU, Activation::ReLU6,
+                                   Activation::HardSwish, Activation::HardSigmoid};
+
+TEST(Pointwise, MatchesReferenceOnOddShapes) {
+  uint32_t seed = 1;
+  for (int64_t cin : {1, 3, 7, 17, 33, 64})
+    for (int64_t cout : {1, 3, 7, 16, 17, 33, 40})
+      for (int64_t rows : {1, 5, 9, 13})
+        for (bool residual : {false, true}) {
+          const Activation act = kActivations[seed % 5];
+          const Shape is{1, 1, rows, cin};
+          const auto x = random_vector(is.numel(), seed++, -4, 4);
+          const auto w = random_vector(cout * cin, seed++);
+          const auto b = random_vector(cout, seed++);
+          const auto res = random_vector(rows * cout, seed++);
+          const auto ref = reference::conv(x, is, w, b, cout, 1, 1, {}, 1, act,
+                                           residual ? res.data() : nullptr);
+          const mobilenet::PointwiseConv2d layer({cin, cout, act}, w.data(), b.data());
+          for (int threads : {1, 2}) {
+            mobilenet::ThreadPool pool(threads);
+            mobilenet::Tensor out(ref.shape);
+            layer.forward({x.data(), is}, out, pool, residual ? res.data() : nullptr);
+            expect_close(ref, out.data(),
+                         "pointwise cin " + std::to_string(cin) + " cout " + std::to_string(cout) +
+                             " rows " + std::to_string(rows) + " act " + to_string(act) +
+                             " residual " + std::to_string(residual) + " threads " +
+                             std::to_string(threads));
+          }
+        }
+}
+
+TEST(Depthwise, MatchesReferenceOnOddShapes) {
+  uint32_t seed = 100;
+  const std::pair<int64_t, int64_t> sizes[] = {{1, 1}, {2, 3}, {7, 5}, {15, 7}, {4, 4}};
+  for (int k : {3, 5})
+    for (int stride : {1, 2})
+      for (int64_t c : {1, 3, 7, 16, 17, 33})
+        for (auto [h, w] : sizes)
+          for (bool tf_same : {false, true}) {
+            const Activation act = kActivations[seed % 5];
+            // PyTorch pads (k-1)/2 on every side; TF "same" at stride 2 pads the extra pixel
+            // at the bottom/right only.
+            const int p = (k - 1) / 2;
+            const Padding pad = tf_same ? Padding{p - 1, p - 1, p, p} : Padding::symmetric(p);
+            const Shape is{2, h, w, c};
+            const auto x = random_vector(is.numel(), seed++, -4, 4);
+            const auto wt = random_vector(c * k * k, seed++);
+            const auto b = random_vector(c, seed++);
+            const auto ref = reference::conv(x, is, wt, b, c, k, stride, pad, c, act);
+            const mobilenet::DepthwiseConv2d layer({c, k, stride, pad, act}, wt.data(), b.data());
+            ASSERT_EQ(layer.output_shape(is), ref.shape);
+            if (ref.shape.h < 1 || ref.shape.w < 1) continue;
+            for (int threads : {1, 2}) {
+              mobilenet::ThreadPool pool(threads);
+              mobilenet::Tensor out(ref.shape);
+              layer.forward({x.data(), is}, out, pool);
+              expect_close(ref, out.data(),
+                           "depthwise k" + std::to_string(k) + " s" + std::to_string(stride) +
+                               " c" + std::to_string(c) + " " + std::to_string(h) + "x" +
+                               std::to_string(w) + (tf_same ? " tf-same" : "") + " act " +
+                               to_string(act) + " threads " + std::to_string(threads));
+            }
+          }
+}
+
+TEST(Conv2d, StemMatchesReference) {
+  uint32_t seed = 500;
+  const std::pair<int64_t, int64_t> sizes[] = {{1, 1}, {3, 2}, {15, 7}, {9, 9}};
+  for (int64_t cin : {1, 3, 4})
+    for (int64_t cout : {1, 7, 16, 17, 33})
+      for (int stride : {1, 2})
+        for (auto [h, w] : sizes) {
+          const Activation act = kActivations[seed % 5];
+          const Shape is{2, h, w, cin};
+          const auto x = random_vector(is.numel(), seed++, -2, 2);
+          const auto wt = random_vector(cout * cin * 9, seed++);
+          const auto b = random_vector(cout, seed++);
+          const auto ref = reference::conv(x, is, wt, b, cout, 3, stride, Padding::symmetric(1), 1, act);
+          const mobilenet::Conv2d layer({cin, cout, 3, stride, Padding::symmetric(1), act}, wt.data(), b.data());
+          for (int threads : {1, 2}) {
+            mobilenet::ThreadPool pool(threads);
+            mobilenet::Tensor out(ref.shape);
+            layer.forward({x.data(), is}, out, pool);
+            expect_close(ref, out.data(),
+                         "conv cin " + std::to_string(cin) + " cout " + std::to_string(cout) +
+                             " s" + std::to_string(stride) + " " + std::to_string(h) + "x" +
+                             std::to_string(w));
+          }
+        }
+}
+
+TEST(Pool, GlobalAverageAndChannelScale) {
+  for (int64_t c : {1, 7, 16, 33})
+    for (auto [h, w] : {std::pair<int64_t, int64_t>{1, 1}, {7, 5}, {3, 8}}) {
+      const Shape s{3, h, w, c};
+      auto x = random_vector(s.numel(), static_cast<uint32_t>(c * 31 + h));
+      std::vector<float> pooled(static_cast<size_t>(s.n * c));
+      mobilenet::kernels::global_average_pool({x.data(), s}, pooled.data(), 0, s.n);
+      for (int64_t n = 0; n < s.n; ++n)
+        for (int64_t ch = 0; ch < c; ++ch) {
+          double sum = 0;
+          for (int64_t p = 0; p < h * w; ++p) sum += x[static_cast<size_t>((n * h * w + p) * c + ch)];
+          ASSERT_NEAR(pooled[static_cast<size_t>(n * c + ch)], sum / double(h * w), 1e-6);
+        }
+      const auto scale = random_vector(s.n * c, 7);
+      const auto before = x;
+      mobilenet::kernels::scale_channels({x.data(), s}, scale.data(), 0, s.n * h);
+      for (size_t i = 0; i < x.size(); ++i) {
+        const int64_t ch = static_cast<int64_t>(i) % c, n = static_cast<int64_t>(i) / (h * w * c);
+        ASSERT_FLOAT_EQ(x[i], before[i] * scale[static_cast<size_t>(n * c + ch)]);
+      }
+    }
+}
+
+TEST(ThreadPool, CoversEveryItemOnceInGrainAlignedChunks) {
+  for (int threads : {1, 2, 3})
+    for (int64_t count : {0, 1, 7, 64, 1001})
+      for (int64_t grain : {1, 4, 8}) {
+        mobilenet::ThreadPool pool(threads);
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(count));
+        pool.parallel_for(count, grain, [&](int64_t b, int64_t e) {
+          EXPECT_EQ(b % grain, 0);
+          for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+        });
+        for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+      }
+  EXPECT_THROW(mobilenet::ThreadPool(0), mobilenet::Error);
+}
+
+}  // namespace

@@ -1,0 +1,180 @@
+// Whole-model properties that need no reference framework: the built architectures' parameter
+// counts and MACs against torchvision and the papers, width-multiplier rounding, workspace
+// planning and input validation, thread-count determinism, and no allocation in forward.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "mobilenet/mobilenet.hpp"
+
+// Counts every global allocation in this test binary (plain and over-aligned), so a test can
+// assert that forward makes none. GCC cannot see that these news and deletes pair up.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+static std::atomic<long> g_allocations{0};
+void* operator new(std::size_t n) {
+  ++g_allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+  ++g_allocations;
+  const std::size_t align = static_cast<std::size_t>(a);
+  if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace {
+
+using namespace mobilenet;
+
+struct Totals {
+  int64_t params = 0, macs = 0;
+};
+
+Totals totals(const Model& m, int64_t size = 224) {
+  Totals t;
+  for (const LayerInfo& l : m.layers(size, size)) {
+    t.params += l.params;
+    t.macs += l.macs;
+  }
+  return t;
+}
+
+TEST(Architectures, ParameterCountsEqualTorchvision) {
+  // sum(p.numel() for p in model.parameters()) of torchvision 0.14's models, 1000 classes; V1 is
+  // tools/mobilenet_v1.py's reference definition.
+  EXPECT_EQ(totals(random_model(Arch::V2)).params, 3504872);
+  EXPECT_EQ(totals(random_model(Arch::V3Large)).params, 5483032);
+  EXPECT_EQ(totals(random_model(Arch::V3Small)).params, 2542856);
+  EXPECT_EQ(totals(random_model(Arch::V1)).params, 4231976);
+}
+
+TEST(Architectures, MacsWithinTwoPercentOfThePapers) {
+  // V1 paper Table 6, V2 paper Table 4, V3 paper Table 9 (224x224).
+  const std::pair<Arch, double> papers[] = {
+      {Arch::V1, 569e6}, {Arch::V2, 300e6}, {Arch::V3Large, 217e6}, {Arch::V3Small, 56e6}};
+  for (auto [arch, macs] : papers)
+    EXPECT_NEAR(static_cast<double>(totals(random_model(arch)).macs), macs, 0.02 * macs) << to_string(arch);
+}
+
+TEST(Architectures, WidthMultiplierRoundsLikeTorchvision) {
+  EXPECT_EQ(make_divisible(32 * 0.35), 16);  // 11.2 -> 8 would lose more than 10%
+  EXPECT_EQ(make_divisible(16 * 0.35), 8);
+  EXPECT_EQ(make_divisible(24 * 0.75), 24);  // 18 rounds to 16, which is < 0.9 * 18
+  const NetworkSpec v2 = make_spec(Arch::V2, {0.35, 10});
+  EXPECT_EQ(v2.stem_out, 16);
+  EXPECT_EQ(v2.last_conv_out, 1280);  // never narrower than 1280
+  EXPECT_EQ(make_spec(Arch::V2, {1.4, 10}).last_conv_out, 1792);
+  const NetworkSpec v3 = make_spec(Arch::V3Small, {0.5, 10});
+  EXPECT_EQ(v3.blocks.front().squeeze, 8);
+  EXPECT_EQ(v3.hidden, 512);
+  EXPECT_EQ(make_spec(Arch::V3Large, {}).blocks.size(), 15u);
+  EXPECT_EQ(make_spec(Arch::V3Small, {}).blocks.size(), 11u);
+  EXPECT_EQ(make_spec(Arch::V2, {}).blocks.size(), 17u);
+  EXPECT_EQ(make_spec(Arch::V1, {0.25, 10}).blocks.back().out, 256);
+  EXPECT_THROW(make_spec(Arch::V2, {0.0, 10}), Error);
+  EXPECT_THROW(make_spec(Arch::V2, {1.0, 0}), Error);
+  EXPECT_THROW(parse_arch("v4"), Error);
+}
+
+TEST(Workspace, RejectsInputsItWasNotPlannedFor) {
+  const Model m = random_model(Arch::V3Small, {0.5, 10});
+  Workspace ws = m.workspace({1, 64, 48, 1});
+  Tensor wrong({1, 64, 64, 3});
+  try {
+    m.forward(wrong, ws);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[1, 64, 64, 3]"), std::string::npos) << e.what();
+  }
+  const Model other = random_model(Arch::V3Small, {0.5, 10});
+  Tensor right({1, 64, 48, 3});
+  EXPECT_THROW(other.forward(right, ws), Error);
+  EXPECT_THROW(m.workspace({0, 224, 224, 1}), Error);
+  EXPECT_THROW(m.workspace({1, 224, 224, 0}), Error);
+}
+
+TEST(Workspace, AnyPositiveResolutionRuns) {
+  // PyTorch's (k-1)/2 padding keeps every feature map at least 1x1, even for a 1x1 input.
+  const Model m = random_model(Arch::V2, {0.35, 10});
+  Workspace ws = m.workspace({1, 1, 1, 1});
+  Tensor x({1, 1, 1, 3});
+  EXPECT_EQ(m.forward(x, ws).shape, (Shape{1, 1, 1, 10}));
+  try {
+    m.workspace({1, 0, 5, 1});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("must be positive"), std::string::npos) << e.what();
+  }
+}
+
+void fill(Tensor& t, uint32_t seed) {
+  uint32_t s = seed;
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    s = s * 1664525u + 1013904223u;
+    t.data()[i] = static_cast<float>(s >> 8) / 16777216.0f * 2.0f - 1.0f;
+  }
+}
+
+TEST(Forward, BitIdenticalAcrossThreadCountsAndRuns) {
+  for (Arch arch : {Arch::V1, Arch::V2, Arch::V3Large, Arch::V3Small}) {
+    const Model m = random_model(arch, {0.5, 21});
+    Tensor x({2, 67, 45, 3});
+    fill(x, 3);
+    Workspace one = m.workspace({2, 67, 45, 1});
+    const ConstTensorView a = m.forward(x, one);
+    const std::vector<float> first(a.data, a.data + a.numel());
+    for (int threads : {1, 2, 3}) {
+      Workspace ws = m.workspace({2, 67, 45, threads});
+      const ConstTensorView b = m.forward(x, ws);
+      ASSERT_EQ(b.shape, (Shape{2, 1, 1, 21}));
+      for (int64_t i = 0; i < b.numel(); ++i)
+        ASSERT_EQ(b.data[i], first[static_cast<size_t>(i)]) << to_string(arch) << " threads " << threads;
+    }
+  }
+}
+
+TEST(Forward, BatchItemsAreIndependent) {
+  const Model m = random_model(Arch::V3Large, {0.75, 13});
+  Tensor batch({3, 40, 56, 3});
+  fill(batch, 11);
+  Workspace ws3 = m.workspace({3, 40, 56, 2});
+  const ConstTensorView all = m.forward(batch, ws3);
+  Workspace ws1 = m.workspace({1, 40, 56, 1});
+  for (int64_t n = 0; n < 3; ++n) {
+    const ConstTensorView one = m.forward({batch.data() + n * 40 * 56 * 3, {1, 40, 56, 3}}, ws1);
+    for (int64_t c = 0; c < 13; ++c) ASSERT_EQ(one.data[c], all.data[n * 13 + c]);
+  }
+}
+
+TEST(Forward, MakesNoHeapAllocation) {
+  for (Arch arch : {Arch::V1, Arch::V2, Arch::V3Large, Arch::V3Small}) {
+    const Model m = random_model(arch, {1.0, 1000});
+    for (int threads : {1, 2}) {
+      Workspace ws = m.workspace({1, 96, 96, threads});
+      Tensor x({1, 96, 96, 3});
+      fill(x, 5);
+      m.forward(x, ws);  // warm-up: thread start-up happens here
+      const long before = g_allocations.load();
+      m.forward(x, ws);
+      EXPECT_EQ(g_allocations.load() - before, 0) << to_string(arch) << " threads " << threads;
+    }
+  }
+}
+
+TEST(Summary, ListsEveryLayerAndTotals) {
+  const Model m = random_model(Arch::V3Small);
+  const std::string s = m.summary(224, 224);
+  EXPECT_NE(s.find("features.1.se"), std::string::npos);
+  EXPECT_NE(s.find("2542856"), std::string::npos) << s;
+  EXPECT_NE(s.find("classifier.fc1"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,101 @@
+// Whole models against torchvision on the same weights (fixtures written at test time by
+// tools/make_fixtures.py: calibrated BatchNorm statistics, so every layer matters).
+//
+// Tolerance: max |ours - torch| <= 1e-4 * max(1, max |torch|). Both sides compute in float32
+// but sum in different orders (our GEMM runs over input channels in order; PyTorch's blocks
+// differently), fold BatchNorm into the weights (PyTorch applies it after the conv) and
+// compute hardswish as x * relu6(x + 3) * (1/6) (PyTorch divides by 6). Each of these moves a
+// value by a few float32 ulps (~1e-7 relative) per layer; over ~20-60 layers with gains above 1
+// that grows to ~1e-6..1e-5 of the logits' scale. 1e-4 leaves a 10x margin yet is broken by a
+// 0.1% change of one early depthwise weight (checked below for every case).
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "mobilenet/mobilenet.hpp"
+
+namespace {
+
+using namespace mobilenet;
+
+const std::string kFixtures = MOBILENET_FIXTURES_DIR;
+
+struct Case {
+  std::string name, arch;
+  double width;
+  int classes;
+  int64_t batch, height, width_px;
+};
+
+std::vector<Case> cases_for(const std::string& arch) {
+  std::ifstream f(kFixtures + "/cases.txt");
+  if (!f) throw Error(kFixtures + "/cases.txt missing: run tools/make_fixtures.py (ctest runs it)");
+  std::vector<Case> out;
+  Case c;
+  while (f >> c.name >> c.arch >> c.width >> c.classes >> c.batch >> c.height >> c.width_px)
+    if (c.arch == arch) out.push_back(c);
+  return out;
+}
+
+Tensor read_nchw_input(const std::string& path, const Case& c) {
+  const NpyArray a = read_npy(path);
+  const std::vector<int64_t> want = {c.batch, 3, c.height, c.width_px};
+  if (a.shape != want) throw Error(path + ": shape " + shape_string(a.shape) + ", expected " + shape_string(want));
+  Tensor t({c.batch, c.height, c.width_px, 3});
+  nchw_to_nhwc(a.data.data(), t);
+  return t;
+}
+
+struct Comparison {
+  double max_abs_diff = 0, max_abs_ref = 0;
+  double tolerance() const { return 1e-4 * std::max(1.0, max_abs_ref); }
+};
+
+Comparison compare(ConstTensorView got, const std::vector<float>& expected) {
+  Comparison r;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    r.max_abs_ref = std::max(r.max_abs_ref, std::abs(double(expected[i])));
+    r.max_abs_diff = std::max(r.max_abs_diff, std::abs(double(got.data[i]) - expected[i]));
+  }
+  return r;
+}
+
+void check_arch(const std::string& arch) {
+  const auto cases = cases_for(arch);
+  ASSERT_GE(cases.size(), 4u) << "expected two widths x two input shapes for " << arch;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string dir = kFixtures + "/" + c.name;
+    const Model model = load(dir + "/weights.safetensors", {parse_arch(c.arch), c.width, c.classes});
+    const Tensor x = read_nchw_input(dir + "/input.npy", c);
+    const NpyArray expected = read_npy(dir + "/expected.npy");
+    ASSERT_EQ(expected.shape, (std::vector<int64_t>{c.batch, c.classes}));
+
+    Workspace ws1 = model.workspace({c.batch, c.height, c.width_px, 1});
+    const ConstTensorView y1 = model.forward(x, ws1);
+    const Comparison cmp = compare(y1, expected.data);
+    EXPECT_LE(cmp.max_abs_diff, cmp.tolerance());
+    std::printf("[parity] %-24s max|ref| %9.4f  max|diff| %.3g  (tolerance %.3g)\n", c.name.c_str(),
+                cmp.max_abs_ref, cmp.max_abs_diff, cmp.tolerance());
+
+    Workspace ws2 = model.workspace({c.batch, c.height, c.width_px, 2});
+    const ConstTensorView y2 = model.forward(x, ws2);
+    for (int64_t i = 0; i < y1.numel(); ++i) ASSERT_EQ(y1.data[i], y2.data[i]) << "1 vs 2 threads at " << i;
+
+    // The check can fail: one early depthwise weight changed by 0.1% must break the tolerance.
+    const Model perturbed = load(dir + "/weights_perturbed.safetensors", {parse_arch(c.arch), c.width, c.classes});
+    Workspace wsp = perturbed.workspace({c.batch, c.height, c.width_px, 1});
+    const Comparison off = compare(perturbed.forward(x, wsp), expected.data);
+    EXPECT_GT(off.max_abs_diff, off.tolerance()) << "a perturbed model passed the parity check";
+  }
+}
+
+TEST(Parity, V1) { check_arch("v1"); }
+TEST(Parity, V2) { check_arch("v2"); }
+TEST(Parity, V3Large) { check_arch("v3_large"); }
+TEST(Parity, V3Small) { check_arch("v3_small"); }
+
+}  // namespace
