@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""Export MobileNet weights (torchvision layout) to a safetensors file.
+
+The weights come either from a checkpoint (a torchvision state dict such as
+torchvision's published ``mobilenet_v3_large-*.pth``, optionally wrapped in a
+dict under "state_dict" or "model") or from a seeded random initialisation.
+The state dict is validated by loading it into the model built by
+``models.build_model(arch, width, classes)``.  ``num_batches_tracked`` keys
+are dropped.
+
+``__metadata__`` written (all values are strings):
+arch, width (repr of the float, e.g. "1.0", "0.35"), num_classes,
+input_size, resize_size, mean, std (comma separated, 3 values), labels (JSON
+array of class names), source.
+"""
+import argparse
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402
+from models import ARCHS, IMAGENET_MEAN, IMAGENET_STD, build_model  # noqa: E402
+
+DTYPES = {"f32": "F32", "f16": "F16", "bf16": "BF16"}
+
+
+def imagenet_labels():
+    """The 1000 ImageNet category names in torchvision's order."""
+    from torchvision.models._meta import _IMAGENET_CATEGORIES
+
+    return list(_IMAGENET_CATEGORIES)
+
+
+def default_labels(num_classes, labels_file=None):
+    """Labels from a file (one per line), ImageNet names for 1000 classes,
+    else the strings "0".."N-1"."""
+    if labels_file:
+        with open(labels_file, encoding="utf-8") as f:
+            labels = [line.rstrip("\r\n") for line in f if line.strip()]
+        if len(labels) != num_classes:
+            raise ValueError("%s has %d labels, expected %d"
+                             % (labels_file, len(labels), num_classes))
+        return labels
+    if num_classes == 1000:
+        return imagenet_labels()
+    return [str(i) for i in range(num_classes)]
+
+
+def make_metadata(arch, width, num_classes, labels, source,
+                  input_size=224, resize_size=256,
+                  mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    """Build the string -> string ``__metadata__`` dict."""
+    if len(labels) != num_classes:
+        raise ValueError("%d labels for %d classes" % (len(labels), num_classes))
+    return {
+        "arch": arch,
+        "width": repr(float(width)),
+        "num_classes": str(int(num_classes)),
+        "input_size": str(int(input_size)),
+        "resize_size": str(int(resize_size)),
+        "mean": mean,
+        "std": std,
+        "labels": json.dumps(list(labels)),
+        "source": source,
+    }
+
+
+def exportable_state(model):
+    """The model's state dict without ``num_batches_tracked`` entries."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()
+            if not k.endswith("num_batches_tracked")}
+
+
+def load_checkpoint(path):
+    """Load a state dict from a .pth file, unwrapping common containers."""
+    obj = torch.load(path, map_location="cpu")
+    for key in ("state_dict", "model"):
+        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
+            obj = obj[key]
+    if hasattr(obj, "state_dict"):  # a pickled nn.Module
+        obj = obj.state_dict()
+    return {k[len("module."):] if k.startswith("module.") else k: v
+            for k, v in obj.items()}
+
+
+def write(path, model, metadata, dtype="F32"):
+    """Write the model's exportable state dict and metadata to ``path``."""
+    safetensors_io.save(path, exportable_state(model), metadata, dtype=dtype)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Preprocessing metadata: torchvision's IMAGENET1K_V1 weights "
+               "use resize 256 / crop 224 (the defaults).  For torchvision's "
+               "IMAGENET1K_V2 weights of mobilenet_v2 and mobilenet_v3_large "
+               "pass --resize-size 232.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arch", choices=ARCHS, required=True)
+    parser.add_argument("--width", type=float, default=1.0,
+                        help="width multiplier (default 1.0)")
+    parser.add_argument("--classes", type=int, default=1000,
+                        help="number of classes (default 1000)")
+    parser.add_argument("--out", required=True, help="output .safetensors")
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="torchvision state dict (.pth)")
+    src.add_argument("--random", action="store_true",
+                     help="seeded random initialisation (torchvision init)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed for --random (default 0)")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="f32",
+                        help="storage type of floating tensors (default f32)")
+    parser.add_argument("--input-size", type=int, default=224,
+                        help="center-crop size (default 224)")
+    parser.add_argument("--resize-size", type=int, default=256,
+                        help="shorter-side resize before the crop (default "
+                             "256; use 232 for torchvision IMAGENET1K_V2 "
+                             "weights of v2 and v3_large)")
+    parser.add_argument("--mean", default=IMAGENET_MEAN,
+                        help="per-channel mean (default %(default)s)")
+    parser.add_argument("--std", default=IMAGENET_STD,
+                        help="per-channel std (default %(default)s)")
+    parser.add_argument("--labels",
+                        help="file with one class name per line (default: "
+                             "ImageNet names for 1000 classes, else 0..N-1)")
+    parser.add_argument("--source", help="free text for the 'source' key")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    if args.random:
+        torch.manual_seed(args.seed)
+    model = build_model(args.arch, args.width, args.classes)
+    if args.checkpoint:
+        model.load_state_dict(load_checkpoint(args.checkpoint), strict=True)
+        source = "converted from %s" % os.path.basename(args.checkpoint)
+    else:
+        source = "random init (torchvision init), seed %d" % args.seed
+    model.eval()
+    metadata = make_metadata(
+        args.arch, args.width, args.classes,
+        default_labels(args.classes, args.labels),
+        args.source or source, args.input_size, args.resize_size,
+        args.mean, args.std)
+    write(args.out, model, metadata, DTYPES[args.dtype])
+    print("wrote %s (%d bytes)" % (args.out, os.path.getsize(args.out)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's packages, whatever the build, tests and examples need and the machine
+# lacks. Safe to run again: it only calls apt-get when a package is missing.
+set -euo pipefail
+
+packages=(
+  g++ cmake make                      # toolchain
+  libeigen3-dev                       # the library's math (Eigen 3.4)
+  nlohmann-json3-dev                  # parsing safetensors headers
+  libstb-dev                          # image decoding in mobilenet-classify
+  libgtest-dev libbenchmark-dev       # tests and benchmarks
+  python3-torch python3-torchvision   # the reference the parity tests compare against
+  python3-numpy python3-pil python3-sklearn  # fixtures and the digits model's data
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
