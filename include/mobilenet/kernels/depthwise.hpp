@@ -39,6 +39,9 @@ inline PackedDepthwise pack_depthwise(const float* w, const float* bias, int64_t
 }
 
 /// Computes output rows [row_begin, row_end) of `out`, counting rows over batch x height.
+/// Per output row and channel packet, the K*K weight packets stay in registers while the loop
+/// runs along the row; columns whose taps all fall inside the image (the interior) need no
+/// bounds checks, only the few border columns do.
 template <int K, int S, class Act>
 void depthwise(ConstTensorView in, const PackedDepthwise& w, const Padding& pad, TensorView out,
                int64_t row_begin, int64_t row_end) {
@@ -46,6 +49,9 @@ void depthwise(ConstTensorView in, const PackedDepthwise& w, const Padding& pad,
   const int64_t H = in.shape.h, Wd = in.shape.w, C = in.shape.c;
   const int64_t OH = out.shape.h, OW = out.shape.w;
   const int64_t vec_end = C / W * W;
+  // Interior columns: ox*S - left >= 0 and ox*S - left + K - 1 <= Wd - 1.
+  const int64_t ox_lo = std::min<int64_t>(OW, (pad.left + S - 1) / S);
+  const int64_t ox_hi = std::max<int64_t>(ox_lo, std::min<int64_t>(OW, Wd - K + pad.left >= 0 ? (Wd - K + pad.left) / S + 1 : 0));
   for (int64_t row = row_begin; row < row_end; ++row) {
     const int64_t n = row / OH, oy = row % OH;
     const int64_t iy0 = oy * S - pad.top;
@@ -53,30 +59,43 @@ void depthwise(ConstTensorView in, const PackedDepthwise& w, const Padding& pad,
     const int ky1 = static_cast<int>(std::min<int64_t>(K, H - iy0));
     const float* image = in.data + n * H * Wd * C;
     float* orow = out.data + (n * OH + oy) * OW * C;
-    for (int64_t ox = 0; ox < OW; ++ox) {
+    // One output pixel's channel packet at column ox, taps limited to [kx0, kx1).
+    const auto border_pixel = [&](int64_t ox, int64_t c, const simd::Packet* wk) {
       const int64_t ix0 = ox * S - pad.left;
       const int kx0 = static_cast<int>(std::max<int64_t>(0, -ix0));
       const int kx1 = static_cast<int>(std::min<int64_t>(K, Wd - ix0));
-      float* o = orow + ox * C;
-      int64_t c = 0;
-      for (; c < vec_end; c += W) {
-        simd::Packet acc = simd::load_aligned(w.bias.data() + c);
-        for (int ky = ky0; ky < ky1; ++ky) {
-          const float* irow = image + ((iy0 + ky) * Wd + ix0) * C + c;
-          const float* wrow = w.weights.data() + ky * K * w.stride + c;
-          for (int kx = kx0; kx < kx1; ++kx)
-            acc = simd::fmadd(simd::load(irow + kx * C), simd::load_aligned(wrow + kx * w.stride), acc);
-        }
-        simd::store(o + c, Act::apply(acc));
+      simd::Packet acc = simd::load_aligned(w.bias.data() + c);
+      for (int ky = ky0; ky < ky1; ++ky)
+        for (int kx = kx0; kx < kx1; ++kx)
+          acc = simd::fmadd(simd::load(image + ((iy0 + ky) * Wd + ix0 + kx) * C + c), wk[ky * K + kx], acc);
+      simd::store(orow + ox * C + c, Act::apply(acc));
+    };
+    for (int64_t c = 0; c < vec_end; c += W) {
+      simd::Packet wk[K * K];
+      for (int t = 0; t < K * K; ++t) wk[t] = simd::load_aligned(w.weights.data() + t * w.stride + c);
+      const simd::Packet bias = simd::load_aligned(w.bias.data() + c);
+      for (int64_t ox = 0; ox < ox_lo; ++ox) border_pixel(ox, c, wk);
+      for (int64_t ox = ox_lo; ox < ox_hi; ++ox) {
+        const float* base = image + (iy0 * Wd + ox * S - pad.left) * C + c;
+        simd::Packet acc = bias;
+        for (int ky = ky0; ky < ky1; ++ky)
+          for (int kx = 0; kx < K; ++kx)
+            acc = simd::fmadd(simd::load(base + (ky * Wd + kx) * C), wk[ky * K + kx], acc);
+        simd::store(orow + ox * C + c, Act::apply(acc));
       }
-      for (; c < C; ++c) {  // channels past the last full packet
+      for (int64_t ox = ox_hi; ox < OW; ++ox) border_pixel(ox, c, wk);
+    }
+    for (int64_t c = vec_end; c < C; ++c)  // channels past the last full packet
+      for (int64_t ox = 0; ox < OW; ++ox) {
+        const int64_t ix0 = ox * S - pad.left;
+        const int kx0 = static_cast<int>(std::max<int64_t>(0, -ix0));
+        const int kx1 = static_cast<int>(std::min<int64_t>(K, Wd - ix0));
         float acc = w.bias.data()[c];
         for (int ky = ky0; ky < ky1; ++ky)
           for (int kx = kx0; kx < kx1; ++kx)
             acc += image[((iy0 + ky) * Wd + ix0 + kx) * C + c] * w.weights.data()[(ky * K + kx) * w.stride + c];
-        o[c] = Act::apply(acc);
+        orow[ox * C + c] = Act::apply(acc);
       }
-    }
   }
 }
 
