@@ -27,7 +27,10 @@ std::vector<std::string> read_lines(const std::string& path) {
   std::ifstream f(path);
   if (!f) throw mobilenet::Error(path + ": cannot open labels file");
   std::vector<std::string> lines;
-  for (std::string line; std::getline(f, line);) lines.push_back(line);
+  for (std::string line; std::getline(f, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) lines.push_back(line);
+  }
   return lines;
 }
 
@@ -85,9 +88,11 @@ int main(int argc, char** argv) {
       }
       try {
         mobilenet::preprocess_into(pixels, w, h, int64_t{w} * 3, mobilenet::PixelFormat::RGB, pre, x.data());
-      } catch (...) {
+      } catch (const mobilenet::Error& e) {
+        std::fprintf(stderr, "mobilenet-classify: error: %s: %s\n", path.c_str(), e.what());
         stbi_image_free(pixels);
-        throw;
+        ++failures;
+        continue;
       }
       stbi_image_free(pixels);
       const mobilenet::ConstTensorView logits = model.forward(x, ws);

@@ -55,7 +55,8 @@ class Args {
   }
   int integer(const std::string& name, int fallback) const {
     const double v = number(name, fallback);
-    if (v != static_cast<int>(v)) throw mobilenet::Error("option --" + name + " expects an integer, got '" + get(name) + "'");
+    if (!(v >= -1e9 && v <= 1e9) || v != static_cast<double>(static_cast<int>(v)))
+      throw mobilenet::Error("option --" + name + " expects an integer, got '" + get(name) + "'");
     return static_cast<int>(v);
   }
 

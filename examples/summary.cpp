@@ -8,13 +8,13 @@
 
 static const char kUsage[] =
     "usage: mobilenet-summary --arch {v1,v2,v3_large,v3_small} [--width W] [--classes N]\n"
-    "                         [--resolution R | --resolution HxW] [--threads T]\n"
+    "                         [--resolution R | --resolution HxW]\n"
     "Prints every layer's output shape, parameter count and multiply-accumulates at batch 1,\n"
     "and the workspace arena size for that input.\n";
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-summary", [&] {
-    const cli::Args args(argc, argv, {"arch", "width", "classes", "resolution", "threads"}, {"help"});
+    const cli::Args args(argc, argv, {"arch", "width", "classes", "resolution"}, {"help"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
       return 0;
@@ -24,18 +24,22 @@ int main(int argc, char** argv) {
     const mobilenet::Model model = mobilenet::random_model(
         arch, {args.number("width", 1.0), args.integer("classes", 1000)});
     const std::string r = args.get("resolution", "224");
-    int64_t h = 0, w = 0;
+    const auto side = [&](const std::string& text) {
+      size_t used = 0;
+      long long v = -1;
+      try {
+        v = std::stoll(text, &used);
+      } catch (const std::exception&) {
+      }
+      if (used != text.size() || v < 1) throw mobilenet::Error("--resolution expects R or HxW, got '" + r + "'");
+      return static_cast<int64_t>(v);
+    };
     const size_t x = r.find('x');
-    try {
-      h = std::stoll(r.substr(0, x));
-      w = x == std::string::npos ? h : std::stoll(r.substr(x + 1));
-    } catch (const std::exception&) {
-      throw mobilenet::Error("--resolution expects R or HxW, got '" + r + "'");
-    }
-    const mobilenet::Workspace ws = model.workspace({1, h, w, 1});
+    const int64_t h = side(r.substr(0, x)), w = x == std::string::npos ? h : side(r.substr(x + 1));
+    const std::size_t bytes = model.workspace_bytes({1, h, w, 1});  // validates the size too
     std::fputs(model.summary(h, w).c_str(), stdout);
-    std::printf("workspace arena: %zu bytes (%.2f MiB) at batch 1\n", ws.arena_bytes(),
-                static_cast<double>(ws.arena_bytes()) / (1 << 20));
+    std::printf("workspace arena: %zu bytes (%.2f MiB) at batch 1\n", bytes,
+                static_cast<double>(bytes) / (1 << 20));
     return 0;
   });
 }

@@ -122,6 +122,10 @@ TEST(Load, ReportsWrongArchitectureAndClassCount) {
   const std::string bare = temp_path("bare.safetensors");
   testing_io::write_file(bare, make_safetensors(expected_tensors(Arch::V3Small, {1.0, 10})));
   expect_error_containing([&] { load(bare); }, {"names no architecture"});
+  const std::string huge = temp_path("huge_classes.safetensors");
+  testing_io::write_file(huge, make_safetensors(expected_tensors(Arch::V3Small, {1.0, 10}),
+                                                {{"arch", "v3_small"}, {"num_classes", "1e10"}}));
+  expect_error_containing([&] { load(huge); }, {"'num_classes' must be an integer in [1, 1048576], got '1e10'"});
   EXPECT_EQ(load(bare, {Arch::V3Small, {}, {}}).num_classes(), 10);  // from the classifier shape
 }
 
@@ -160,6 +164,15 @@ TEST(Preprocess, IdentityResizeOnlyNormalises) {
   for (size_t i = 0; i < rgb.size(); ++i) ASSERT_EQ(tb.data()[i], t.data()[i]);
 }
 
+TEST(Preprocess, ExtremeAspectRatiosWorkOnTheCropWindowOnly) {
+  // A 1 x 200000 strip: resized to 224 x 44800000 in principle; only the crop is computed.
+  std::vector<uint8_t> strip(200000, 77);
+  PreprocessOptions o;
+  o.resize_size = o.crop_size = 224;
+  const Tensor t = preprocess(strip.data(), 200000, 1, 200000, PixelFormat::Gray, o);
+  for (int64_t i = 0; i < t.numel(); i += 3) ASSERT_FLOAT_EQ(t.data()[i], (77 / 255.0f - o.mean[0]) / o.std[0]);
+}
+
 TEST(Preprocess, ResizesShorterSideAndCropsCentre) {
   // A constant image stays constant through resize and crop; a stride larger than the row works.
   const int w = 40, h = 30, stride = 43 * 4;
@@ -177,6 +190,8 @@ TEST(Preprocess, ResizesShorterSideAndCropsCentre) {
   for (int64_t i = 0; i < t.numel(); i += 3) ASSERT_FLOAT_EQ(t.data()[i], (200 / 255.0f - o.mean[0]) / o.std[0]);
   expect_error_containing([&] { preprocess(rgba.data(), 0, h, stride, PixelFormat::RGBA, o); }, {"must be positive"});
   expect_error_containing([&] { preprocess(rgba.data(), w, h, 10, PixelFormat::RGBA, o); }, {"row stride"});
+  o.resize_size = 1 << 20;
+  expect_error_containing([&] { preprocess(rgba.data(), w, h, stride, PixelFormat::RGBA, o); }, {"resize_size <="});
 }
 
 }  // namespace

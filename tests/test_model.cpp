@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <new>
 
@@ -111,7 +112,7 @@ TEST(Workspace, AnyPositiveResolutionRuns) {
     m.workspace({1, 0, 5, 1});
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("must be positive"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("height and width in [1, 32768], got batch 1, 0x5"), std::string::npos) << e.what();
   }
 }
 
@@ -175,6 +176,64 @@ TEST(Summary, ListsEveryLayerAndTotals) {
   EXPECT_NE(s.find("features.1.se"), std::string::npos);
   EXPECT_NE(s.find("2542856"), std::string::npos) << s;
   EXPECT_NE(s.find("classifier.fc1"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CustomSpec, InvalidSpecsAreRejectedBeforeAnythingIsBuilt) {
+  NetworkSpec good = make_spec(Arch::V3Small, {0.5, 10});
+  const auto fails_with = [&](NetworkSpec s, const std::string& part) {
+    RandomWeights w;
+    try {
+      Model m(s, w, torchvision_keys(s));
+      FAIL() << "expected an error mentioning " << part;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  NetworkSpec s = good;
+  s.blocks[2].kernel = 7;
+  fails_with(s, "kernel must be 3 or 5");
+  s = good;
+  s.blocks[1].stride = 3;
+  fails_with(s, "stride must be 1 or 2");
+  s = good;
+  s.blocks[0].out = 0;
+  fails_with(s, "channel count");
+  s = good;
+  s.blocks.clear();
+  fails_with(s, "no blocks");
+  s = good;
+  s.num_classes = 1 << 30;
+  fails_with(s, "num_classes");
+  s = good;
+  s.blocks[3].in += 8;
+  fails_with(s, "channels but the previous layer gives");
+}
+
+TEST(CustomSpec, SqueezeWiderThanTheBlockRuns) {
+  // A user table may give SE a squeeze width above the expanded width; the arena must fit it.
+  NetworkSpec s = make_spec(Arch::V3Small, {0.5, 10});
+  s.blocks[0].squeeze = 64;  // expanded is 8
+  RandomWeights w;
+  const Model m(s, w, torchvision_keys(s));
+  Workspace ws = m.workspace({2, 32, 32, 2});
+  Tensor x({2, 32, 32, 3});
+  fill(x, 9);
+  const ConstTensorView y = m.forward(x, ws);
+  for (int64_t i = 0; i < y.numel(); ++i) ASSERT_TRUE(std::isfinite(y.data[i]));
+}
+
+TEST(Layers, RejectViewsOfTheWrongShape) {
+  const std::vector<float> w(16 * 8, 0.5f), b(16, 0.0f);
+  const PointwiseConv2d pw({8, 16, Activation::ReLU}, w.data(), b.data());
+  ThreadPool pool(1);
+  Tensor in({1, 2, 2, 8}), wrong_in({1, 2, 2, 9}), out({1, 2, 2, 16}), wrong_out({1, 2, 3, 16});
+  EXPECT_NO_THROW(pw.forward(in, out, pool));
+  EXPECT_THROW(pw.forward(wrong_in, out, pool), Error);
+  EXPECT_THROW(pw.forward(in, wrong_out, pool), Error);
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
 #pragma once
 // Activations as types, each with a scalar and a packet form, so kernels templated on them inline
-// the activation into their epilogue. Definitions follow PyTorch exactly:
+// the activation into their epilogue. Definitions follow PyTorch's:
 //   relu6(x)        = min(max(x, 0), 6)
 //   hardsigmoid(x)  = relu6(x + 3) / 6
 //   hardswish(x)    = x * relu6(x + 3) / 6
-// (torch.nn.functional docs; the MobileNetV3 paper, section 5.2).
+// (torch.nn.functional docs; the MobileNetV3 paper, section 5.2). We multiply by 1/6 where
+// PyTorch divides by 6, so results may differ in the last bit.
 
 #include <algorithm>
 #include <string>

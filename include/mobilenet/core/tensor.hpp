@@ -5,6 +5,7 @@
 #include <Eigen/Core>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "mobilenet/core/aligned_buffer.hpp"
 #include "mobilenet/core/error.hpp"

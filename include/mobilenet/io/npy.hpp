@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
@@ -111,7 +112,7 @@ inline void write_npy(const std::string& path, const std::vector<int64_t>& shape
     dims += std::to_string(d) + ", ";
     count *= static_cast<uint64_t>(d);
   }
-  if (shape.size() > 1) dims.resize(dims.size() - 1);  // "(2, 3)" but "(5,)" for one dimension
+  if (shape.size() > 1) dims.resize(dims.size() - 1);  // "(2, 3,)" and "(5,)": both valid tuples
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
   header += std::string(63 - (10 + header.size()) % 64, ' ') + "\n";  // pad to 64 bytes
   std::ofstream f(path, std::ios::binary);

@@ -25,32 +25,32 @@ struct PreprocessOptions {
 
 namespace detail {
 
-/// PIL-style separable resampling weights along one axis with the bilinear (triangle) filter,
-/// widened by the scale factor when shrinking (antialiasing).
+/// PIL-style resampling weights along one axis with the bilinear (triangle) filter, widened by
+/// the scale factor when shrinking (antialiasing), for output samples [first_out, first_out +
+/// count) of a resize from `in` to `out` samples.
 struct ResampleAxis {
-  std::vector<int> first;
-  std::vector<int> count;
-  std::vector<std::vector<float>> weights;
+  std::vector<int64_t> first;               // first input sample of each output
+  std::vector<std::vector<float>> weights;  // one weight per input sample from `first`
 
-  ResampleAxis(int in, int out) : first(static_cast<size_t>(out)), count(static_cast<size_t>(out)), weights(static_cast<size_t>(out)) {
-    const double scale = static_cast<double>(in) / out;
+  ResampleAxis(int64_t in, int64_t out, int64_t first_out, int64_t count) {
+    const double scale = static_cast<double>(in) / static_cast<double>(out);
     const double filter_scale = std::max(scale, 1.0);
     const double support = filter_scale;  // the triangle filter has support 1
-    for (int x = 0; x < out; ++x) {
-      const double center = (x + 0.5) * scale;
-      const int lo = std::max(static_cast<int>(center - support + 0.5), 0);
-      const int hi = std::min(static_cast<int>(center + support + 0.5), in);
-      std::vector<float>& w = weights[static_cast<size_t>(x)];
+    for (int64_t x = first_out; x < first_out + count; ++x) {
+      const double center = (static_cast<double>(x) + 0.5) * scale;
+      const int64_t lo = std::max<int64_t>(static_cast<int64_t>(center - support + 0.5), 0);
+      const int64_t hi = std::min<int64_t>(static_cast<int64_t>(center + support + 0.5), in);
+      std::vector<float> w;
       double total = 0.0;
-      for (int j = lo; j < hi; ++j) {
-        const double t = std::abs((j - center + 0.5) / filter_scale);
+      for (int64_t j = lo; j < hi; ++j) {
+        const double t = std::abs((static_cast<double>(j) - center + 0.5) / filter_scale);
         const double v = t < 1.0 ? 1.0 - t : 0.0;
         w.push_back(static_cast<float>(v));
         total += v;
       }
       for (float& v : w) v = total > 0 ? static_cast<float>(v / total) : 0.0f;
-      first[static_cast<size_t>(x)] = lo;
-      count[static_cast<size_t>(x)] = hi - lo;
+      first.push_back(lo);
+      weights.push_back(std::move(w));
     }
   }
 };
@@ -61,62 +61,60 @@ inline uint8_t round_to_u8(float v) {
 
 }  // namespace detail
 
-/// Preprocesses one image into `out` (crop x crop x 3 floats, NHWC order).
+/// Preprocesses one image into `out` (crop x crop x 3 floats, NHWC order). Only the crop window
+/// of the resized image is computed, so work and memory depend on the crop, not the image size.
 inline void preprocess_into(const uint8_t* pixels, int width, int height, int64_t row_stride,
                             PixelFormat format, const PreprocessOptions& o, float* out) {
+  constexpr int kMaxSize = 1 << 14;
   if (!pixels) throw Error("preprocess: null pixel buffer");
   if (width < 1 || height < 1)
     throw Error("preprocess: image size must be positive, got " + std::to_string(width) + "x" + std::to_string(height));
-  if (o.resize_size < 1 || o.crop_size < 1 || o.crop_size > o.resize_size)
-    throw Error("preprocess: need 0 < crop_size <= resize_size, got crop " + std::to_string(o.crop_size) +
-                " and resize " + std::to_string(o.resize_size));
+  if (o.resize_size < 1 || o.crop_size < 1 || o.crop_size > o.resize_size || o.resize_size > kMaxSize)
+    throw Error("preprocess: need 0 < crop_size <= resize_size <= " + std::to_string(kMaxSize) + ", got crop " +
+                std::to_string(o.crop_size) + " and resize " + std::to_string(o.resize_size));
   const int channels = format == PixelFormat::Gray ? 1 : (format == PixelFormat::RGB || format == PixelFormat::BGR) ? 3 : 4;
   if (row_stride < static_cast<int64_t>(width) * channels)
     throw Error("preprocess: row stride " + std::to_string(row_stride) + " is smaller than a row of " +
                 std::to_string(width) + " pixels");
   const bool bgr = format == PixelFormat::BGR || format == PixelFormat::BGRA;
-  // torchvision Resize(int): the shorter side becomes resize_size, the longer keeps the ratio.
-  int rw, rh;
-  if (width <= height) {
-    rw = o.resize_size;
-    rh = static_cast<int>(static_cast<int64_t>(o.resize_size) * height / width);
-  } else {
-    rh = o.resize_size;
-    rw = static_cast<int>(static_cast<int64_t>(o.resize_size) * width / height);
-  }
-  // Horizontal pass then vertical pass, rounding to 8 bits after each as PIL does.
-  const detail::ResampleAxis ax(width, rw), ay(height, rh);
-  std::vector<uint8_t> wide(static_cast<size_t>(height) * static_cast<size_t>(rw) * 3);
-  for (int y = 0; y < height; ++y) {
+  // torchvision Resize(int): the shorter side becomes resize_size, the longer one
+  // int(resize_size * long / short), computed in double as Python does.
+  const auto longer = [&](int long_side, int short_side) {
+    return static_cast<int64_t>(static_cast<double>(o.resize_size) * long_side / short_side);
+  };
+  const int64_t rw = width <= height ? o.resize_size : longer(width, height);
+  const int64_t rh = width <= height ? longer(height, width) : o.resize_size;
+  // torchvision CenterCrop: offsets int(round((size - crop) / 2)), Python rounds half to even.
+  const int64_t crop = o.crop_size;
+  const auto top = static_cast<int64_t>(std::nearbyint(static_cast<double>(rh - crop) / 2.0));
+  const auto left = static_cast<int64_t>(std::nearbyint(static_cast<double>(rw - crop) / 2.0));
+  const detail::ResampleAxis ax(width, rw, left, crop), ay(height, rh, top, crop);
+  // Horizontal pass over the input rows the crop needs, then the vertical pass, rounding to
+  // 8 bits after each as PIL does.
+  const int64_t row0 = ay.first.front();
+  const int64_t row1 = ay.first.back() + static_cast<int64_t>(ay.weights.back().size());
+  std::vector<uint8_t> wide(static_cast<size_t>((row1 - row0) * crop * 3));
+  for (int64_t y = row0; y < row1; ++y) {
     const uint8_t* row = pixels + y * row_stride;
-    for (int x = 0; x < rw; ++x) {
+    for (int64_t x = 0; x < crop; ++x) {
       float acc[3] = {0, 0, 0};
       const auto& w = ax.weights[static_cast<size_t>(x)];
-      for (int k = 0; k < ax.count[static_cast<size_t>(x)]; ++k) {
-        const uint8_t* p = row + (ax.first[static_cast<size_t>(x)] + k) * channels;
-        for (int c = 0; c < 3; ++c) {
-          const int src = channels == 1 ? 0 : (bgr ? 2 - c : c);
-          acc[c] += w[static_cast<size_t>(k)] * p[src];
-        }
+      for (size_t k = 0; k < w.size(); ++k) {
+        const uint8_t* p = row + (ax.first[static_cast<size_t>(x)] + static_cast<int64_t>(k)) * channels;
+        for (int c = 0; c < 3; ++c) acc[c] += w[k] * p[channels == 1 ? 0 : (bgr ? 2 - c : c)];
       }
-      for (int c = 0; c < 3; ++c)
-        wide[(static_cast<size_t>(y) * static_cast<size_t>(rw) + static_cast<size_t>(x)) * 3 + static_cast<size_t>(c)] = detail::round_to_u8(acc[c]);
+      for (int c = 0; c < 3; ++c) wide[static_cast<size_t>(((y - row0) * crop + x) * 3 + c)] = detail::round_to_u8(acc[c]);
     }
   }
-  // torchvision CenterCrop: offsets int(round((size - crop) / 2)), Python rounds half to even.
-  const int top = static_cast<int>(std::nearbyint((rh - o.crop_size) / 2.0));
-  const int left = static_cast<int>(std::nearbyint((rw - o.crop_size) / 2.0));
-  for (int y = 0; y < o.crop_size; ++y) {
-    const int sy = top + y;
-    for (int x = 0; x < o.crop_size; ++x) {
-      const size_t sx = static_cast<size_t>(left + x);
+  for (int64_t y = 0; y < crop; ++y) {
+    const auto& w = ay.weights[static_cast<size_t>(y)];
+    const int64_t first = ay.first[static_cast<size_t>(y)] - row0;
+    for (int64_t x = 0; x < crop; ++x) {
       float acc[3] = {0, 0, 0};
-      const auto& w = ay.weights[static_cast<size_t>(sy)];
-      for (int k = 0; k < ay.count[static_cast<size_t>(sy)]; ++k) {
-        const size_t src_y = static_cast<size_t>(ay.first[static_cast<size_t>(sy)] + k);
-        for (int c = 0; c < 3; ++c) acc[c] += w[static_cast<size_t>(k)] * wide[(src_y * static_cast<size_t>(rw) + sx) * 3 + static_cast<size_t>(c)];
-      }
-      float* dst = out + (static_cast<int64_t>(y) * o.crop_size + x) * 3;
+      for (size_t k = 0; k < w.size(); ++k)
+        for (int c = 0; c < 3; ++c)
+          acc[c] += w[k] * wide[static_cast<size_t>(((first + static_cast<int64_t>(k)) * crop + x) * 3 + c)];
+      float* dst = out + (y * crop + x) * 3;
       for (int c = 0; c < 3; ++c) dst[c] = (detail::round_to_u8(acc[c]) / 255.0f - o.mean[c]) / o.std[c];
     }
   }

@@ -76,11 +76,12 @@ void depthwise(ConstTensorView in, const PackedDepthwise& w, const Padding& pad,
       const simd::Packet bias = simd::load_aligned(w.bias.data() + c);
       for (int64_t ox = 0; ox < ox_lo; ++ox) border_pixel(ox, c, wk);
       for (int64_t ox = ox_lo; ox < ox_hi; ++ox) {
-        const float* base = image + (iy0 * Wd + ox * S - pad.left) * C + c;
+        const int64_t ix0 = ox * S - pad.left;  // >= 0 in the interior
         simd::Packet acc = bias;
-        for (int ky = ky0; ky < ky1; ++ky)
-          for (int kx = 0; kx < K; ++kx)
-            acc = simd::fmadd(simd::load(base + (ky * Wd + kx) * C), wk[ky * K + kx], acc);
+        for (int ky = ky0; ky < ky1; ++ky) {
+          const float* px = image + ((iy0 + ky) * Wd + ix0) * C + c;
+          for (int kx = 0; kx < K; ++kx) acc = simd::fmadd(simd::load(px + kx * C), wk[ky * K + kx], acc);
+        }
         simd::store(orow + ox * C + c, Act::apply(acc));
       }
       for (int64_t ox = ox_hi; ox < OW; ++ox) border_pixel(ox, c, wk);

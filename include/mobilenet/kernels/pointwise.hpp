@@ -19,13 +19,13 @@ namespace kernels {
 
 namespace pointwise_detail {
 /// Output channels per weight panel: two packets.
-constexpr int kPanel = 2 * simd::kWidth;
+inline constexpr int kPanel = 2 * simd::kWidth;
 /// Rows per micro-tile: as many as the register file holds (2 accumulators per row plus two
 /// weight packets and a broadcast): 32 vector registers on AVX-512 and AArch64, 16 elsewhere.
 #if defined(EIGEN_VECTORIZE_AVX512) || defined(__aarch64__)
-constexpr int kRows = 8;
+inline constexpr int kRows = 8;
 #else
-constexpr int kRows = 4;
+inline constexpr int kRows = 4;
 #endif
 }  // namespace pointwise_detail
 

@@ -2,6 +2,7 @@
 // Depthwise KxK convolution layer (K = 3 or 5, stride 1 or 2), BatchNorm folded, activation fused.
 
 #include <string>
+#include <type_traits>
 
 #include "mobilenet/core/activation.hpp"
 #include "mobilenet/kernels/depthwise.hpp"
@@ -47,6 +48,7 @@ class DepthwiseConv2d {
   }
 
   void forward(ConstTensorView in, TensorView out, ThreadPool& pool) const {
+    check_shapes("DepthwiseConv2d", in.shape, out.shape, o_.channels, output_shape(in.shape));
     dispatch_activation(o_.activation, [&](auto act) {
       using Act = decltype(act);
       auto run = [&](auto kernel_tag, auto stride_tag) {

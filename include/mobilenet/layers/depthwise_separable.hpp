@@ -22,7 +22,7 @@ class DepthwiseSeparable {
   }
 
   BlockScratchSize scratch_size(const Shape& in) const {
-    return {0, depthwise_.output_shape(in).numel(), 0};
+    return {0, depthwise_.output_shape(in).numel(), 0, 0};
   }
 
   void describe(const std::string& name, const Shape& in, std::vector<LayerInfo>& out) const {

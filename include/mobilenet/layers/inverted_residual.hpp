@@ -39,7 +39,7 @@ class InvertedResidual {
   BlockScratchSize scratch_size(const Shape& in) const {
     const Shape e = expanded_shape(in);
     return {expand_ ? e.numel() : 0, depthwise_.output_shape(e).numel(),
-            se_ ? in.n * se_->channels() : 0};
+            se_ ? in.n * se_->channels() : 0, se_ ? in.n * se_->squeeze() : 0};
   }
 
   void describe(const std::string& name, const Shape& in, std::vector<LayerInfo>& out) const {

@@ -24,4 +24,14 @@ inline int64_t bias_params(BiasSource s, int64_t channels) {
   return s == BiasSource::BatchNorm ? 2 * channels : channels;
 }
 
+/// Throws unless `in` has `channels` channels and `out` the shape the layer produces.
+inline void check_shapes(const char* layer, const Shape& in, const Shape& out, int64_t channels,
+                         const Shape& expected_out) {
+  if (in.c != channels)
+    throw Error(std::string(layer) + ": input " + in.str() + " has " + std::to_string(in.c) +
+                " channels, expected " + std::to_string(channels));
+  if (out != expected_out)
+    throw Error(std::string(layer) + ": output view " + out.str() + " should be " + expected_out.str());
+}
+
 }  // namespace mobilenet

@@ -37,6 +37,7 @@ class PointwiseConv2d {
   /// `residual`, if given, has the shape of `out` and is added after the activation.
   void forward(ConstTensorView in, TensorView out, ThreadPool& pool,
                const float* residual = nullptr) const {
+    check_shapes("PointwiseConv2d", in.shape, out.shape, o_.in_channels, output_shape(in.shape));
     dispatch_activation(o_.activation, [&](auto act) {
       using Act = decltype(act);
       pool.parallel_for(in.shape.pixels(), kernels::pointwise_detail::kRows,

@@ -13,7 +13,8 @@ inline namespace MOBILENET_ISA {
 
 class SqueezeExcite {
  public:
-  /// Caller-provided scratch, each of at least batch x channels floats.
+  /// Caller-provided scratch: pooled and gate of batch x channels floats, hidden of
+  /// batch x squeeze floats.
   struct Scratch {
     float* pooled;
     float* hidden;

@@ -2,6 +2,7 @@
 // The MobileNet architectures as data: one row per block (V1, V3) or per stage of repeated
 // blocks (V2), exactly as the papers and torchvision write them.
 
+#include <algorithm>
 #include <string>
 
 #include "mobilenet/core/activation.hpp"
@@ -43,8 +44,8 @@ namespace config {
 struct V1Row {
   int out, stride;
 };
-constexpr int kV1Stem = 32;
-constexpr V1Row kV1[] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1},  {512, 2},  {512, 1},
+inline constexpr int kV1Stem = 32;
+inline constexpr V1Row kV1[] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1},  {512, 2},  {512, 1},
                          {512, 1}, {512, 1}, {512, 1}, {512, 1}, {1024, 2}, {1024, 1}};
 
 /// MobileNetV2 (Sandler et al. 2018, Table 2; torchvision mobilenetv2.py
@@ -52,9 +53,9 @@ constexpr V1Row kV1[] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1},  {512
 struct V2Row {
   int t, c, n, s;
 };
-constexpr int kV2Stem = 32;
-constexpr int kV2Last = 1280;
-constexpr V2Row kV2[] = {{1, 16, 1, 1},  {6, 24, 2, 2},  {6, 32, 3, 2},  {6, 64, 4, 2},
+inline constexpr int kV2Stem = 32;
+inline constexpr int kV2Last = 1280;
+inline constexpr V2Row kV2[] = {{1, 16, 1, 1},  {6, 24, 2, 2},  {6, 32, 3, 2},  {6, 64, 4, 2},
                          {6, 96, 3, 1},  {6, 160, 3, 2}, {6, 320, 1, 1}};
 
 /// MobileNetV3 (Howard et al. 2019, Tables 1 and 2; torchvision mobilenetv3.py bneck_conf):
@@ -65,9 +66,9 @@ struct V3Row {
   Activation act;
   int stride;
 };
-constexpr Activation RE = Activation::ReLU, HS = Activation::HardSwish;
-constexpr int kV3Stem = 16;
-constexpr V3Row kV3Large[] = {
+inline constexpr Activation RE = Activation::ReLU, HS = Activation::HardSwish;
+inline constexpr int kV3Stem = 16;
+inline constexpr V3Row kV3Large[] = {
     {16, 3, 16, 16, false, RE, 1},   {16, 3, 64, 24, false, RE, 2},
     {24, 3, 72, 24, false, RE, 1},   {24, 5, 72, 40, true, RE, 2},
     {40, 5, 120, 40, true, RE, 1},   {40, 5, 120, 40, true, RE, 1},
@@ -76,13 +77,13 @@ constexpr V3Row kV3Large[] = {
     {80, 3, 480, 112, true, HS, 1},  {112, 3, 672, 112, true, HS, 1},
     {112, 5, 672, 160, true, HS, 2}, {160, 5, 960, 160, true, HS, 1},
     {160, 5, 960, 160, true, HS, 1}};
-constexpr int kV3LargeLast = 1280;
-constexpr V3Row kV3Small[] = {
+inline constexpr int kV3LargeLast = 1280;
+inline constexpr V3Row kV3Small[] = {
     {16, 3, 16, 16, true, RE, 2},   {16, 3, 72, 24, false, RE, 2}, {24, 3, 88, 24, false, RE, 1},
     {24, 5, 96, 40, true, HS, 2},   {40, 5, 240, 40, true, HS, 1}, {40, 5, 240, 40, true, HS, 1},
     {40, 5, 120, 48, true, HS, 1},  {48, 5, 144, 48, true, HS, 1}, {48, 5, 288, 96, true, HS, 2},
     {96, 5, 576, 96, true, HS, 1},  {96, 5, 576, 96, true, HS, 1}};
-constexpr int kV3SmallLast = 1024;
+inline constexpr int kV3SmallLast = 1024;
 
 }  // namespace config
 }  // namespace mobilenet

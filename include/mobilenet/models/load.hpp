@@ -32,6 +32,14 @@ inline double parse_number(const std::string& file, const std::string& key, cons
   throw Error(file + ": metadata '" + key + "' is not a number: '" + v + "'");
 }
 
+inline int parse_int(const std::string& file, const std::string& key, const std::string& v, int lo, int hi) {
+  const double d = parse_number(file, key, v);
+  if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<int>(d)))
+    throw Error(file + ": metadata '" + key + "' must be an integer in [" + std::to_string(lo) + ", " +
+                std::to_string(hi) + "], got '" + v + "'");
+  return static_cast<int>(d);
+}
+
 inline ModelMetadata parse_metadata(const SafetensorsFile& f) {
   ModelMetadata m;
   m.raw = f.metadata();
@@ -52,8 +60,8 @@ inline ModelMetadata parse_metadata(const SafetensorsFile& f) {
   };
   triple("mean", m.mean);
   triple("std", m.std);
-  if (const auto* v = get("input_size")) m.input_size = static_cast<int>(parse_number(f.name(), "input_size", *v));
-  if (const auto* v = get("resize_size")) m.resize_size = static_cast<int>(parse_number(f.name(), "resize_size", *v));
+  if (const auto* v = get("input_size")) m.input_size = parse_int(f.name(), "input_size", *v, 1, 1 << 14);
+  if (const auto* v = get("resize_size")) m.resize_size = parse_int(f.name(), "resize_size", *v, 1, 1 << 14);
   if (const auto* v = get("labels")) {
     try {
       m.labels = nlohmann::json::parse(*v).get<std::vector<std::string>>();
@@ -93,11 +101,12 @@ inline Model load(const std::string& path, const LoadOptions& options = {}) {
   if (options.num_classes) {
     mo.num_classes = *options.num_classes;
   } else if (const auto c = meta_value("num_classes")) {
-    mo.num_classes = static_cast<int>(detail::parse_number(path, "num_classes", *c));
+    mo.num_classes = detail::parse_int(path, "num_classes", *c, 1, 1 << 20);
   } else {
     const auto keys = torchvision_keys(make_spec(arch, mo));
     const auto it = file.tensors().find(keys.linears.back() + ".weight");
-    if (it != file.tensors().end() && it->second.shape.size() == 2)
+    if (it != file.tensors().end() && it->second.shape.size() == 2 && it->second.shape[0] >= 1 &&
+        it->second.shape[0] <= (1 << 20))
       mo.num_classes = static_cast<int>(it->second.shape[0]);
   }
   const NetworkSpec spec = make_spec(arch, mo);

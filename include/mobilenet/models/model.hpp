@@ -37,7 +37,7 @@ class Model {
  public:
   /// Builds `spec` with weights from `source`, named by `keys`.
   Model(const NetworkSpec& spec, WeightSource& source, const NetworkKeys& keys)
-      : spec_(spec),
+      : spec_(validated(spec, keys)),
         id_(next_id()),
         stem_(make_stem(spec, source, keys)),
         classifier_(make_classifier(spec, source, keys)) {
@@ -65,43 +65,30 @@ class Model {
 
   /// Plans a workspace for NHWC inputs of options.batch x height x width x 3.
   Workspace workspace(const WorkspaceOptions& o = {}) const {
-    if (o.batch < 1 || o.height < 1 || o.width < 1)
-      throw Error("workspace: batch, height and width must be positive, got batch " +
-                  std::to_string(o.batch) + ", " + std::to_string(o.height) + "x" + std::to_string(o.width));
-    const Shape input{o.batch, o.height, o.width, 3};
-    Workspace ws(id_, input, o.threads);
-    int64_t act = 0, expanded = 0, depthwise = 0, se = 0;
-    walk(input, [&](const Shape& in, const Shape& out, const BlockScratchSize* s) {
-      act = std::max({act, out.numel()});
-      if (s) {
-        expanded = std::max(expanded, s->expanded);
-        depthwise = std::max(depthwise, s->depthwise);
-        se = std::max(se, s->se);
-      }
-      (void)in;
-    });
-    const int64_t n = o.batch, hidden = classifier_.hidden_features();
-    const int64_t pooled = std::max(n * classifier_.in_features(), n);
-    const int64_t max_se_channels = se;  // batch x SE channels
-    const int64_t sizes[] = {act, act, expanded, depthwise, max_se_channels, max_se_channels,
-                             max_se_channels, pooled, 2 * n * hidden, n * spec_.num_classes};
-    constexpr int64_t kAlign = AlignedBuffer::kAlignment / sizeof(float);
-    int64_t total = 0;
-    for (int64_t s : sizes) total += (s + kAlign - 1) / kAlign * kAlign;
-    ws.arena_ = AlignedBuffer(static_cast<std::size_t>(total));
-    float* p = ws.arena_.data();
-    float* regions[10];
-    for (int i = 0; i < 10; ++i) {
-      regions[i] = p;
-      p += (sizes[i] + kAlign - 1) / kAlign * kAlign;
+    const Plan plan = make_plan(o);
+    Workspace ws(id_, {o.batch, o.height, o.width, 3}, o.threads);
+    try {
+      ws.arena_ = AlignedBuffer(static_cast<std::size_t>(plan.total));
+    } catch (const std::bad_alloc&) {
+      throw Error("workspace: cannot allocate " + std::to_string(plan.total * 4) +
+                  " bytes for a " + std::to_string(o.batch) + "x" + std::to_string(o.height) + "x" +
+                  std::to_string(o.width) + " input");
     }
-    ws.activations[0] = regions[0];
-    ws.activations[1] = regions[1];
-    ws.scratch = {regions[2], regions[3], {regions[4], regions[5], regions[6]}};
-    ws.pooled = regions[7];
-    ws.hidden = regions[8];
-    ws.logits = regions[9];
+    float* base = ws.arena_.data();
+    const auto region = [&](Region r) { return base + plan.offset[r]; };
+    ws.activations[0] = region(kActivationA);
+    ws.activations[1] = region(kActivationB);
+    ws.scratch = {region(kExpanded), region(kDepthwise),
+                  {region(kSePooled), region(kSeHidden), region(kSeGate)}};
+    ws.pooled = region(kPooled);
+    ws.hidden = region(kHidden);
+    ws.logits = region(kLogits);
     return ws;
+  }
+
+  /// Bytes of the arena a workspace for these options would hold, without allocating it.
+  std::size_t workspace_bytes(const WorkspaceOptions& o = {}) const {
+    return static_cast<std::size_t>(make_plan(o).total) * sizeof(float);
   }
 
   /// Runs the batch `x` (NHWC, the shape `ws` was planned for) and returns the logits
@@ -190,8 +177,48 @@ class Model {
     return counter++;
   }
 
-  /// Calls f(in, out, scratch-or-null) for every stage at `input`, checking that no stage
-  /// shrinks the image to nothing.
+  enum Region {
+    kActivationA, kActivationB, kExpanded, kDepthwise, kSePooled, kSeHidden, kSeGate,
+    kPooled, kHidden, kLogits, kRegions
+  };
+  /// Offsets (in floats, 64-byte aligned) of every arena region, and the arena size.
+  struct Plan {
+    int64_t offset[kRegions] = {};
+    int64_t total = 0;
+  };
+
+  Plan make_plan(const WorkspaceOptions& o) const {
+    // Bounds keep every size product below 2^63; larger inputs are not images.
+    constexpr int64_t kMaxSide = 1 << 15, kMaxBatch = 1 << 16;
+    if (o.batch < 1 || o.height < 1 || o.width < 1 || o.batch > kMaxBatch || o.height > kMaxSide ||
+        o.width > kMaxSide)
+      throw Error("workspace: batch must be in [1, " + std::to_string(kMaxBatch) +
+                  "] and height and width in [1, " + std::to_string(kMaxSide) + "], got batch " +
+                  std::to_string(o.batch) + ", " + std::to_string(o.height) + "x" +
+                  std::to_string(o.width));
+    int64_t size[kRegions] = {};
+    walk({o.batch, o.height, o.width, 3}, [&](const Shape& out, const BlockScratchSize* s) {
+      size[kActivationA] = size[kActivationB] = std::max(size[kActivationA], out.numel());
+      if (!s) return;
+      size[kExpanded] = std::max(size[kExpanded], s->expanded);
+      size[kDepthwise] = std::max(size[kDepthwise], s->depthwise);
+      size[kSePooled] = size[kSeGate] = std::max(size[kSePooled], s->se_channels);
+      size[kSeHidden] = std::max(size[kSeHidden], s->se_squeeze);
+    });
+    size[kPooled] = o.batch * classifier_.in_features();
+    size[kHidden] = 2 * o.batch * classifier_.hidden_features();
+    size[kLogits] = o.batch * spec_.num_classes;
+    constexpr int64_t kAlign = AlignedBuffer::kAlignment / sizeof(float);
+    Plan plan;
+    for (int r = 0; r < kRegions; ++r) {
+      plan.offset[r] = plan.total;
+      plan.total += (size[r] + kAlign - 1) / kAlign * kAlign;
+    }
+    return plan;
+  }
+
+  /// Calls f(output shape, scratch size or null) for every stage at `input`, checking that no
+  /// stage shrinks the image to nothing.
   template <class F>
   void walk(const Shape& input, F&& f) const {
     const auto check = [&](const Shape& out, const std::string& where) {
@@ -202,22 +229,55 @@ class Model {
     };
     Shape s = stem_.output_shape(input);
     check(s, "the stem");
-    f(input, s, nullptr);
+    f(s, nullptr);
     for (size_t i = 0; i < blocks_.size(); ++i) {
       std::visit(
           [&](const auto& b) {
             const Shape out = b.output_shape(s);
             check(out, "block " + std::to_string(i + 1));
             const BlockScratchSize size = b.scratch_size(s);
-            f(s, out, &size);
+            f(out, &size);
             s = out;
           },
           blocks_[i]);
     }
     if (last_conv_) {
       const Shape out = last_conv_->output_shape(s);
-      f(s, out, nullptr);
+      f(out, nullptr);
     }
+  }
+
+  /// Checks a (possibly user-made) spec and its key names before anything is allocated.
+  static const NetworkSpec& validated(const NetworkSpec& s, const NetworkKeys& keys) {
+    constexpr int kMaxChannels = 1 << 16, kMaxClasses = 1 << 20;
+    const auto require = [](bool ok, const std::string& what) {
+      if (!ok) throw Error("invalid network spec: " + what);
+    };
+    const auto channels_ok = [&](int c) { return c >= 1 && c <= kMaxChannels; };
+    require(channels_ok(s.stem_out), "stem channels " + std::to_string(s.stem_out));
+    require(!s.blocks.empty(), "no blocks");
+    require(s.num_classes >= 1 && s.num_classes <= kMaxClasses,
+            "num_classes " + std::to_string(s.num_classes) + " outside [1, " + std::to_string(kMaxClasses) + "]");
+    require(s.last_conv_out == 0 || channels_ok(s.last_conv_out), "last conv channels");
+    require(s.hidden == 0 || channels_ok(s.hidden), "classifier hidden width");
+    require(s.bn_eps >= 0, "negative BatchNorm eps");
+    require(keys.blocks.size() == s.blocks.size(), "key names for " + std::to_string(keys.blocks.size()) +
+                                                       " blocks but the spec has " + std::to_string(s.blocks.size()));
+    require(keys.linears.size() == (s.hidden ? 2u : 1u), "classifier key names do not match the spec");
+    for (size_t i = 0; i < s.blocks.size(); ++i) {
+      const BlockSpec& b = s.blocks[i];
+      const std::string where = "block " + std::to_string(i) + ": ";
+      require(channels_ok(b.in) && channels_ok(b.expanded) && channels_ok(b.out), where + "channel count outside [1, 65536]");
+      require(b.kernel == 3 || b.kernel == 5, where + "kernel must be 3 or 5");
+      require(b.stride == 1 || b.stride == 2, where + "stride must be 1 or 2");
+      require(b.squeeze >= 0 && b.squeeze <= kMaxChannels, where + "squeeze width");
+      if (b.kind == BlockKind::DepthwiseSeparable)
+        require(b.expanded == b.in && b.squeeze == 0, where + "a depthwise-separable block has no expansion or SE");
+      else
+        require((b.expanded == b.in || keys.blocks[i].expand) && (!b.squeeze || !keys.blocks[i].se.empty()),
+                where + "missing key names for its expansion or SE");
+    }
+    return s;
   }
 
   static Padding same_padding(int kernel) { return Padding::symmetric((kernel - 1) / 2); }

@@ -5,12 +5,12 @@
 // bit-identical for any thread count. Workers come from Eigen's ThreadPool; the calling thread
 // takes the first chunk itself.
 
-#define EIGEN_USE_THREADS
 #include <unsupported/Eigen/CXX11/ThreadPool>
 
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 
 #include "mobilenet/core/error.hpp"
 
@@ -29,7 +29,8 @@ class ThreadPool {
 
   /// Calls `body(begin, end)` over [0, count) split into at most `threads()` chunks whose
   /// boundaries are multiples of `grain` (except the last). Blocks until all chunks are done.
-  /// Allocation-free: the task closure is one pointer, which std::function stores inline.
+  /// Allocation-free: each task's closure (a pointer and a chunk index) fits std::function's
+  /// inline storage. `body` must not throw.
   template <class Body>
   void parallel_for(int64_t count, int64_t grain, const Body& body) {
     if (count <= 0) return;
@@ -52,15 +53,24 @@ class ThreadPool {
     };
     Eigen::Barrier done(static_cast<unsigned>(chunks - 1));
     const Job job{&body, count, grain, grains, chunks, &done};
+    // Waits for the workers even if the caller's chunk throws, so none outlives `job`.
+    struct WaitAtExit {
+      Eigen::Barrier& barrier;
+      ~WaitAtExit() { barrier.Wait(); }
+    };
+    const WaitAtExit wait{done};
     for (int64_t chunk = 1; chunk < chunks; ++chunk) {
       const Job* j = &job;
-      pool_->Schedule([j, chunk] {
+      auto task = [j, chunk] {
         j->run(chunk);
         j->done->Notify();
-      });
+      };
+      // libstdc++ and libc++ store trivially copyable closures of two words inline.
+      static_assert(sizeof(task) <= 2 * sizeof(void*) && std::is_trivially_copyable_v<decltype(task)>,
+                    "the task closure must fit std::function's inline storage");
+      pool_->Schedule(task);
     }
     job.run(0);
-    done.Wait();
   }
 
  private:
