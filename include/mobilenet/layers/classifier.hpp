@@ -7,6 +7,7 @@
 
 #include "mobilenet/kernels/pool.hpp"
 #include "mobilenet/layers/pointwise_conv2d.hpp"
+#include "mobilenet/runtime/profiler.hpp"
 
 namespace mobilenet {
 inline namespace MOBILENET_ISA {
@@ -38,10 +39,11 @@ class Classifier {
 
   /// `pooled` holds batch x in_features floats, `hidden` two buffers of batch x
   /// hidden_features each; the logits go to `logits` (batch x classes).
-  void forward(ConstTensorView in, float* pooled, float* hidden, float* logits,
-               ThreadPool& pool) const {
+  void forward(ConstTensorView in, float* pooled, float* hidden, float* logits, ThreadPool& pool,
+               Profiler& prof) const {
     const int64_t n = in.shape.n;
     kernels::global_average_pool(in, pooled, 0, n);
+    prof.lap();
     ConstTensorView x{pooled, {n, 1, 1, in.shape.c}};
     const int64_t hw = hidden_features();
     for (size_t i = 0; i < linears_.size(); ++i) {
@@ -49,6 +51,7 @@ class Classifier {
       TensorView y{last ? logits : hidden + static_cast<int64_t>(i % 2) * n * hw,
                    linears_[i].output_shape(x.shape)};
       linears_[i].forward(x, y, pool);
+      prof.lap();
       x = y;
     }
   }

@@ -8,6 +8,7 @@
 #include "mobilenet/layers/block_scratch.hpp"
 #include "mobilenet/layers/depthwise_conv2d.hpp"
 #include "mobilenet/layers/pointwise_conv2d.hpp"
+#include "mobilenet/runtime/profiler.hpp"
 
 namespace mobilenet {
 inline namespace MOBILENET_ISA {
@@ -30,10 +31,13 @@ class DepthwiseSeparable {
     out.push_back(pointwise_.info(name + ".pointwise", depthwise_.output_shape(in)));
   }
 
-  void forward(ConstTensorView in, TensorView out, const BlockScratch& s, ThreadPool& pool) const {
+  void forward(ConstTensorView in, TensorView out, const BlockScratch& s, ThreadPool& pool,
+               Profiler& prof) const {
     TensorView d{s.depthwise, depthwise_.output_shape(in.shape)};
     depthwise_.forward(in, d, pool);
+    prof.lap();
     pointwise_.forward(d, out, pool);
+    prof.lap();
   }
 
  private:

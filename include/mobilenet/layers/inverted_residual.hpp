@@ -12,6 +12,7 @@
 #include "mobilenet/layers/depthwise_conv2d.hpp"
 #include "mobilenet/layers/pointwise_conv2d.hpp"
 #include "mobilenet/layers/squeeze_excite.hpp"
+#include "mobilenet/runtime/profiler.hpp"
 
 namespace mobilenet {
 inline namespace MOBILENET_ISA {
@@ -52,17 +53,24 @@ class InvertedResidual {
     out.push_back(p);
   }
 
-  void forward(ConstTensorView in, TensorView out, const BlockScratch& s, ThreadPool& pool) const {
+  void forward(ConstTensorView in, TensorView out, const BlockScratch& s, ThreadPool& pool,
+               Profiler& prof) const {
     ConstTensorView x = in;
     if (expand_) {
       TensorView e{s.expanded, expanded_shape(in.shape)};
       expand_->forward(x, e, pool);
+      prof.lap();
       x = e;
     }
     TensorView d{s.depthwise, depthwise_.output_shape(x.shape)};
     depthwise_.forward(x, d, pool);
-    if (se_) se_->forward(d, s.se, pool);
+    prof.lap();
+    if (se_) {
+      se_->forward(d, s.se, pool);
+      prof.lap();
+    }
     project_.forward(d, out, pool, has_residual() ? in.data : nullptr);
+    prof.lap();
   }
 
  private:

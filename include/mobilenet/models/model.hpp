@@ -83,6 +83,7 @@ class Model {
     ws.pooled = region(kPooled);
     ws.hidden = region(kHidden);
     ws.logits = region(kLogits);
+    if (o.profile) ws.profiler_.enable(layers(o.height, o.width).size());
     return ws;
   }
 
@@ -99,14 +100,17 @@ class Model {
       throw Error("forward: input shape " + x.shape.str() + " does not match the workspace's " +
                   ws.input_.str() + "; plan a workspace for this shape");
     ThreadPool& pool = *ws.pool_;
+    Profiler& prof = ws.profiler_;
+    prof.start();
     int current = 0;
     TensorView a{ws.activations[current], stem_.output_shape(x.shape)};
     stem_.forward(x, a, pool);
+    prof.lap();
     for (const Block& block : blocks_) {
       std::visit(
           [&](const auto& b) {
             TensorView out{ws.activations[1 - current], b.output_shape(a.shape)};
-            b.forward(a, out, ws.scratch, pool);
+            b.forward(a, out, ws.scratch, pool, prof);
             a = out;
           },
           block);
@@ -115,9 +119,11 @@ class Model {
     if (last_conv_) {
       TensorView out{ws.activations[1 - current], last_conv_->output_shape(a.shape)};
       last_conv_->forward(a, out, pool);
+      prof.lap();
       a = out;
     }
-    classifier_.forward(a, ws.pooled, ws.hidden, ws.logits, pool);
+    classifier_.forward(a, ws.pooled, ws.hidden, ws.logits, pool, prof);
+    prof.finish();
     return {ws.logits, {x.shape.n, 1, 1, spec_.num_classes}};
   }
 

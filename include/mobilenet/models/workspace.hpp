@@ -9,6 +9,7 @@
 #include "mobilenet/core/aligned_buffer.hpp"
 #include "mobilenet/core/tensor.hpp"
 #include "mobilenet/layers/block_scratch.hpp"
+#include "mobilenet/runtime/profiler.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
 
 namespace mobilenet {
@@ -16,6 +17,7 @@ namespace mobilenet {
 struct WorkspaceOptions {
   int64_t batch = 1, height = 224, width = 224;
   int threads = 1;
+  bool profile = false;  // time every layer (see layer_seconds())
 };
 
 inline namespace MOBILENET_ISA {
@@ -27,6 +29,9 @@ class Workspace {
   /// Bytes of the single arena holding every intermediate tensor.
   std::size_t arena_bytes() const { return arena_.size() * sizeof(float); }
   int threads() const { return pool_->threads(); }
+  /// With WorkspaceOptions::profile: seconds per row of Model::layers(), summed over runs.
+  const Profiler& profile() const { return profiler_; }
+  void clear_profile() { profiler_.clear(); }
 
  private:
   friend class Model;
@@ -37,6 +42,7 @@ class Workspace {
   Shape input_;
   std::unique_ptr<ThreadPool> pool_;
   AlignedBuffer arena_;
+  Profiler profiler_;
   float* activations[2] = {nullptr, nullptr};
   BlockScratch scratch;
   float* pooled = nullptr;

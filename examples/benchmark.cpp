@@ -1,0 +1,106 @@
+// mobilenet-benchmark: latency of the table-built models with random weights (no files needed),
+// like ncnn's benchncnn: warm-up, loops, threads, median/min/max, arena and peak memory, and an
+// optional per-layer profile.
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+#include <thread>
+
+#include "cli.hpp"
+#include "mobilenet/mobilenet.hpp"
+
+static const char kUsage[] =
+    "usage: mobilenet-benchmark [--arch all|v1,v2,v3_large,v3_small] [--width W] [--resolution R]\n"
+    "                           [--batch N] [--threads T] [--loops N] [--warmup N]\n"
+    "                           [--cooldown SECONDS] [--profile]\n"
+    "Times forward() on models with seeded random weights. --profile adds a per-layer table.\n";
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<mobilenet::Arch> parse_archs(const std::string& list) {
+  if (list == "all") return {mobilenet::Arch::V1, mobilenet::Arch::V2, mobilenet::Arch::V3Large, mobilenet::Arch::V3Small};
+  std::vector<mobilenet::Arch> archs;
+  std::stringstream ss(list);
+  for (std::string name; std::getline(ss, name, ',');) archs.push_back(mobilenet::parse_arch(name));
+  return archs;
+}
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+void print_profile(const mobilenet::Model& model, const mobilenet::Workspace& ws, int64_t size, int64_t batch) {
+  const auto rows = model.layers(size, size);
+  const auto& seconds = ws.profile().seconds();
+  const double runs = static_cast<double>(std::max<std::size_t>(ws.profile().runs(), 1));
+  double total = 0;
+  for (double s : seconds) total += s;
+  std::printf("  %-24s %-32s %-14s %9s %9s %6s\n", "layer", "type", "output", "ms", "GFLOP/s", "%");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const double ms = 1e3 * seconds[i] / runs;
+    const std::string shape = std::to_string(rows[i].output.h) + "x" + std::to_string(rows[i].output.w) + "x" +
+                              std::to_string(rows[i].output.c);
+    const double gflops = ms > 0 ? 2.0 * static_cast<double>(rows[i].macs * batch) / (ms * 1e6) : 0.0;
+    std::printf("  %-24s %-32s %-14s %9.4f %9.1f %6.1f\n", rows[i].name.c_str(), rows[i].type.c_str(),
+                shape.c_str(), ms, gflops, 100.0 * seconds[i] / total);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return cli::run("mobilenet-benchmark", [&] {
+    const cli::Args args(argc, argv,
+                         {"arch", "width", "resolution", "batch", "threads", "loops", "warmup", "cooldown"},
+                         {"help", "profile"});
+    if (args.has("help")) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (!args.positional.empty()) throw mobilenet::Error("unexpected argument '" + args.positional[0] + "'");
+    const int size = args.integer("resolution", 224), batch = args.integer("batch", 1);
+    const int threads = args.integer("threads", 1), loops = args.integer("loops", 50);
+    const int warmup = args.integer("warmup", 5);
+    const double cooldown = args.number("cooldown", 0.0);
+    if (loops < 1 || warmup < 0 || cooldown < 0) throw mobilenet::Error("--loops must be positive, --warmup and --cooldown non-negative");
+    const bool profile = args.has("profile");
+    std::printf("mobilenet-benchmark: isa %s, %d thread(s), batch %d, %dx%d, %d loops after %d warm-up\n",
+                mobilenet::isa_name(), threads, batch, size, size, loops, warmup);
+    std::printf("%-10s %6s %10s %10s %10s %9s %10s %10s\n", "model", "width", "median ms", "min ms", "max ms",
+                "GFLOP/s", "arena MiB", "MMACs");
+    for (const mobilenet::Arch arch : parse_archs(args.get("arch", "all"))) {
+      if (cooldown > 0) std::this_thread::sleep_for(std::chrono::duration<double>(cooldown));
+      const double width = args.number("width", 1.0);
+      const mobilenet::Model model = mobilenet::random_model(arch, {width, 1000});
+      mobilenet::Workspace ws = model.workspace({batch, size, size, threads, profile});
+      mobilenet::Tensor x({batch, size, size, 3});
+      for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = static_cast<float>(i % 251) / 125.0f - 1.0f;
+      for (int i = 0; i < warmup; ++i) model.forward(x, ws);
+      ws.clear_profile();
+      std::vector<double> ms;
+      for (int i = 0; i < loops; ++i) {
+        const auto t0 = Clock::now();
+        model.forward(x, ws);
+        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      }
+      std::sort(ms.begin(), ms.end());
+      const double median = ms[ms.size() / 2];
+      int64_t macs = 0;
+      for (const auto& l : model.layers(size, size)) macs += l.macs;
+      std::printf("%-10s %6.2f %10.3f %10.3f %10.3f %9.1f %10.2f %10.1f\n", mobilenet::to_string(arch), width,
+                  median, ms.front(), ms.back(), 2.0 * static_cast<double>(macs * batch) / (median * 1e6),
+                  static_cast<double>(ws.arena_bytes()) / (1 << 20), static_cast<double>(macs) / 1e6);
+      if (profile) print_profile(model, ws, size, batch);
+    }
+    std::printf("peak RSS %.1f MiB\n", peak_rss_mib());
+    return 0;
+  });
+}
