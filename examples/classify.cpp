@@ -17,9 +17,10 @@
 
 static const char kUsage[] =
     "usage: mobilenet-classify [--arch A] [--width W] [--classes N] --weights F.safetensors\n"
-    "                          [--top K] [--labels FILE] [--threads T] IMAGE...\n"
+    "                          [--top K] [--labels FILE] [--threads T] [--strict] IMAGE...\n"
     "Prints the top-K classes of each image. Labels come from the weight file's metadata, else\n"
-    "from --labels (one per line), else the ImageNet labels for 1000-class models.\n";
+    "from --labels (one per line), else the ImageNet labels for 1000-class models. --strict\n"
+    "refuses weights holding NaN or infinity.\n";
 
 namespace {
 
@@ -53,7 +54,8 @@ std::vector<std::string> labels_for(const mobilenet::Model& model, const cli::Ar
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-classify", [&] {
-    const cli::Args args(argc, argv, {"arch", "width", "classes", "weights", "top", "labels", "threads"}, {"help"});
+    const cli::Args args(argc, argv, {"arch", "width", "classes", "weights", "top", "labels", "threads"},
+                         {"help", "strict"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
       return 0;
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
     if (args.has("arch")) lo.arch = mobilenet::parse_arch(args.get("arch"));
     if (args.has("width")) lo.width = args.number("width", 1.0);
     if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
+    lo.reject_non_finite = args.has("strict");
     const mobilenet::Model model = mobilenet::load(args.require("weights"), lo);
     const std::vector<std::string> labels = labels_for(model, args);
     const int top = std::min(args.integer("top", 5), model.num_classes());
@@ -96,16 +99,27 @@ int main(int argc, char** argv) {
       }
       stbi_image_free(pixels);
       const mobilenet::ConstTensorView logits = model.forward(x, ws);
-      // Softmax in double for the printed probabilities.
+      // Softmax in double for the printed probabilities. Weights or inputs holding NaN can make
+      // logits NaN: such classes print as nan and sort last (a comparison with NaN is not a
+      // strict weak order, which std::partial_sort needs).
       const int n = model.num_classes();
-      const float peak = *std::max_element(logits.data, logits.data + n);
+      double peak = -HUGE_VAL;
+      for (int i = 0; i < n; ++i)
+        if (!std::isnan(logits.data[i])) peak = std::max(peak, double(logits.data[i]));
       std::vector<double> p(static_cast<size_t>(n));
       double total = 0;
-      for (int i = 0; i < n; ++i) total += p[static_cast<size_t>(i)] = std::exp(double(logits.data[i]) - peak);
+      for (int i = 0; i < n; ++i) {
+        p[static_cast<size_t>(i)] = std::exp(double(logits.data[i]) - peak);
+        if (!std::isnan(p[static_cast<size_t>(i)])) total += p[static_cast<size_t>(i)];
+      }
+      const auto rank = [&](int c) {
+        const double v = p[static_cast<size_t>(c)];
+        return std::isnan(v) ? -1.0 : v;
+      };
       std::vector<int> order(static_cast<size_t>(n));
       std::iota(order.begin(), order.end(), 0);
       std::partial_sort(order.begin(), order.begin() + top, order.end(),
-                        [&](int a, int b) { return p[static_cast<size_t>(a)] > p[static_cast<size_t>(b)]; });
+                        [&](int a, int b) { return rank(a) > rank(b); });
       std::printf("%s:\n", path.c_str());
       for (int k = 0; k < top; ++k) {
         const int c = order[static_cast<size_t>(k)];

@@ -9,12 +9,15 @@
 static const char kUsage[] =
     "usage: mobilenet-infer [--arch {v1,v2,v3_large,v3_small}] [--width W] [--classes N]\n"
     "                       --weights F.safetensors --input x.npy --output y.npy [--threads T]\n"
+    "                       [--strict]\n"
     "Runs a float32 NCHW batch [N,3,H,W] (or one image [3,H,W]) and writes logits [N,classes].\n"
-    "--arch, --width and --classes default to the weight file's metadata.\n";
+    "--arch, --width and --classes default to the weight file's metadata. --strict refuses weights\n"
+    "holding NaN or infinity.\n";
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-infer", [&] {
-    const cli::Args args(argc, argv, {"arch", "width", "classes", "weights", "input", "output", "threads"}, {"help"});
+    const cli::Args args(argc, argv, {"arch", "width", "classes", "weights", "input", "output", "threads"},
+                         {"help", "strict"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
       return 0;
@@ -24,6 +27,7 @@ int main(int argc, char** argv) {
     if (args.has("arch")) lo.arch = mobilenet::parse_arch(args.get("arch"));
     if (args.has("width")) lo.width = args.number("width", 1.0);
     if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
+    lo.reject_non_finite = args.has("strict");
     const mobilenet::Model model = mobilenet::load(args.require("weights"), lo);
 
     const std::string input = args.require("input");

@@ -69,6 +69,8 @@ inline NpyArray parse_npy(const std::string& bytes, const std::string& name) {
   if (detail::npy_field(header, "fortran_order", name) != "False")
     throw Error(name + ": Fortran-ordered arrays are not supported; save a C-contiguous array");
   const std::string shape_text = detail::npy_field(header, "shape", name);
+  if (shape_text.size() < 2 || shape_text.front() != '(' || shape_text.back() != ')')
+    throw Error(name + ": malformed shape " + shape_text + " in .npy header; expected a tuple");
   NpyArray a;
   uint64_t count = 1;
   size_t i = 1;

@@ -10,7 +10,9 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -97,6 +99,39 @@ class SafetensorsFile {
 
   [[noreturn]] void fail(const std::string& what) const { throw Error(name_ + ": " + what); }
 
+  /// A JSON value for an error message: scalars and short flat values as JSON text, anything
+  /// else by its type (dump() recurses and could print megabytes of hostile input).
+  static std::string brief(const nlohmann::json& v) {
+    if (v.is_structured()) {
+      for (const auto& item : v)
+        if (item.is_structured()) return std::string("a nested ") + v.type_name();
+    }
+    std::string text = v.dump();
+    return text.size() <= 80 ? text : text.substr(0, 77) + "...";
+  }
+
+  /// nlohmann keeps the last of duplicate keys silently, so a file could say one thing to this
+  /// reader and another to a reader that keeps the first. This parser callback refuses duplicate
+  /// keys in any object (one key set per open object) and nesting deeper than any safetensors
+  /// header needs (root object > tensor entry > shape array), which also bounds what a hostile
+  /// header like "[[[[..." makes the parser allocate.
+  struct HeaderChecker {
+    static constexpr int kMaxDepth = 8;
+    const SafetensorsFile* file;
+    std::shared_ptr<std::vector<std::set<std::string>>> keys = std::make_shared<std::vector<std::set<std::string>>>();
+
+    bool operator()(int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) const {
+      using E = nlohmann::json::parse_event_t;
+      if ((event == E::object_start || event == E::array_start) && depth >= kMaxDepth)
+        file->fail("header nests JSON deeper than " + std::to_string(kMaxDepth) + " levels");
+      if (event == E::object_start) keys->emplace_back();
+      if (event == E::object_end) keys->pop_back();
+      if (event == E::key && !keys->back().insert(parsed.get<std::string>()).second)
+        file->fail("header has a duplicate key '" + parsed.get<std::string>() + "'");
+      return true;
+    }
+  };
+
   void parse() {
     if (bytes_.size() < 8) fail("file is " + std::to_string(bytes_.size()) + " bytes, too short for a safetensors header");
     uint64_t header_len = 0;
@@ -110,7 +145,8 @@ class SafetensorsFile {
 
     nlohmann::json header;
     try {
-      header = nlohmann::json::parse(bytes_.begin() + 8, bytes_.begin() + static_cast<std::ptrdiff_t>(data_offset_));
+      header = nlohmann::json::parse(bytes_.begin() + 8, bytes_.begin() + static_cast<std::ptrdiff_t>(data_offset_),
+                                     HeaderChecker{this});
     } catch (const nlohmann::json::exception& e) {
       fail(std::string("header is not valid JSON: ") + e.what());
     }
@@ -138,11 +174,12 @@ class SafetensorsFile {
       if (shape == value.end() || !shape->is_array()) fail(where + "missing array 'shape'");
       uint64_t bytes = elem;
       for (const auto& d : *shape) {
-        if (!d.is_number_unsigned()) fail(where + "shape " + shape->dump() + " has a dimension that is not a non-negative integer");
+        if (!d.is_number_unsigned())
+          fail(where + "shape has a dimension (" + brief(d) + ") that is not a non-negative integer");
         const uint64_t dim = d.get<uint64_t>();
         if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
             (dim != 0 && bytes > std::numeric_limits<uint64_t>::max() / dim))
-          fail(where + "shape " + shape->dump() + " overflows");
+          fail(where + "shape " + brief(*shape) + " overflows");
         bytes *= dim;
         e.shape.push_back(static_cast<int64_t>(dim));
       }

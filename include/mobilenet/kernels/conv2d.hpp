@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "mobilenet/core/aligned_buffer.hpp"
 #include "mobilenet/core/tensor.hpp"
@@ -15,7 +16,8 @@ namespace mobilenet {
 inline namespace MOBILENET_ISA {
 namespace kernels {
 
-/// Dense conv weights as [K][K][cin][cout rounded up to the packet width].
+/// Dense conv weights as [K][K][cin][cout rounded up to two packets] (the kernel reads output
+/// channels two packets at a time).
 struct PackedConv {
   int kernel = 0;
   int64_t cin = 0, cout = 0, cout_stride = 0;
@@ -26,7 +28,7 @@ struct PackedConv {
 /// Packs PyTorch's conv weight [cout][cin][K][K] and bias [cout].
 inline PackedConv pack_conv(const float* w, const float* bias, int64_t cin, int64_t cout,
                             int kernel) {
-  const int64_t cs = (cout + simd::kWidth - 1) / simd::kWidth * simd::kWidth;
+  const int64_t cs = (cout + 2 * simd::kWidth - 1) / (2 * simd::kWidth) * (2 * simd::kWidth);
   PackedConv p{kernel, cin, cout, cs,
                AlignedBuffer(static_cast<std::size_t>(kernel * kernel * cin * cs)),
                AlignedBuffer(static_cast<std::size_t>(cs))};
@@ -39,43 +41,104 @@ inline PackedConv pack_conv(const float* w, const float* bias, int64_t cin, int6
   return p;
 }
 
+namespace conv2d_detail {
+
+/// Output pixels computed together: enough independent accumulators to hide FMA latency
+/// (P pixels x NP packets), within the register file (32 vector registers on AVX-512/AArch64).
+#if defined(EIGEN_VECTORIZE_AVX512) || defined(__aarch64__)
+inline constexpr int kPixels = 8;
+#else
+inline constexpr int kPixels = 4;
+#endif
+
+/// P output pixels, `S` input columns apart, times NP packets of output channels from `co`,
+/// over taps [ky0, ky1) x [kx0, kx1). `px0` points at the input pixel of the first pixel's first
+/// tap, (iy0 + ky0, ix0 + kx0).
+template <int K, int S, class Act, int P, int NP>
+inline void pixels(const float* px0, int64_t row_stride, int64_t cin, int ky0, int ky1, int kx0,
+                   int kx1, const PackedConv& w, int64_t co, float* out, int64_t cout) {
+  constexpr int W = simd::kWidth;
+  const int64_t cs = w.cout_stride;
+  simd::Packet acc[P][NP];
+  for (int j = 0; j < NP; ++j) {
+    const simd::Packet b = simd::load_aligned(w.bias.data() + co + j * W);
+    for (int p = 0; p < P; ++p) acc[p][j] = b;
+  }
+  for (int ky = ky0; ky < ky1; ++ky)
+    for (int kx = kx0; kx < kx1; ++kx) {
+      const float* in = px0 + (ky - ky0) * row_stride + (kx - kx0) * cin;
+      const float* wt = w.weights.data() + (ky * K + kx) * cin * cs + co;
+      for (int64_t ci = 0; ci < cin; ++ci) {
+        simd::Packet wv[NP];
+        for (int j = 0; j < NP; ++j) wv[j] = simd::load_aligned(wt + ci * cs + j * W);
+        for (int p = 0; p < P; ++p) {
+          const simd::Packet a = simd::broadcast(in[p * S * cin + ci]);
+          for (int j = 0; j < NP; ++j) acc[p][j] = simd::fmadd(a, wv[j], acc[p][j]);
+        }
+      }
+    }
+  for (int p = 0; p < P; ++p)
+    for (int j = 0; j < NP; ++j) {
+      float* o = out + p * cout + co + j * W;
+      const simd::Packet v = Act::apply(acc[p][j]);
+      const int64_t valid = cout - (co + j * W);
+      if (valid >= W) {
+        simd::store(o, v);
+      } else if (valid > 0) {  // the last, partial packet of output channels
+        alignas(64) float tmp[W];
+        simd::store(tmp, v);
+        std::copy(tmp, tmp + valid, o);
+      }
+    }
+}
+
+}  // namespace conv2d_detail
+
 /// Computes output rows [row_begin, row_end) of `out`, counting rows over batch x height.
+/// Interior output columns (all taps inside the image) go kPixels at a time, each input value
+/// broadcast once per tap into packets of output channels; border columns one at a time.
 template <int K, int S, class Act>
 void conv2d(ConstTensorView in, const PackedConv& w, const Padding& pad, TensorView out,
             int64_t row_begin, int64_t row_end) {
+  using namespace conv2d_detail;
   constexpr int W = simd::kWidth;
   const int64_t H = in.shape.h, Wd = in.shape.w, Cin = in.shape.c;
-  const int64_t OH = out.shape.h, OW = out.shape.w, Cout = out.shape.c, cs = w.cout_stride;
+  const int64_t OH = out.shape.h, OW = out.shape.w, Cout = out.shape.c;
+  const int64_t ox_lo = std::min<int64_t>(OW, (pad.left + S - 1) / S);
+  const int64_t ox_hi = std::max<int64_t>(
+      ox_lo, std::min<int64_t>(OW, Wd - K + pad.left >= 0 ? (Wd - K + pad.left) / S + 1 : 0));
   for (int64_t row = row_begin; row < row_end; ++row) {
     const int64_t n = row / OH, oy = row % OH;
     const int64_t iy0 = oy * S - pad.top;
     const int ky0 = static_cast<int>(std::max<int64_t>(0, -iy0));
     const int ky1 = static_cast<int>(std::min<int64_t>(K, H - iy0));
     const float* image = in.data + n * H * Wd * Cin;
-    for (int64_t ox = 0; ox < OW; ++ox) {
-      const int64_t ix0 = ox * S - pad.left;
-      const int kx0 = static_cast<int>(std::max<int64_t>(0, -ix0));
-      const int kx1 = static_cast<int>(std::min<int64_t>(K, Wd - ix0));
-      float* o = out.data + ((n * OH + oy) * OW + ox) * Cout;
-      for (int64_t co = 0; co < Cout; co += W) {
-        simd::Packet acc = simd::load_aligned(w.bias.data() + co);
-        for (int ky = ky0; ky < ky1; ++ky)
-          for (int kx = kx0; kx < kx1; ++kx) {
-            const float* px = image + ((iy0 + ky) * Wd + ix0 + kx) * Cin;
-            const float* wt = w.weights.data() + (ky * K + kx) * Cin * cs + co;
-            for (int64_t ci = 0; ci < Cin; ++ci)
-              acc = simd::fmadd(simd::broadcast(px[ci]), simd::load_aligned(wt + ci * cs), acc);
-          }
-        acc = Act::apply(acc);
-        if (co + W <= Cout) {
-          simd::store(o + co, acc);
-        } else {  // the last, partial packet of output channels
-          alignas(64) float tmp[W];
-          simd::store(tmp, acc);
-          std::copy(tmp, tmp + (Cout - co), o + co);
-        }
+    float* orow = out.data + (n * OH + oy) * OW * Cout;
+    // Pointer arithmetic stays inside the image: taps start at row iy0 + ky0 and column ix0 + kx0.
+    const auto input_at = [&](int64_t iy, int64_t ix) { return image + (iy * Wd + ix) * Cin; };
+    const auto run = [&](auto np) {
+      constexpr int NP = decltype(np)::value;
+      for (int64_t co = 0; co < Cout; co += NP * W) {
+        const auto border = [&](int64_t ox) {
+          const int64_t ix0 = ox * S - pad.left;
+          const int kx0 = static_cast<int>(std::max<int64_t>(0, -ix0));
+          const int kx1 = static_cast<int>(std::min<int64_t>(K, Wd - ix0));
+          pixels<K, S, Act, 1, NP>(input_at(iy0 + ky0, ix0 + kx0), Wd * Cin, Cin, ky0, ky1, kx0, kx1, w,
+                                   co, orow + ox * Cout, Cout);
+        };
+        int64_t ox = 0;
+        for (; ox < ox_lo; ++ox) border(ox);
+        for (; ox + kPixels <= ox_hi; ox += kPixels)
+          pixels<K, S, Act, kPixels, NP>(input_at(iy0 + ky0, ox * S - pad.left), Wd * Cin, Cin, ky0, ky1,
+                                         0, K, w, co, orow + ox * Cout, Cout);
+        for (; ox < OW; ++ox) border(ox);
       }
-    }
+    };
+    // Two packets of output channels per step when there are that many (the 32-channel stems).
+    if (Cout > W)
+      run(std::integral_constant<int, 2>{});
+    else
+      run(std::integral_constant<int, 1>{});
   }
 }
 

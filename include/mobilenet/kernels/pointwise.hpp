@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <tuple>
 
 #include "mobilenet/core/aligned_buffer.hpp"
 #include "mobilenet/kernels/packet.hpp"
@@ -58,37 +59,81 @@ inline PackedPointwise pack_pointwise(const float* w, const float* bias, int64_t
 
 namespace pointwise_detail {
 
-/// One tile: `rows` (<= kRows, compile-time) input rows times one weight panel.
-template <int Rows, class Act>
+/// One tile: Rows input rows times Panels consecutive weight panels, NP packets of each (NP = 1
+/// when a panel's second packet would be all padding). Every output element is one accumulator
+/// summing ci = 0..cin-1 in order, then + bias, activation, + residual: the same operations
+/// whichever tile shape computes it, so results do not depend on how rows are split.
+template <int Rows, int Panels, int NP, class Act>
 inline void tile(const float* in, int64_t cin, const float* panel, const float* bias, float* out,
-                 const float* residual, int64_t cout, int64_t valid) {
+                 const float* residual, int64_t cout, int64_t col) {
   constexpr int W = simd::kWidth;
-  simd::Packet acc[Rows][2];
-  for (int r = 0; r < Rows; ++r) acc[r][0] = acc[r][1] = simd::zero();
+  const int64_t panel_size = cin * kPanel;
+  simd::Packet acc[Rows][Panels][NP];
+  for (int r = 0; r < Rows; ++r)
+    for (int q = 0; q < Panels; ++q)
+      for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::zero();
   for (int64_t ci = 0; ci < cin; ++ci) {
-    const simd::Packet w0 = simd::load_aligned(panel + ci * kPanel);
-    const simd::Packet w1 = simd::load_aligned(panel + ci * kPanel + W);
+    simd::Packet wv[Panels][NP];
+    for (int q = 0; q < Panels; ++q)
+      for (int j = 0; j < NP; ++j) wv[q][j] = simd::load_aligned(panel + q * panel_size + ci * kPanel + j * W);
     for (int r = 0; r < Rows; ++r) {
       const simd::Packet a = simd::broadcast(in[r * cin + ci]);
-      acc[r][0] = simd::fmadd(a, w0, acc[r][0]);
-      acc[r][1] = simd::fmadd(a, w1, acc[r][1]);
+      for (int q = 0; q < Panels; ++q)
+        for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::fmadd(a, wv[q][j], acc[r][q][j]);
     }
   }
-  const simd::Packet b0 = simd::load_aligned(bias), b1 = simd::load_aligned(bias + W);
-  for (int r = 0; r < Rows; ++r) {
-    const simd::Packet v0 = Act::apply(simd::add(acc[r][0], b0));
-    const simd::Packet v1 = Act::apply(simd::add(acc[r][1], b1));
-    float* o = out + r * cout;
-    const float* res = residual ? residual + r * cout : nullptr;
-    if (valid == kPanel) {
-      simd::store(o, res ? simd::add(v0, simd::load(res)) : v0);
-      simd::store(o + W, res ? simd::add(v1, simd::load(res + W)) : v1);
-    } else {  // the last, partial panel: only `valid` channels exist in out and residual
-      alignas(64) float tmp[kPanel];
-      simd::store(tmp, v0);
-      simd::store(tmp + W, v1);
-      for (int64_t j = 0; j < valid; ++j) o[j] = res ? tmp[j] + res[j] : tmp[j];
+  for (int q = 0; q < Panels; ++q)
+    for (int j = 0; j < NP; ++j) {
+      const int64_t offset = q * kPanel + j * W, valid = cout - (col + offset);
+      const simd::Packet b = simd::load_aligned(bias + offset);
+      for (int r = 0; r < Rows; ++r) {
+        const simd::Packet v = Act::apply(simd::add(acc[r][q][j], b));
+        float* o = out + r * cout + offset;
+        const float* res = residual ? residual + r * cout + offset : nullptr;
+        if (valid >= W) {
+          simd::store(o, res ? simd::add(v, simd::load(res)) : v);
+        } else if (valid > 0) {  // the last, partial packet: only `valid` channels exist
+          alignas(64) float tmp[W];
+          simd::store(tmp, v);
+          for (int64_t k = 0; k < valid; ++k) o[k] = res ? tmp[k] + res[k] : tmp[k];
+        }
+      }
     }
+}
+
+/// Rows rows (compile-time) times all panels: Panels at a time while enough remain (more
+/// independent accumulators when there are few rows, e.g. the classifier at batch 1).
+template <int Rows, int Panels, class Act>
+inline void row_tile(const float* in, const PackedPointwise& w, float* out, const float* residual) {
+  const int64_t cin = w.cin, cout = w.cout, panels = pointwise_panels(cout);
+  const auto at = [&](int64_t p) {
+    const int64_t col = p * kPanel;
+    return std::make_tuple(w.weights.data() + p * cin * kPanel, w.bias.data() + col, out + col,
+                           residual ? residual + col : nullptr, col);
+  };
+  int64_t p = 0;
+  for (; p + Panels <= panels - 1; p += Panels) {  // all but the last panel are full
+    const auto [panel, bias, o, res, col] = at(p);
+    tile<Rows, Panels, 2, Act>(in, cin, panel, bias, o, res, cout, col);
+  }
+  for (; p < panels; ++p) {
+    const auto [panel, bias, o, res, col] = at(p);
+    if (cout - col > simd::kWidth)
+      tile<Rows, 1, 2, Act>(in, cin, panel, bias, o, res, cout, col);
+    else
+      tile<Rows, 1, 1, Act>(in, cin, panel, bias, o, res, cout, col);
+  }
+}
+
+/// Rows in [1, kRows) with as many panels per tile as keep about 2 * kRows accumulators.
+template <class Act, int Rows = 1>
+inline void tail_rows(int64_t rows, const float* in, const PackedPointwise& w, float* out,
+                      const float* residual) {
+  if constexpr (Rows < kRows) {
+    if (rows == Rows)
+      row_tile<Rows, std::max(1, kRows / Rows), Act>(in, w, out, residual);
+    else
+      tail_rows<Act, Rows + 1>(rows, in, w, out, residual);
   }
 }
 
@@ -100,23 +145,15 @@ template <class Act>
 void pointwise(const float* in, const PackedPointwise& w, float* out, const float* residual,
                int64_t row_begin, int64_t row_end) {
   using namespace pointwise_detail;
-  const int64_t cin = w.cin, cout = w.cout, panels = pointwise_panels(cout);
+  const int64_t cin = w.cin, cout = w.cout;
+  const auto res_at = [&](int64_t r) { return residual ? residual + r * cout : nullptr; };
   // Rows per block: about 64 KiB of input, so a block stays in L2 while all panels pass over it.
   const int64_t block = std::max<int64_t>(kRows, (16384 / std::max<int64_t>(cin, 1)) / kRows * kRows);
   for (int64_t b0 = row_begin; b0 < row_end; b0 += block) {
     const int64_t b1 = std::min(row_end, b0 + block);
-    for (int64_t p = 0; p < panels; ++p) {
-      const float* panel = w.weights.data() + p * cin * kPanel;
-      const float* bias = w.bias.data() + p * kPanel;
-      const int64_t col = p * kPanel, valid = std::min<int64_t>(kPanel, cout - col);
-      int64_t r = b0;
-      for (; r + kRows <= b1; r += kRows)
-        tile<kRows, Act>(in + r * cin, cin, panel, bias, out + r * cout + col,
-                         residual ? residual + r * cout + col : nullptr, cout, valid);
-      for (; r < b1; ++r)
-        tile<1, Act>(in + r * cin, cin, panel, bias, out + r * cout + col,
-                     residual ? residual + r * cout + col : nullptr, cout, valid);
-    }
+    int64_t r = b0;
+    for (; r + kRows <= b1; r += kRows) row_tile<kRows, 1, Act>(in + r * cin, w, out + r * cout, res_at(r));
+    if (r < b1) tail_rows<Act>(b1 - r, in + r * cin, w, out + r * cout, res_at(r));
   }
 }
 

@@ -2,6 +2,8 @@
 // Building models: `load` from a safetensors file (torchvision key names; arch, width and class
 // count from the arguments or the file's metadata), `random_model` for benchmarks and summaries.
 
+#include <cmath>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -18,6 +20,9 @@ struct LoadOptions {
   std::optional<Arch> arch;
   std::optional<double> width;
   std::optional<int> num_classes;
+  /// Refuse weights holding NaN or infinity (the CLI's --strict). Off by default: such values
+  /// then propagate through inference as IEEE arithmetic says.
+  bool reject_non_finite = false;
 };
 
 namespace detail {
@@ -72,14 +77,57 @@ inline ModelMetadata parse_metadata(const SafetensorsFile& f) {
   return m;
 }
 
+/// How many conv and linear weights (biases and BatchNorm aside) `spec` has, from the spec alone.
+inline int64_t weight_count(const NetworkSpec& spec) {
+  int64_t n = int64_t{spec.stem_out} * 3 * 3 * 3;
+  int64_t channels = spec.stem_out;
+  for (const BlockSpec& b : spec.blocks) {
+    const int64_t e = b.expanded;
+    n += (b.expanded != b.in ? e * b.in : 0) + e * b.kernel * b.kernel + 2 * e * b.squeeze + e * b.out;
+    channels = b.out;
+  }
+  if (spec.last_conv_out) {
+    n += int64_t{spec.last_conv_out} * channels;
+    channels = spec.last_conv_out;
+  }
+  if (spec.hidden) {
+    n += channels * spec.hidden;
+    channels = spec.hidden;
+  }
+  return n + channels * spec.num_classes;
+}
+
+/// Float values (F32, F16, BF16 elements) a safetensors file holds.
+inline int64_t float_count(const SafetensorsFile& file) {
+  int64_t n = 0;
+  for (const auto& [name, e] : file.tensors()) {
+    if (e.dtype != "F32" && e.dtype != "F16" && e.dtype != "BF16") continue;
+    n += static_cast<int64_t>((e.end - e.begin) / (e.dtype == "F32" ? 4 : 2));
+  }
+  return n;
+}
+
+/// Throws naming the first tensor of `file` holding a NaN or infinity.
+inline void check_finite(const SafetensorsFile& file) {
+  for (const auto& [name, e] : file.tensors()) {
+    if (e.dtype != "F32" && e.dtype != "F16" && e.dtype != "BF16") continue;
+    const std::vector<float> values = file.read_float(name);
+    for (size_t i = 0; i < values.size(); ++i)
+      if (!std::isfinite(values[i]))
+        throw Error(file.name() + ": tensor '" + name + "' holds a non-finite value (" +
+                    (std::isnan(values[i]) ? "nan" : values[i] > 0 ? "inf" : "-inf") + ") at index " +
+                    std::to_string(i) + "; rejected in strict mode");
+  }
+}
+
 }  // namespace detail
 
 inline namespace MOBILENET_ISA {
 
-/// Loads a model from a safetensors file with torchvision's state-dict keys. Every missing,
-/// unexpected or mis-shaped tensor is reported in one Error.
-inline Model load(const std::string& path, const LoadOptions& options = {}) {
-  const SafetensorsFile file = SafetensorsFile::open(path);
+/// Builds a model from a parsed safetensors file with torchvision's state-dict keys (see the
+/// overload taking a path). Every missing, unexpected or mis-shaped tensor is reported in one Error.
+inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) {
+  const std::string& path = file.name();
   const auto& meta = file.metadata();
   const auto meta_value = [&](const char* k) -> std::optional<std::string> {
     const auto it = meta.find(k);
@@ -89,10 +137,22 @@ inline Model load(const std::string& path, const LoadOptions& options = {}) {
   if (options.arch) {
     arch = *options.arch;
   } else if (const auto a = meta_value("arch")) {
-    arch = parse_arch(*a);
+    try {
+      arch = parse_arch(*a);
+    } catch (const Error& e) {
+      throw Error(path + ": metadata 'arch': " + e.what());
+    }
   } else {
     throw Error(path + ": the file's metadata names no architecture; pass one (--arch)");
   }
+  // make_spec validates the width and class count, which may come from the file: name the file.
+  const auto spec_for = [&](const ModelOptions& o) {
+    try {
+      return make_spec(arch, o);
+    } catch (const Error& e) {
+      throw Error(path + ": " + e.what());
+    }
+  };
   ModelOptions mo;
   if (options.width)
     mo.width = *options.width;
@@ -103,13 +163,13 @@ inline Model load(const std::string& path, const LoadOptions& options = {}) {
   } else if (const auto c = meta_value("num_classes")) {
     mo.num_classes = detail::parse_int(path, "num_classes", *c, 1, 1 << 20);
   } else {
-    const auto keys = torchvision_keys(make_spec(arch, mo));
+    const auto keys = torchvision_keys(spec_for(mo));
     const auto it = file.tensors().find(keys.linears.back() + ".weight");
     if (it != file.tensors().end() && it->second.shape.size() == 2 && it->second.shape[0] >= 1 &&
         it->second.shape[0] <= (1 << 20))
       mo.num_classes = static_cast<int>(it->second.shape[0]);
   }
-  const NetworkSpec spec = make_spec(arch, mo);
+  const NetworkSpec spec = spec_for(mo);
   std::ostringstream desc;
   desc << "mobilenet " << to_string(arch) << " width " << mo.width << " with " << mo.num_classes
        << " classes";
@@ -117,11 +177,26 @@ inline Model load(const std::string& path, const LoadOptions& options = {}) {
     desc << " (file metadata: arch=" << meta_value("arch").value_or("?")
          << " width=" << meta_value("width").value_or("?")
          << " num_classes=" << meta_value("num_classes").value_or("?") << ")";
+  // The builder allocates every weight (zeros for missing ones, so that one error can list all
+  // problems). A small hostile file must not make it allocate gigabytes (metadata width 8 or
+  // num_classes 2^20): refuse a model far larger than the file before building it. The slack
+  // keeps the key-by-key report for near misses (a wrong width, arch or class count).
+  const int64_t needed = detail::weight_count(spec), held = detail::float_count(file);
+  if (needed > 4 * held + (int64_t{4} << 20))
+    throw Error(path + ": the file holds " + std::to_string(held) + " float values but " + desc.str() +
+                " needs " + std::to_string(needed) + " weights; wrong architecture, width or class count?");
+  if (options.reject_non_finite) detail::check_finite(file);
   SafetensorsWeights weights(file);
   Model model(spec, weights, torchvision_keys(spec));
   weights.check_complete(desc.str());
   model.set_metadata(detail::parse_metadata(file));
   return model;
+}
+
+/// Loads a model from a safetensors file with torchvision's state-dict keys. Every missing,
+/// unexpected or mis-shaped tensor is reported in one Error.
+inline Model load(const std::string& path, const LoadOptions& options = {}) {
+  return load(SafetensorsFile::open(path), options);
 }
 
 /// A model with seeded random weights (no file needed): for benchmarks and summaries.
