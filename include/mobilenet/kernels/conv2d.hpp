@@ -54,9 +54,12 @@ inline constexpr int kPixels = 4;
 /// P output pixels, `S` input columns apart, times NP packets of output channels from `co`,
 /// over taps [ky0, ky1) x [kx0, kx1). `px0` points at the input pixel of the first pixel's first
 /// tap, (iy0 + ky0, ix0 + kx0).
-template <int K, int S, class Act, int P, int NP>
-inline void pixels(const float* px0, int64_t row_stride, int64_t cin, int ky0, int ky1, int kx0,
-                   int kx1, const PackedConv& w, int64_t co, float* out, int64_t cout) {
+/// CIN > 0 fixes the input channel count at compile time (3 for RGB stems), so the innermost
+/// loop unrolls; CIN = 0 reads it from `cin_runtime`.
+template <int K, int S, class Act, int P, int NP, int CIN>
+inline void pixels(const float* px0, int64_t row_stride, int64_t cin_runtime, int ky0, int ky1,
+                   int kx0, int kx1, const PackedConv& w, int64_t co, float* out, int64_t cout) {
+  const int64_t cin = CIN > 0 ? CIN : cin_runtime;
   constexpr int W = simd::kWidth;
   const int64_t cs = w.cout_stride;
   simd::Packet acc[P][NP];
@@ -116,29 +119,33 @@ void conv2d(ConstTensorView in, const PackedConv& w, const Padding& pad, TensorV
     float* orow = out.data + (n * OH + oy) * OW * Cout;
     // Pointer arithmetic stays inside the image: taps start at row iy0 + ky0 and column ix0 + kx0.
     const auto input_at = [&](int64_t iy, int64_t ix) { return image + (iy * Wd + ix) * Cin; };
-    const auto run = [&](auto np) {
-      constexpr int NP = decltype(np)::value;
+    const auto run = [&](auto np, auto cin_tag) {
+      constexpr int NP = decltype(np)::value, CIN = decltype(cin_tag)::value;
       for (int64_t co = 0; co < Cout; co += NP * W) {
         const auto border = [&](int64_t ox) {
           const int64_t ix0 = ox * S - pad.left;
           const int kx0 = static_cast<int>(std::max<int64_t>(0, -ix0));
           const int kx1 = static_cast<int>(std::min<int64_t>(K, Wd - ix0));
-          pixels<K, S, Act, 1, NP>(input_at(iy0 + ky0, ix0 + kx0), Wd * Cin, Cin, ky0, ky1, kx0, kx1, w,
-                                   co, orow + ox * Cout, Cout);
+          pixels<K, S, Act, 1, NP, CIN>(input_at(iy0 + ky0, ix0 + kx0), Wd * Cin, Cin, ky0, ky1, kx0,
+                                        kx1, w, co, orow + ox * Cout, Cout);
         };
         int64_t ox = 0;
         for (; ox < ox_lo; ++ox) border(ox);
         for (; ox + kPixels <= ox_hi; ox += kPixels)
-          pixels<K, S, Act, kPixels, NP>(input_at(iy0 + ky0, ox * S - pad.left), Wd * Cin, Cin, ky0, ky1,
-                                         0, K, w, co, orow + ox * Cout, Cout);
+          pixels<K, S, Act, kPixels, NP, CIN>(input_at(iy0 + ky0, ox * S - pad.left), Wd * Cin, Cin, ky0,
+                                              ky1, 0, K, w, co, orow + ox * Cout, Cout);
         for (; ox < OW; ++ox) border(ox);
       }
     };
     // Two packets of output channels per step when there are that many (the 32-channel stems).
-    if (Cout > W)
-      run(std::integral_constant<int, 2>{});
+    using One = std::integral_constant<int, 1>;
+    using Two = std::integral_constant<int, 2>;
+    using Rgb = std::integral_constant<int, 3>;
+    using AnyCin = std::integral_constant<int, 0>;
+    if (Cin == 3)
+      Cout > W ? run(Two{}, Rgb{}) : run(One{}, Rgb{});
     else
-      run(std::integral_constant<int, 1>{});
+      Cout > W ? run(Two{}, AnyCin{}) : run(One{}, AnyCin{});
   }
 }
 
