@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""Helpers of bench/compare_peers.sh (run with Debian's /usr/bin/python3).
+
+Subcommands:
+
+* ``export --out DIR --seed S [--archs ...] [--weights fixture|init]``: builds each
+  model once (width 1.0, 1000 classes, eval mode) and writes, from that one torch
+  module, DIR/<arch>.safetensors (read by our library) and DIR/<arch>.onnx (read
+  by ONNX Runtime; torch.onnx.export, opset 13, batch 1, 3x224x224, BatchNorm
+  folded by constant folding), plus the shared input DIR/input.npy (float32 NCHW
+  normal(0, 1), seed S) and the same bytes raw in DIR/input.bin.
+  ``--weights fixture`` (default) is the parity suite's recipe
+  (tools/make_fixtures.make_model: torchvision init, random BN gamma/beta, BN
+  statistics calibrated on random images), so activations stay O(1) through the
+  network and the logits are O(1-10) and input dependent.  ``--weights init`` is
+  exactly ``tools/export_weights.py --random --seed S`` (torchvision init, BN at
+  identity), where activations shrink with depth (V1's logits are ~1e-18).
+* ``parity --models DIR --arch A --ours Y.npy --ort Y.bin``: max|diff| of the two
+  engines' logits; fails if it exceeds 1e-4 * max(1e-30, max|ort|).
+* ``summarize --raw raw.csv --out results.md``: the table (see compare_peers.sh).
+"""
+import argparse
+import csv
+import json
+import os
+import statistics
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOOLS = os.path.join(HERE, os.pardir, "tools")
+ARCHS = ("v1", "v2", "v3_large", "v3_small")
+PARITY_RTOL = 1e-4
+
+
+def export(args):
+    import torch
+
+    sys.path.insert(0, TOOLS)
+    import export_weights
+    from models import build_model
+
+    torch.set_num_threads(1)
+    os.makedirs(args.out, exist_ok=True)
+    x = np.random.default_rng(args.seed).standard_normal((1, 3, 224, 224), dtype=np.float32)
+    np.save(os.path.join(args.out, "input.npy"), x)
+    x.tofile(os.path.join(args.out, "input.bin"))
+    for arch in args.archs:
+        if args.weights == "fixture":
+            import make_fixtures
+
+            model = make_fixtures.make_model(arch, 1.0, args.seed)
+            source = "bench/compare_peers.py: tools/make_fixtures.make_model seed %d" % args.seed
+        else:
+            torch.manual_seed(args.seed)  # what export_weights.py --random --seed does
+            model = build_model(arch, 1.0, 1000)
+            source = "random init (torchvision init), seed %d" % args.seed
+        model.eval()
+        metadata = export_weights.make_metadata(arch, 1.0, 1000, export_weights.default_labels(1000), source)
+        export_weights.write(os.path.join(args.out, arch + ".safetensors"), model, metadata, "F32")
+        onnx_path = os.path.join(args.out, arch + ".onnx")
+        with torch.no_grad():
+            torch.onnx.export(model, torch.from_numpy(x), onnx_path, opset_version=args.opset,
+                              input_names=["input"], output_names=["logits"], do_constant_folding=True)
+            peak = float(model(torch.from_numpy(x)).abs().max())
+        try:
+            import onnx
+
+            onnx.checker.check_model(onnx.load(onnx_path))
+        except ImportError:
+            pass
+        print("  %-9s -> %s.{safetensors,onnx}  (torch max|logit| %.3g)" % (arch, arch, peak))
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump({"seed": args.seed, "weights": args.weights, "opset": args.opset,
+                   "archs": list(args.archs), "torch": torch.__version__}, f, indent=1)
+
+
+def parity(args):
+    ours = np.load(args.ours).astype(np.float32).reshape(-1)
+    ort = np.fromfile(args.ort, dtype=np.float32)
+    if ours.shape != ort.shape:
+        sys.exit("parity %s: ours has %d logits, ORT %d" % (args.arch, ours.size, ort.size))
+    diff = float(np.abs(ours - ort).max())
+    peak = float(np.abs(ort).max())
+    rel = diff / max(peak, 1e-30)
+    ok = np.all(np.isfinite(ours)) and rel <= PARITY_RTOL
+    print("  %-9s max|ours-ORT| %.3g  max|logit| %.3g  relative %.2g  argmax %d/%d  %s"
+          % (args.arch, diff, peak, rel, int(ours.argmax()), int(ort.argmax()), "ok" if ok else "FAIL"))
+    if not ok:
+        sys.exit(1)
+
+
+def summarize(args):
+    # raw.csv rows: round,engine,arch,threads,median_ms,min_ms
+    per = {}
+    with open(args.raw) as f:
+        for row in csv.DictReader(f):
+            key = (row["engine"], row["arch"], int(row["threads"]))
+            per.setdefault(key, []).append(float(row["median_ms"]))
+    med = {k: statistics.median(v) for k, v in per.items()}
+    rounds = max(len(v) for v in per.values())
+    archs = [a for a in ARCHS if any(k[1] == a for k in med)]
+    threads = sorted({k[2] for k in med})
+    lines = ["| model | threads | ours ms | ORT ms | ours/ORT |", "| --- | --- | --- | --- | --- |"]
+    for t in threads:
+        for a in archs:
+            o, r = med.get(("ours", a, t)), med.get(("ort", a, t))
+            ratio = "%.2f" % (o / r) if o and r else "-"
+            lines.append("| %s | %d | %s | %s | %s |" % (a, t, "%.3f" % o if o else "-",
+                                                        "%.3f" % r if r else "-", ratio))
+    if 1 in threads and len(threads) > 1:
+        t2 = threads[-1]
+        lines += ["", "| model | ours %d-thread speedup | ORT %d-thread speedup |" % (t2, t2),
+                  "| --- | --- | --- |"]
+        for a in archs:
+            cells = []
+            for eng in ("ours", "ort"):
+                one, many = med.get((eng, a, 1)), med.get((eng, a, t2))
+                cells.append("%.2fx" % (one / many) if one and many else "-")
+            lines.append("| %s | %s | %s |" % (a, cells[0], cells[1]))
+    table = "\n".join(lines)
+    header = args.header.replace("\\n", "\n") if args.header else ""
+    note = ("Median over %d round(s) of the per-round median latency (batch 1, 224x224, float32)."
+            % rounds)
+    with open(args.out, "w") as f:
+        f.write((header + "\n\n" if header else "") + note + "\n\n" + table + "\n")
+    print(note)
+    print(table)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("export")
+    e.add_argument("--out", required=True)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--archs", nargs="+", choices=ARCHS, default=list(ARCHS))
+    e.add_argument("--weights", choices=("fixture", "init"), default="fixture")
+    e.add_argument("--opset", type=int, default=13)
+    e.set_defaults(func=export)
+    q = sub.add_parser("parity")
+    q.add_argument("--arch", required=True)
+    q.add_argument("--ours", required=True, help="our logits (.npy)")
+    q.add_argument("--ort", required=True, help="ORT logits (raw float32)")
+    q.set_defaults(func=parity)
+    s = sub.add_parser("summarize")
+    s.add_argument("--raw", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--header", default="", help="markdown put above the table")
+    s.set_defaults(func=summarize)
+    args = p.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
