@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <tuple>
+#include <type_traits>
 
 #include "mobilenet/core/aligned_buffer.hpp"
 #include "mobilenet/kernels/packet.hpp"
@@ -63,25 +64,12 @@ namespace pointwise_detail {
 /// when a panel's second packet would be all padding). Every output element is one accumulator
 /// summing ci = 0..cin-1 in order, then + bias, activation, + residual: the same operations
 /// whichever tile shape computes it, so results do not depend on how rows are split.
+/// The epilogue of a tile: + bias, activation, + residual, stored (partial packets through a
+/// buffer, so nothing is written past channel `cout`).
 template <int Rows, int Panels, int NP, class Act>
-inline void tile(const float* in, int64_t cin, const float* panel, const float* bias, float* out,
-                 const float* residual, int64_t cout, int64_t col) {
+inline void store_tile(simd::Packet (&acc)[Rows][Panels][NP], const float* bias, float* out,
+                       const float* residual, int64_t cout, int64_t col) {
   constexpr int W = simd::kWidth;
-  const int64_t panel_size = cin * kPanel;
-  simd::Packet acc[Rows][Panels][NP];
-  for (int r = 0; r < Rows; ++r)
-    for (int q = 0; q < Panels; ++q)
-      for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::zero();
-  for (int64_t ci = 0; ci < cin; ++ci) {
-    simd::Packet wv[Panels][NP];
-    for (int q = 0; q < Panels; ++q)
-      for (int j = 0; j < NP; ++j) wv[q][j] = simd::load_aligned(panel + q * panel_size + ci * kPanel + j * W);
-    for (int r = 0; r < Rows; ++r) {
-      const simd::Packet a = simd::broadcast(in[r * cin + ci]);
-      for (int q = 0; q < Panels; ++q)
-        for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::fmadd(a, wv[q][j], acc[r][q][j]);
-    }
-  }
   for (int q = 0; q < Panels; ++q)
     for (int j = 0; j < NP; ++j) {
       const int64_t offset = q * kPanel + j * W, valid = cout - (col + offset);
@@ -101,6 +89,90 @@ inline void tile(const float* in, int64_t cin, const float* panel, const float* 
     }
 }
 
+/// One tile: Rows input rows times Panels consecutive weight panels, NP packets of each (NP = 1
+/// when a panel's second packet would be all padding). Every output element is one accumulator
+/// summing fma(in[r, ci], w[ci, co]) for ci = 0..cin-1 in order, then the epilogue: the same
+/// operations whichever tile shape (or ISA-specific tile) computes it, so results do not depend
+/// on how rows are split.
+template <int Rows, int Panels, int NP, class Act>
+inline void tile(const float* in, int64_t cin, const float* panel, const float* bias, float* out,
+                 const float* residual, int64_t cout, int64_t col) {
+  constexpr int W = simd::kWidth;
+  const int64_t panel_size = cin * kPanel;
+  simd::Packet acc[Rows][Panels][NP];
+  for (int r = 0; r < Rows; ++r)
+    for (int q = 0; q < Panels; ++q)
+      for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::zero();
+  for (int64_t ci = 0; ci < cin; ++ci) {
+    simd::Packet wv[Panels][NP];
+    for (int q = 0; q < Panels; ++q)
+      for (int j = 0; j < NP; ++j) wv[q][j] = simd::load_aligned(panel + q * panel_size + ci * kPanel + j * W);
+    for (int r = 0; r < Rows; ++r) {
+      const simd::Packet a = simd::broadcast(in[r * cin + ci]);
+      for (int q = 0; q < Panels; ++q)
+        for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::fmadd(a, wv[q][j], acc[r][q][j]);
+    }
+  }
+  store_tile<Rows, Panels, NP, Act>(acc, bias, out, residual, cout, col);
+}
+
+#if defined(EIGEN_VECTORIZE_NEON) && defined(__aarch64__)
+/// AArch64 full-row tile with FMLA by element: four input channels of a row are loaded as one
+/// vector and used lane by lane, where the generic tile needs a load-and-duplicate per row and
+/// channel. fma(w, a[lane], acc) rounds exactly like the generic fmadd, so results are identical.
+template <int Rows, int NP, class Act>
+inline void tile_by_lane(const float* in, int64_t cin, const float* panel, const float* bias,
+                         float* out, const float* residual, int64_t cout, int64_t col) {
+  // Accumulators in an array whose address never escapes, so they live in registers; they are
+  // copied out for the shared epilogue only after the loop.
+  float32x4_t acc[Rows][NP];
+  for (int r = 0; r < Rows; ++r)
+    for (int j = 0; j < NP; ++j) acc[r][j] = vdupq_n_f32(0.0f);
+  const auto lane = [&](const float32x4_t (&a)[Rows], const float* w, auto k) {
+    constexpr int K = decltype(k)::value;
+    float32x4_t wv[NP];
+    for (int j = 0; j < NP; ++j) wv[j] = vld1q_f32(w + j * 4);
+    for (int r = 0; r < Rows; ++r)
+      for (int j = 0; j < NP; ++j) acc[r][j] = vfmaq_laneq_f32(acc[r][j], wv[j], a[r], K);
+  };
+  int64_t ci = 0;
+  for (; ci + 4 <= cin; ci += 4) {
+    float32x4_t a[Rows];
+    for (int r = 0; r < Rows; ++r) a[r] = vld1q_f32(in + r * cin + ci);
+    const float* w = panel + ci * kPanel;
+    lane(a, w, std::integral_constant<int, 0>{});
+    lane(a, w + kPanel, std::integral_constant<int, 1>{});
+    lane(a, w + 2 * kPanel, std::integral_constant<int, 2>{});
+    lane(a, w + 3 * kPanel, std::integral_constant<int, 3>{});
+  }
+  for (; ci < cin; ++ci) {  // the last cin % 4 channels
+    float32x4_t wv[NP];
+    for (int j = 0; j < NP; ++j) wv[j] = vld1q_f32(panel + ci * kPanel + j * 4);
+    for (int r = 0; r < Rows; ++r)
+      for (int j = 0; j < NP; ++j) acc[r][j] = vfmaq_n_f32(acc[r][j], wv[j], in[r * cin + ci]);
+  }
+  simd::Packet result[Rows][1][NP];
+  for (int r = 0; r < Rows; ++r)
+    for (int j = 0; j < NP; ++j) result[r][0][j] = acc[r][j];
+  store_tile<Rows, 1, NP, Act>(result, bias, out, residual, cout, col);
+}
+
+template <int Rows, int Panels, int NP, class Act>
+inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
+                      float* out, const float* residual, int64_t cout, int64_t col) {
+  if constexpr (Panels == 1)
+    tile_by_lane<Rows, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
+  else
+    tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
+}
+#else
+template <int Rows, int Panels, int NP, class Act>
+inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
+                      float* out, const float* residual, int64_t cout, int64_t col) {
+  tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
+}
+#endif
+
 /// Rows rows (compile-time) times all panels: Panels at a time while enough remain (more
 /// independent accumulators when there are few rows, e.g. the classifier at batch 1).
 template <int Rows, int Panels, class Act>
@@ -114,14 +186,14 @@ inline void row_tile(const float* in, const PackedPointwise& w, float* out, cons
   int64_t p = 0;
   for (; p + Panels <= panels - 1; p += Panels) {  // all but the last panel are full
     const auto [panel, bias, o, res, col] = at(p);
-    tile<Rows, Panels, 2, Act>(in, cin, panel, bias, o, res, cout, col);
+    full_tile<Rows, Panels, 2, Act>(in, cin, panel, bias, o, res, cout, col);
   }
   for (; p < panels; ++p) {
     const auto [panel, bias, o, res, col] = at(p);
     if (cout - col > simd::kWidth)
-      tile<Rows, 1, 2, Act>(in, cin, panel, bias, o, res, cout, col);
+      full_tile<Rows, 1, 2, Act>(in, cin, panel, bias, o, res, cout, col);
     else
-      tile<Rows, 1, 1, Act>(in, cin, panel, bias, o, res, cout, col);
+      full_tile<Rows, 1, 1, Act>(in, cin, panel, bias, o, res, cout, col);
   }
 }
 
