@@ -237,3 +237,25 @@ TEST(Layers, RejectViewsOfTheWrongShape) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Features, RejectsUnknownStagesAndAllocatesNothingInForward) {
+  const Model m = random_model(Arch::V2, {0.5, 10});
+  WorkspaceOptions o{1, 64, 64, 1};
+  o.features = {19};  // V2 has stages 0..18
+  EXPECT_THROW(m.workspace(o), Error);
+  o.features = {0, 4, 18};
+  Workspace ws = m.workspace(o);
+  Tensor x({1, 64, 64, 3});
+  fill(x, 4);
+  m.forward(x, ws);
+  const long before = g_allocations.load();
+  m.forward(x, ws);
+  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(ws.feature(0).shape, (Shape{1, 32, 32, 16}));
+  EXPECT_EQ(ws.feature(2).shape, (Shape{1, 2, 2, 1280}));
+  EXPECT_THROW(ws.feature(3), std::out_of_range);
+}
+
+}  // namespace

@@ -95,10 +95,46 @@ void check_arch(const std::string& arch) {
   }
 }
 
+// Backbone use: the feature maps after chosen torchvision `model.features[i]` stages equal
+// torchvision's (forward hooks) within the same tolerance, scaled by each map's own range.
+void check_features(const std::string& arch) {
+  for (const Case& c : cases_for(arch)) {
+    const std::string dir = kFixtures + "/" + c.name;
+    std::ifstream list(dir + "/features.txt");
+    if (!list) continue;  // written for the batch-2, width-1.0 case of each architecture
+    SCOPED_TRACE(c.name);
+    std::vector<int> taps;
+    for (int t; list >> t;) taps.push_back(t);
+    ASSERT_FALSE(taps.empty());
+    const Model model = load(dir + "/weights.safetensors", {parse_arch(c.arch), c.width, c.classes});
+    WorkspaceOptions o{c.batch, c.height, c.width_px, 2};
+    o.features = taps;
+    Workspace ws = model.workspace(o);
+    model.forward(read_nchw_input(dir + "/input.npy", c), ws);
+    ASSERT_EQ(ws.feature_count(), taps.size());
+    for (size_t k = 0; k < taps.size(); ++k) {
+      const NpyArray ref = read_npy(dir + "/features_" + std::to_string(taps[k]) + ".npy");
+      const ConstTensorView got = ws.feature(k);
+      ASSERT_EQ(ref.shape, (std::vector<int64_t>{got.shape.n, got.shape.c, got.shape.h, got.shape.w}));
+      Tensor ref_nhwc(got.shape);
+      nchw_to_nhwc(ref.data.data(), ref_nhwc);
+      const Comparison cmp = compare(got, std::vector<float>(ref_nhwc.data(), ref_nhwc.data() + ref_nhwc.numel()));
+      EXPECT_LE(cmp.max_abs_diff, cmp.tolerance()) << "features[" << taps[k] << "]";
+      EXPECT_GT(cmp.max_abs_ref, 0.1) << "features[" << taps[k] << "] is nearly all zero";
+    }
+    return;
+  }
+  FAIL() << "no features fixture for " << arch;
+}
+
 TEST(Parity, V1) { check_arch("v1"); }
 TEST(Parity, V2) { check_arch("v2"); }
 TEST(Parity, V3Large) { check_arch("v3_large"); }
 TEST(Parity, V3Small) { check_arch("v3_small"); }
+TEST(Parity, FeaturesV1) { check_features("v1"); }
+TEST(Parity, FeaturesV2) { check_features("v2"); }
+TEST(Parity, FeaturesV3Large) { check_features("v3_large"); }
+TEST(Parity, FeaturesV3Small) { check_features("v3_small"); }
 
 }  // namespace
 

@@ -196,6 +196,27 @@ def check_logits(name, logits):
     return peak, spread
 
 
+# Backbone taps checked against the C++ features(): indices into torchvision's model.features.
+FEATURE_TAPS = {"v1": [1, 5, 11, 13], "v2": [3, 6, 13, 18],
+                "v3_large": [3, 6, 12, 16], "v3_small": [1, 3, 8, 12]}
+
+
+def write_features(case_dir, model, arch, x):
+    """features_<i>.npy (NCHW float32): the output of model.features[i], via forward hooks."""
+    taps = FEATURE_TAPS[arch]
+    seen = {}
+    hooks = [model.features[i].register_forward_hook(
+        lambda mod, inp, out, i=i: seen.__setitem__(i, out.detach().numpy().copy()))
+        for i in taps]
+    forward(model, x)
+    for h in hooks:
+        h.remove()
+    for i in taps:
+        np.save(os.path.join(case_dir, "features_%d.npy" % i), seen[i].astype(np.float32))
+    with open(os.path.join(case_dir, "features.txt"), "w") as f:
+        f.write(" ".join(map(str, taps)) + "\n")
+
+
 def write_case(out, name, model, arch, width, batch, height, width_px, seed):
     """Write one case directory; return a summary dict."""
     case_dir = os.path.join(out, name)
@@ -214,6 +235,8 @@ def write_case(out, name, model, arch, width, batch, height, width_px, seed):
     export_weights.write(weights, model, metadata, "F32")
     np.save(os.path.join(case_dir, "input.npy"), x)
     np.save(os.path.join(case_dir, "expected.npy"), ref.astype(np.float32))
+    if batch > 1 and width == 1.0:
+        write_features(case_dir, model, arch, x)
 
     key = FIRST_DEPTHWISE[arch]
     index, factor, eff = choose_perturbation(model, key, x, ref)

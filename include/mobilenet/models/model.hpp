@@ -84,6 +84,10 @@ class Model {
     ws.hidden = region(kHidden);
     ws.logits = region(kLogits);
     if (o.profile) ws.profiler_.enable(layers(o.height, o.width).size());
+    for (size_t k = 0; k < o.features.size(); ++k) {
+      ws.feature_stages_.push_back(o.features[k]);
+      ws.feature_slots_.push_back({base + plan.feature_offset[k], plan.feature_shape[k]});
+    }
     return ws;
   }
 
@@ -106,6 +110,8 @@ class Model {
     TensorView a{ws.activations[current], stem_.output_shape(x.shape)};
     stem_.forward(x, a, pool);
     prof.lap();
+    int stage = 0;
+    keep_features(ws, stage++, a);
     for (const Block& block : blocks_) {
       std::visit(
           [&](const auto& b) {
@@ -115,12 +121,14 @@ class Model {
           },
           block);
       current = 1 - current;
+      keep_features(ws, stage++, a);
     }
     if (last_conv_) {
       TensorView out{ws.activations[1 - current], last_conv_->output_shape(a.shape)};
       last_conv_->forward(a, out, pool);
       prof.lap();
       a = out;
+      keep_features(ws, stage, a);
     }
     classifier_.forward(a, ws.pooled, ws.hidden, ws.logits, pool, prof);
     prof.finish();
@@ -190,8 +198,20 @@ class Model {
   /// Offsets (in floats, 64-byte aligned) of every arena region, and the arena size.
   struct Plan {
     int64_t offset[kRegions] = {};
+    std::vector<int64_t> feature_offset;
+    std::vector<Shape> feature_shape;
     int64_t total = 0;
   };
+
+  /// Copies stage `stage`'s output into every feature slot that asked for it.
+  static void keep_features(Workspace& ws, int stage, ConstTensorView t) {
+    for (size_t k = 0; k < ws.feature_stages_.size(); ++k)
+      if (ws.feature_stages_[k] == stage)
+        std::copy(t.data, t.data + t.numel(), ws.feature_slots_[k].data);
+  }
+
+  /// Stages: 0 the stem, 1..N the blocks, N+1 the last 1x1 conv if there is one.
+  int stages() const { return static_cast<int>(blocks_.size()) + (last_conv_ ? 2 : 1); }
 
   Plan make_plan(const WorkspaceOptions& o) const {
     // Bounds keep every size product below 2^63; larger inputs are not images.
@@ -202,8 +222,14 @@ class Model {
                   "] and height and width in [1, " + std::to_string(kMaxSide) + "], got batch " +
                   std::to_string(o.batch) + ", " + std::to_string(o.height) + "x" +
                   std::to_string(o.width));
+    for (int f : o.features)
+      if (f < 0 || f >= stages())
+        throw Error("workspace: feature index " + std::to_string(f) + " outside [0, " +
+                    std::to_string(stages() - 1) + "] (torchvision's model.features indices)");
     int64_t size[kRegions] = {};
+    std::vector<Shape> stage_shapes;
     walk({o.batch, o.height, o.width, 3}, [&](const Shape& out, const BlockScratchSize* s) {
+      stage_shapes.push_back(out);
       size[kActivationA] = size[kActivationB] = std::max(size[kActivationA], out.numel());
       if (!s) return;
       size[kExpanded] = std::max(size[kExpanded], s->expanded);
@@ -219,6 +245,12 @@ class Model {
     for (int r = 0; r < kRegions; ++r) {
       plan.offset[r] = plan.total;
       plan.total += (size[r] + kAlign - 1) / kAlign * kAlign;
+    }
+    for (int f : o.features) {
+      const Shape& shape = stage_shapes[static_cast<size_t>(f)];
+      plan.feature_offset.push_back(plan.total);
+      plan.feature_shape.push_back(shape);
+      plan.total += (shape.numel() + kAlign - 1) / kAlign * kAlign;
     }
     return plan;
   }

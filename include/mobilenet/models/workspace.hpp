@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "mobilenet/core/aligned_buffer.hpp"
 #include "mobilenet/core/tensor.hpp"
@@ -17,7 +18,10 @@ namespace mobilenet {
 struct WorkspaceOptions {
   int64_t batch = 1, height = 224, width = 224;
   int threads = 1;
-  bool profile = false;  // time every layer (see layer_seconds())
+  bool profile = false;  // time every layer (see Workspace::profile())
+  /// Feature maps to keep, by torchvision's `model.features[i]` index: 0 is the stem, 1..N the
+  /// blocks, N+1 the last 1x1 conv (V2/V3). Read them with Workspace::feature(k) after forward.
+  std::vector<int> features = {};
 };
 
 inline namespace MOBILENET_ISA {
@@ -32,6 +36,9 @@ class Workspace {
   /// With WorkspaceOptions::profile: seconds per row of Model::layers(), summed over runs.
   const Profiler& profile() const { return profiler_; }
   void clear_profile() { profiler_.clear(); }
+  /// Feature map `k` of those named by WorkspaceOptions::features (NHWC), as of the last forward.
+  ConstTensorView feature(size_t k) const { return feature_slots_.at(k); }
+  size_t feature_count() const { return feature_slots_.size(); }
 
  private:
   friend class Model;
@@ -48,6 +55,8 @@ class Workspace {
   float* pooled = nullptr;
   float* hidden = nullptr;
   float* logits = nullptr;
+  std::vector<int> feature_stages_;              // stage index per kept feature map
+  std::vector<TensorView> feature_slots_;        // where each is kept in the arena
 };
 
 }  // namespace MOBILENET_ISA
