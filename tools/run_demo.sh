@@ -3,7 +3,7 @@
 # images with the shipped MobileNetV3-Small (trained by tools/train_digits.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/setup_debian.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+bash tools/setup_debian.sh build
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMOBILENET_BUILD_TESTS=OFF -DMOBILENET_BUILD_BENCHMARKS=OFF
 cmake --build build -j"$(nproc)" --target mobilenet-classify
 ./build/examples/mobilenet-classify --weights examples/data/digits_v3_small.safetensors --top 3 examples/data/digit_*.png

@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# Installs, from Debian 12's packages, whatever the build, tests and examples need and the machine
-# lacks. Safe to run again: it only calls apt-get when a package is missing.
+# Installs, from Debian 12's packages, whatever the build (and, with `test`, the tests) need and
+# the machine lacks. Safe to run again: it only calls apt-get when a package is missing.
 set -euo pipefail
 
-packages=(
+# `build`: what the library, the command-line tools and the demo need.
+# `test` (default): also the test and benchmark frameworks and the PyTorch reference.
+build_packages=(
   g++ cmake make                      # toolchain
   libeigen3-dev                       # the library's math (Eigen 3.4)
   nlohmann-json3-dev                  # parsing safetensors headers
   libstb-dev                          # image decoding in mobilenet-classify
+)
+test_packages=(
   libgtest-dev libbenchmark-dev       # tests and benchmarks
   python3-torch python3-torchvision   # the reference the parity tests compare against
   python3-numpy python3-pil python3-sklearn  # fixtures and the digits model's data
 )
+case "${1:-test}" in
+  build) packages=("${build_packages[@]}") ;;
+  test) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
