@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Cross-builds the project for ARM and runs the whole ctest suite (kernels, models, parity against
+# torchvision, CLI tools) under qemu-user, in three configurations:
+#
+#   name  build directory  target and flags                                          qemu CPU
+#   a76   build-arm-a76    aarch64 -march=armv8.2-a+fp16+dotprod                     cortex-a76
+#   a53   build-arm-a53    aarch64 -march=armv8-a (ARMv8.0)                          cortex-a53
+#   v7    build-arm-v7     armv7 -march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard    cortex-a7
+#
+# - qemu's default CPU ("max") has every extension, so each suite pins a real core: the a53 run
+#   faults on any instruction newer than ARMv8.0 that the ARMv8.0 build might emit.
+# - Each suite asserts the SIMD path it takes (Isa.MatchesExpected: neon64 / neon), so flags that
+#   leave Eigen on scalar code fail instead of passing slowly.
+# - Parity fixtures are written on the host by /usr/bin/python3 (the make_fixtures test): ctest
+#   runs only the target's binaries under qemu.
+# - Benchmarks are not built (host-only libbenchmark-dev; timings under qemu mean nothing).
+#
+# Usage: bash tools/ci_arm.sh [a76|a53|v7]...   (default: all three, in that order)
+# Environment: JOBS (default 2) for make and ctest. Builds and tests run under nice -n 10.
+# Measured on this 2-core machine while other builds shared it (load average 4-6): builds of
+# 4.5-6.5 min and test runs of 2-2.5 min per configuration, 23.5 min in all (26 CPU-minutes, so
+# about 14 min on an idle machine). The summary printed at the end has the times of each run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The host build's packages (cmake, Eigen, nlohmann-json, stb, GoogleTest sources in
+# /usr/src/googletest, torch for the fixtures), then the cross compilers and qemu-user.
+bash tools/setup_debian.sh
+cross_packages=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
+missing=()
+for p in "${cross_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+jobs=${JOBS:-2}
+configs=("$@")
+((${#configs[@]})) || configs=(a76 a53 v7)
+
+# Per configuration: toolchain file, ISA flags, emulated CPU, SIMD path the tests must find.
+declare -A toolchain=([a76]=aarch64-linux-gnu [a53]=aarch64-linux-gnu [v7]=armv7-linux-gnueabihf)
+declare -A arch_flags=([a76]="-march=armv8.2-a+fp16+dotprod" [a53]="-march=armv8-a"
+                       [v7]="-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard")
+declare -A qemu_cpu=([a76]=cortex-a76 [a53]=cortex-a53 [v7]=cortex-a7)
+declare -A expect_isa=([a76]=neon64 [a53]=neon64 [v7]=neon)
+
+summary=()
+total_passed=0
+total_failed=0
+status=0
+for name in "${configs[@]}"; do
+  if [ -z "${toolchain[$name]:-}" ]; then
+    echo "unknown configuration '$name' (expected a76, a53 or v7)" >&2
+    exit 2
+  fi
+  dir=build-arm-$name
+  echo "=== $name: ${toolchain[$name]} ${arch_flags[$name]}, qemu -cpu ${qemu_cpu[$name]} ($dir)"
+  start=$SECONDS
+  if ! { nice -n 10 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release \
+           -DCMAKE_TOOLCHAIN_FILE="cmake/toolchains/${toolchain[$name]}.cmake" \
+           -DMOBILENET_ARCH_FLAGS="${arch_flags[$name]}" \
+           -DMOBILENET_QEMU_CPU="${qemu_cpu[$name]}" \
+           -DMOBILENET_EXPECT_ISA="${expect_isa[$name]}" &&
+         nice -n 10 cmake --build "$dir" -j"$jobs"; }; then
+    summary+=("$(printf '%-4s build FAILED after %4ds' "$name" $((SECONDS - start)))")
+    status=1
+    continue
+  fi
+  built=$SECONDS
+  # ctest's exit status says whether everything passed; its closing line gives the counts.
+  nice -n 10 ctest --test-dir "$dir" --output-on-failure -j"$jobs" 2>&1 | tee "$dir/ctest.log" || status=1
+  line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$dir/ctest.log" | tail -1 || true)
+  failed=$(sed -E 's/.* ([0-9]+) tests? failed out of.*/\1/' <<<"${line:-0 tests failed out of 0}")
+  count=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"${line:-out of 0}")
+  [ -n "$line" ] || status=1
+  total_passed=$((total_passed + count - failed))
+  total_failed=$((total_failed + failed))
+  summary+=("$(printf '%-4s build %4ds  tests %4ds  %3d passed, %d failed' \
+    "$name" $((built - start)) $((SECONDS - built)) $((count - failed)) "$failed")")
+done
+
+echo "=== ARM suites under qemu"
+printf '%s\n' "${summary[@]}"
+echo "arm: $total_passed passed, $total_failed failed"
+exit $status
