@@ -67,8 +67,8 @@ TEST(Safetensors, RejectsMalformedFiles) {
       {with_header(R"({"t":{"shape":[1],"data_offsets":[0,4]}})", 4), "dtype"},
       {with_header(R"({"__metadata__":{"x":1}})", 0), "not a string"},
   };
-  for (const auto& [bytes, message] : cases)
-    expect_error_containing([&] { SafetensorsFile("bad.safetensors", bytes); }, {"bad.safetensors", message});
+  for (const auto& c : cases)  // not a structured binding: C++17 lambdas cannot capture one (clang)
+    expect_error_containing([&] { SafetensorsFile("bad.safetensors", c.first); }, {"bad.safetensors", c.second});
   expect_error_containing([] { SafetensorsFile::open("/nonexistent/x.safetensors"); }, {"/nonexistent/x.safetensors", "cannot open"});
 }
 

@@ -71,7 +71,7 @@ class SafetensorsFile {
     std::vector<float> out;
     if (e.dtype == "F32") {
       out.resize(bytes / 4);
-      std::memcpy(out.data(), src, bytes);
+      if (bytes) std::memcpy(out.data(), src, bytes);  // an empty vector's data() may be null
     } else if (e.dtype == "F16" || e.dtype == "BF16") {
       out.resize(bytes / 2);
       for (size_t i = 0; i < out.size(); ++i) {
@@ -99,8 +99,9 @@ class SafetensorsFile {
 
   [[noreturn]] void fail(const std::string& what) const { throw Error(name_ + ": " + what); }
 
-  /// A JSON value for an error message: scalars and short flat values as JSON text, anything
-  /// else by its type (dump() recurses and could print megabytes of hostile input).
+  /// A JSON value for an error message: scalars and flat arrays as JSON text cut to 80
+  /// characters, nested values by their type. (Dumping a hostile value whole printed megabytes,
+  /// and overflowed the stack on deep nesting before the depth limit below existed.)
   static std::string brief(const nlohmann::json& v) {
     if (v.is_structured()) {
       for (const auto& item : v)

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Hostile-input CI (issue 5), on Debian 12 with clang 14 and GCC 12:
+#   1. the whole test suite (parity and CLI tests included) under AddressSanitizer +
+#      UndefinedBehaviorSanitizer, in build-asan/;
+#   2. the test binary under ThreadSanitizer (the 8-thread shared-model test and everything
+#      else in it), in build-tsan/;
+#   3. the libFuzzer targets for the safetensors and .npy readers (tests/fuzz/), each run for
+#      FUZZ_SECONDS (default 60) from a seed corpus generated now, in build-fuzz/.
+# Any sanitizer report, crash, leak or fuzzer timeout fails the script. Each step is timed.
+# Environment: JOBS (default 2), FUZZ_SECONDS (default 60).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${JOBS:-2}
+fuzz_seconds=${FUZZ_SECONDS:-60}
+
+# What the build needs, then clang and its sanitizer runtimes, installed only when missing.
+bash tools/setup_debian.sh
+missing=()
+for p in clang libclang-rt-14-dev llvm-14; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Sanitizers stop at the first report, with a symbolized stack.
+symbolizer=$(command -v llvm-symbolizer-14 || command -v llvm-symbolizer || true)
+export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1${symbolizer:+:external_symbolizer_path=$symbolizer}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${symbolizer:+:external_symbolizer_path=$symbolizer}"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1${symbolizer:+:external_symbolizer_path=$symbolizer}"
+
+timings=()
+step() {  # step NAME COMMAND...: runs and times one step
+  local name=$1 start=$SECONDS
+  shift
+  echo "=== $name"
+  "$@"
+  timings+=("$(printf '%-38s %5d s' "$name" $((SECONDS - start)))")
+  echo "--- ${timings[-1]}"
+}
+
+# -O1 keeps the sanitized builds fast to compile and run; no -DNDEBUG, so Eigen's asserts are on.
+build_with() {  # build_with DIR COMPILER SANITIZER_FLAGS [TARGET...]
+  local dir=$1 cxx=$2 flags=$3
+  shift 3
+  cmake -S . -B "$dir" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" \
+    -DCMAKE_EXE_LINKER_FLAGS="$flags" -DMOBILENET_BUILD_BENCHMARKS=OFF > /dev/null
+  nice -n 10 cmake --build "$dir" -j"$jobs" ${1:+--target "$@"}
+}
+
+step "asan+ubsan: build" build_with build-asan clang++ "-fsanitize=address,undefined -fno-sanitize-recover=all"
+step "asan+ubsan: ctest (whole suite)" ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+# ThreadSanitizer: the test binary (the CLI tools run one inference per process). Its parity
+# cases read the torchvision fixtures the ASan run has just made. Built with GCC, whose TSan
+# runtime is a shared library: clang 14's static one defines operator new/delete, which
+# test_model.cpp replaces to count allocations (a duplicate-symbol link error), and its
+# -shared-libsan variant crashes at start-up on Debian 12.
+step "tsan: build" build_with build-tsan g++ "-fsanitize=thread" mobilenet_tests
+ln -sfn "$PWD/build-asan/tests/fixtures" build-tsan/tests/fixtures
+step "tsan: mobilenet_tests (whole binary)" build-tsan/tests/mobilenet_tests --gtest_brief=1
+
+# libFuzzer: fresh seeds every run (nothing binary is committed); artifacts of a failure are
+# kept in build-fuzz/artifacts/ to reproduce with `build-fuzz/fuzz_X build-fuzz/artifacts/crash-*`.
+build_fuzzers() {
+  cmake -S tests/fuzz -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=None > /dev/null
+  nice -n 10 cmake --build build-fuzz -j"$jobs"
+}
+step "fuzz: build" build_fuzzers
+rm -rf build-fuzz/corpus build-fuzz/artifacts
+mkdir -p build-fuzz/artifacts
+build-fuzz/make_corpus build-fuzz/corpus
+fuzz() {  # fuzz TARGET CORPUS [FLAGS...]
+  local target=$1 corpus=$2
+  shift 2
+  build-fuzz/"$target" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/"$target"- "$@" build-fuzz/corpus/"$corpus" \
+    2> build-fuzz/"$target".log || { tail -n 60 build-fuzz/"$target".log; return 1; }
+  grep -E "stat::number_of_executed_units|stat::new_units_added|stat::peak_rss_mb" build-fuzz/"$target".log
+}
+step "fuzz: safetensors (${fuzz_seconds} s)" fuzz fuzz_safetensors safetensors -dict=tests/fuzz/safetensors.dict
+step "fuzz: npy (${fuzz_seconds} s)" fuzz fuzz_npy npy
+
+echo "=== all sanitizer and fuzz steps passed"
+printf '%s\n' "${timings[@]}"
