@@ -25,15 +25,7 @@ insnmix_dir=${INSNMIX_DIR:-../shared/tools/qemu-insnmix}
 out=${OUT_DIR:-build-insnmix}
 mkdir -p "$out"
 
-need=()
-for p in g++-aarch64-linux-gnu qemu-user libeigen3-dev nlohmann-json3-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if ((${#need[@]})); then
-  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
+bash tools/setup_debian.sh build g++-aarch64-linux-gnu qemu-user
 
 # The plugin, and the benchmark tool cross-compiled as one translation unit. Eigen and
 # nlohmann_json are header-only: their host headers serve, through a directory that holds only

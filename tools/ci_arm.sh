@@ -25,19 +25,7 @@ cd "$(dirname "$0")/.."
 
 # The host build's packages (cmake, Eigen, nlohmann-json, stb, GoogleTest sources in
 # /usr/src/googletest, torch for the fixtures), then the cross compilers and qemu-user.
-bash tools/setup_debian.sh
-cross_packages=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
-missing=()
-for p in "${cross_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "installing: ${missing[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash tools/setup_debian.sh test g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user
 
 jobs=${JOBS:-2}
 configs=("$@")

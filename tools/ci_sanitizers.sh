@@ -14,18 +14,7 @@ jobs=${JOBS:-2}
 fuzz_seconds=${FUZZ_SECONDS:-60}
 
 # What the build needs, then clang and its sanitizer runtimes, installed only when missing.
-bash tools/setup_debian.sh
-missing=()
-for p in clang libclang-rt-14-dev llvm-14; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "installing: ${missing[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash tools/setup_debian.sh test clang libclang-rt-14-dev llvm-14
 
 # Sanitizers stop at the first report, with a symbolized stack.
 symbolizer=$(command -v llvm-symbolizer-14 || command -v llvm-symbolizer || true)

@@ -16,11 +16,13 @@ test_packages=(
   python3-torch python3-torchvision   # the reference the parity tests compare against
   python3-numpy python3-pil python3-sklearn  # fixtures and the digits model's data
 )
+# Further arguments name extra packages (the ARM, sanitizer and benchmark scripts' tools).
 case "${1:-test}" in
   build) packages=("${build_packages[@]}") ;;
   test) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|test] [extra-package...]" >&2; exit 2 ;;
 esac
+packages+=("${@:2}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
