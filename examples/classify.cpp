@@ -10,6 +10,9 @@
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_FAILURE_USERMSG
+// A hostile header may declare any size; stb then allocates it. Refuse sides above 16384 pixels
+// (a 16384x16384 RGB image is 768 MiB), stb's own check runs before it allocates.
+#define STBI_MAX_DIMENSIONS (1 << 14)
 #include <stb/stb_image.h>
 
 #include "cli.hpp"

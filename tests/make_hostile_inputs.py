@@ -28,6 +28,16 @@ def with_nan(model: bytes, tensor: str) -> bytes:
     return model[:at] + struct.pack("<I", 0x7FC00000) + model[at + 4 :]
 
 
+def huge_png() -> bytes:
+    """PNG signature and an IHDR chunk declaring a 40000x40000 RGB image, then no data."""
+    import struct
+    import zlib
+    ihdr = struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk +
+            struct.pack(">I", zlib.crc32(chunk) & 0xFFFFFFFF))
+
+
 def main() -> None:
     data_dir, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
@@ -52,6 +62,8 @@ def main() -> None:
         # The first 200 bytes of a PNG (what `head -c 200 digit_7.png` gives), and an empty file.
         "truncated.png": png[:200],
         "empty.png": b"",
+        # A valid PNG whose IHDR claims 40000x40000 pixels: refused before stb allocates it.
+        "huge.png": huge_png(),
     }
     for name, content in files.items():
         with open(os.path.join(out, name), "wb") as f:
