@@ -1,6 +1,7 @@
 // mobilenet-benchmark: latency of the table-built models with random weights (no files needed),
-// like ncnn's benchncnn: warm-up, loops, threads, median/min/max, arena and peak memory, and an
-// optional per-layer profile.
+// like ncnn's benchncnn: warm-up, loops, threads, CPU pinning, cool-down, median/min/max, arena and
+// peak memory, and an optional per-layer profile. Built with MOBILENET_STATIC_TOOLS=ON it is one
+// static executable: `adb push` it to a phone and run it from `adb shell`.
 
 #include <sys/resource.h>
 
@@ -11,13 +12,17 @@
 #include <thread>
 
 #include "cli.hpp"
+#include "cpu_affinity.hpp"
 #include "mobilenet/mobilenet.hpp"
 
 static const char kUsage[] =
     "usage: mobilenet-benchmark [--arch all|v1,v2,v3_large,v3_small] [--width W] [--resolution R]\n"
     "                           [--batch N] [--threads T] [--loops N] [--warmup N]\n"
-    "                           [--cooldown SECONDS] [--profile]\n"
-    "Times forward() on models with seeded random weights. --profile adds a per-layer table.\n";
+    "                           [--cooldown SECONDS] [--cpus LIST | --big-cores] [--profile]\n"
+    "Times forward() on models with seeded random weights. --profile adds a per-layer table.\n"
+    "--cpus 4-7 pins every thread to those CPUs; --big-cores pins to the cores whose cpufreq\n"
+    "maximum is above the slowest cores' (the big cores of a big.LITTLE phone). --cooldown sleeps\n"
+    "before each model so a phone's clocks recover from the previous one.\n";
 
 namespace {
 
@@ -59,8 +64,8 @@ void print_profile(const mobilenet::Model& model, const mobilenet::Workspace& ws
 int main(int argc, char** argv) {
   return cli::run("mobilenet-benchmark", [&] {
     const cli::Args args(argc, argv,
-                         {"arch", "width", "resolution", "batch", "threads", "loops", "warmup", "cooldown"},
-                         {"help", "profile"});
+                         {"arch", "width", "resolution", "batch", "threads", "loops", "warmup", "cooldown", "cpus"},
+                         {"help", "profile", "big-cores"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
       return 0;
@@ -72,8 +77,17 @@ int main(int argc, char** argv) {
     const double cooldown = args.number("cooldown", 0.0);
     if (loops < 1 || warmup < 0 || cooldown < 0) throw mobilenet::Error("--loops must be positive, --warmup and --cooldown non-negative");
     const bool profile = args.has("profile");
-    std::printf("mobilenet-benchmark: isa %s, %d thread(s), batch %d, %dx%d, %d loops after %d warm-up\n",
-                mobilenet::isa_name(), threads, batch, size, size, loops, warmup);
+    if (args.has("cpus") && args.has("big-cores")) throw mobilenet::Error("give --cpus or --big-cores, not both");
+    std::string pinning = "not pinned";
+    if (args.has("cpus") || args.has("big-cores")) {
+      // Before any model exists: the thread pools created below inherit this mask.
+      const std::vector<int> cpus = args.has("cpus") ? cli::parse_cpu_list(args.get("cpus")) : cli::big_cores();
+      cli::pin_to_cpus(cpus);
+      pinning = "pinned to CPUs";
+      for (size_t i = 0; i < cpus.size(); ++i) pinning += (i ? "," : " ") + std::to_string(cpus[i]);
+    }
+    std::printf("mobilenet-benchmark: isa %s, %d thread(s) %s, batch %d, %dx%d, %d loops after %d warm-up\n",
+                mobilenet::isa_name(), threads, pinning.c_str(), batch, size, size, loops, warmup);
     std::printf("%-10s %6s %10s %10s %10s %9s %10s %10s\n", "model", "width", "median ms", "min ms", "max ms",
                 "GFLOP/s", "arena MiB", "MMACs");
     for (const mobilenet::Arch arch : parse_archs(args.get("arch", "all"))) {

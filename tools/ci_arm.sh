@@ -14,6 +14,9 @@
 # - Parity fixtures are written on the host by /usr/bin/python3 (the make_fixtures test): ctest
 #   runs only the target's binaries under qemu.
 # - Benchmarks are not built (host-only libbenchmark-dev; timings under qemu mean nothing).
+# - The a53 suite links the CLI tools statically (MOBILENET_STATIC_TOOLS, the phone build), and
+#   afterwards runs mobilenet-benchmark under qemu without the target's library root: a binary
+#   that still needed a shared library or a file would fail there.
 #
 # Usage: bash tools/ci_arm.sh [a76|a53|v7]...   (default: all three, in that order)
 # Environment: JOBS (default 2) for make and ctest. Builds and tests run under nice -n 10.
@@ -37,6 +40,7 @@ declare -A arch_flags=([a76]="-march=armv8.2-a+fp16+dotprod" [a53]="-march=armv8
                        [v7]="-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard")
 declare -A qemu_cpu=([a76]=cortex-a76 [a53]=cortex-a53 [v7]=cortex-a7)
 declare -A expect_isa=([a76]=neon64 [a53]=neon64 [v7]=neon)
+declare -A extra_options=([a76]="" [a53]="-DMOBILENET_STATIC_TOOLS=ON" [v7]="")
 
 summary=()
 total_passed=0
@@ -54,7 +58,7 @@ for name in "${configs[@]}"; do
            -DCMAKE_TOOLCHAIN_FILE="cmake/toolchains/${toolchain[$name]}.cmake" \
            -DMOBILENET_ARCH_FLAGS="${arch_flags[$name]}" \
            -DMOBILENET_QEMU_CPU="${qemu_cpu[$name]}" \
-           -DMOBILENET_EXPECT_ISA="${expect_isa[$name]}" &&
+           -DMOBILENET_EXPECT_ISA="${expect_isa[$name]}" ${extra_options[$name]} &&
          nice -n 10 cmake --build "$dir" -j"$jobs"; }; then
     summary+=("$(printf '%-4s build FAILED after %4ds' "$name" $((SECONDS - start)))")
     status=1
@@ -67,6 +71,15 @@ for name in "${configs[@]}"; do
   failed=$(sed -E 's/.* ([0-9]+) tests? failed out of.*/\1/' <<<"${line:-0 tests failed out of 0}")
   count=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"${line:-out of 0}")
   [ -n "$line" ] || status=1
+  if [[ "${extra_options[$name]}" == *STATIC_TOOLS=ON* ]]; then
+    if (cd /tmp && nice -n 10 qemu-aarch64 -cpu "${qemu_cpu[$name]}" "$OLDPWD/$dir/examples/mobilenet-benchmark" \
+          --arch all --resolution 96 --loops 1 --warmup 0 --cpus 0); then
+      summary+=("$name static mobilenet-benchmark ran without the target's library root")
+    else
+      summary+=("$name static mobilenet-benchmark FAILED without the target's library root")
+      status=1
+    fi
+  fi
   total_passed=$((total_passed + count - failed))
   total_failed=$((total_failed + failed))
   summary+=("$(printf '%-4s build %4ds  tests %4ds  %3d passed, %d failed' \
