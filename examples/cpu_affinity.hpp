@@ -23,7 +23,8 @@ namespace cli {
 /// Parses a CPU list as Linux writes them ("0-3,6"): sorted, without duplicates.
 inline std::vector<int> parse_cpu_list(const std::string& text) {
   const auto number = [&](const std::string& part) {
-    if (part.empty() || part.size() > 5 || part.find_first_not_of("0123456789") != std::string::npos)
+    if (part.empty() || part.size() > 5 ||
+        part.find_first_not_of("0123456789") != std::string::npos)
       throw mobilenet::Error("bad CPU list '" + text + "': '" + part +
                              "' is not a CPU number (expected e.g. 0-3,6)");
     return std::stoi(part);
@@ -34,7 +35,8 @@ inline std::vector<int> parse_cpu_list(const std::string& text) {
     const size_t dash = part.find('-');
     const int first = number(part.substr(0, dash));
     const int last = dash == std::string::npos ? first : number(part.substr(dash + 1));
-    if (last < first) throw mobilenet::Error("bad CPU list '" + text + "': empty range '" + part + "'");
+    if (last < first)
+      throw mobilenet::Error("bad CPU list '" + text + "': empty range '" + part + "'");
     for (int c = first; c <= last; ++c) cpus.push_back(c);
   }
   if (cpus.empty()) throw mobilenet::Error("bad CPU list '" + text + "': no CPU named");

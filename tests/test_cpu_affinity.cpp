@@ -24,7 +24,8 @@ TEST(CpuList, RejectsMalformedLists) {
       cli::parse_cpu_list(bad);
       ADD_FAILURE() << "accepted '" << bad << "'";
     } catch (const mobilenet::Error& e) {
-      EXPECT_NE(std::string(e.what()).find("bad CPU list '" + std::string(bad) + "'"), std::string::npos)
+      EXPECT_NE(std::string(e.what()).find("bad CPU list '" + std::string(bad) + "'"),
+                std::string::npos)
           << e.what();
     }
   }
@@ -34,7 +35,8 @@ class FakeSysfs : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = fs::temp_directory_path() /
-            ("mobilenet_sysfs_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+            ("mobilenet_sysfs_" +
+             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(root_);
     fs::create_directories(root_);
   }
@@ -49,9 +51,9 @@ class FakeSysfs : public ::testing::Test {
 
 TEST_F(FakeSysfs, PicksPrimeAndBigCoresOfADynamIqPhone) {
   for (int c = 0; c < 4; ++c) cpu(c, 1800000);  // little
-  for (int c = 4; c < 7; ++c) cpu(c, 2400000);   // big
-  cpu(7, 3000000);                               // prime
-  fs::create_directories(root_ / "cpufreq");     // not a CPU
+  for (int c = 4; c < 7; ++c) cpu(c, 2400000);  // big
+  cpu(7, 3000000);                              // prime
+  fs::create_directories(root_ / "cpufreq");    // not a CPU
   fs::create_directories(root_ / "cpuidle");
   EXPECT_EQ(cli::big_cores(root_.string()), (std::vector<int>{4, 5, 6, 7}));
 }
@@ -67,7 +69,8 @@ TEST_F(FakeSysfs, FailsClearlyWithoutCpufreq) {
     cli::big_cores(root_.string());
     FAIL() << "no error";
   } catch (const mobilenet::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("cpuinfo_max_freq; name the cores with --cpus"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("cpuinfo_max_freq; name the cores with --cpus"),
+              std::string::npos)
         << e.what();
   }
 }
