@@ -1,12 +1,24 @@
 #!/usr/bin/python3
 """Export MobileNet weights (torchvision layout) to a safetensors file.
 
-The weights come either from a checkpoint (a torchvision state dict such as
+The weights come from a checkpoint (a torchvision state dict such as
 torchvision's published ``mobilenet_v3_large-*.pth``, optionally wrapped in a
-dict under "state_dict" or "model") or from a seeded random initialisation.
+dict under "state_dict" or "model"), from an ONNX model of the same
+architecture (``--onnx``, see below) or from a seeded random initialisation.
 The state dict is validated by loading it into the model built by
 ``models.build_model(arch, width, classes)``.  ``num_batches_tracked`` keys
 are dropped.
+
+ONNX (``--onnx``, needs python3-onnx; code in onnx_import.py): initializer
+names are ignored.  The graph is walked in topological order and its Conv,
+Gemm and MatMul(+Add) layers are assigned in order to the conv / linear
+layers of the given --arch/--width, every shape checked (a mismatch names
+the ONNX node and both shapes).  A BatchNormalization after a Conv is kept.
+PyTorch's exporter folds BatchNorm into the conv in eval mode (Conv with
+bias, no BatchNormalization node); such a conv is written with an identity
+BatchNorm: gamma 1, beta = conv bias, running_mean 0, running_var 1 - eps
+(eps 1e-5 for v1/v2, 1e-3 for v3), which the C++ loader folds back to the
+same float32 weights.  --classes defaults to the ONNX classifier's outputs.
 
 ``__metadata__`` written (all values are strings):
 arch, width (repr of the float, e.g. "1.0", "0.35"), num_classes,
@@ -21,6 +33,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import onnx_import  # noqa: E402
 import safetensors_io  # noqa: E402
 from models import ARCHS, IMAGENET_MEAN, IMAGENET_STD, build_model  # noqa: E402
 
@@ -86,6 +99,20 @@ def load_checkpoint(path):
             for k, v in obj.items()}
 
 
+def load_onnx(path, arch, width, classes=None):
+    """(model of ``arch``/``width`` holding the weights of an ONNX file,
+    number of classes); see the module docstring.  ``classes`` defaults to
+    the ONNX classifier's output count.  Raises onnx_import.OnnxImportError."""
+    layers = onnx_import.onnx_layers(onnx_import.load_onnx(path))
+    if classes is None:
+        classes = onnx_import.num_classes(layers)
+    model = build_model(arch, width, classes)
+    describe = "%s width %r with %d classes" % (arch, float(width), classes)
+    model.load_state_dict(onnx_import.state_dict(layers, model, describe),
+                          strict=True)
+    return model, classes
+
+
 def write(path, model, metadata, dtype="F32"):
     """Write the model's exportable state dict and metadata to ``path``."""
     safetensors_io.save(path, exportable_state(model), metadata, dtype=dtype)
@@ -95,18 +122,32 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         epilog="Preprocessing metadata: torchvision's IMAGENET1K_V1 weights "
-               "use resize 256 / crop 224 (the defaults).  For torchvision's "
-               "IMAGENET1K_V2 weights of mobilenet_v2 and mobilenet_v3_large "
-               "pass --resize-size 232.",
+               "use resize 256 / crop 224\n(the defaults).  For torchvision's "
+               "IMAGENET1K_V2 weights of mobilenet_v2 and\nmobilenet_v3_large "
+               "pass --resize-size 232.\n\n"
+               "--onnx: layers are matched by graph order and shape, not by "
+               "initializer name;\na mismatch (wrong --arch/--width) names the "
+               "ONNX node and both shapes (exit 1).\n"
+               "A Conv whose BatchNorm was folded in by the exporter (no "
+               "BatchNormalization node)\nis written with an identity "
+               "BatchNorm: gamma=1, beta=conv bias, running_mean=0,\n"
+               "running_var=1-eps (eps 1e-5 for v1/v2, 1e-3 for v3), which "
+               "folds back to the same\nfloat32 weights.  Example:\n"
+               "  export_weights.py --onnx model.onnx --arch v2 --width 1.0 "
+               "--out v2.safetensors",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", choices=ARCHS, required=True)
     parser.add_argument("--width", type=float, default=1.0,
                         help="width multiplier (default 1.0)")
-    parser.add_argument("--classes", type=int, default=1000,
-                        help="number of classes (default 1000)")
+    parser.add_argument("--classes", type=int, default=None,
+                        help="number of classes (default 1000; with --onnx "
+                             "the ONNX classifier's output count)")
     parser.add_argument("--out", required=True, help="output .safetensors")
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="torchvision state dict (.pth)")
+    src.add_argument("--onnx",
+                     help="ONNX model of --arch/--width (e.g. from "
+                          "torch.onnx.export; BatchNorm folded or not)")
     src.add_argument("--random", action="store_true",
                      help="seeded random initialisation (torchvision init)")
     parser.add_argument("--seed", type=int, default=0,
@@ -135,11 +176,21 @@ def main(argv=None):
     torch.set_num_threads(1)
     if args.random:
         torch.manual_seed(args.seed)
-    model = build_model(args.arch, args.width, args.classes)
+    if args.onnx:
+        try:
+            model, args.classes = load_onnx(args.onnx, args.arch, args.width,
+                                            args.classes)
+        except onnx_import.OnnxImportError as e:
+            sys.exit("error: %s: %s" % (args.onnx, e))
+        source = "converted from ONNX %s" % os.path.basename(args.onnx)
+    else:
+        if args.classes is None:
+            args.classes = 1000
+        model = build_model(args.arch, args.width, args.classes)
     if args.checkpoint:
         model.load_state_dict(load_checkpoint(args.checkpoint), strict=True)
         source = "converted from %s" % os.path.basename(args.checkpoint)
-    else:
+    elif args.random:
         source = "random init (torchvision init), seed %d" % args.seed
     model.eval()
     metadata = make_metadata(
