@@ -40,9 +40,11 @@ const Activation kActivations[] = {Activation::Identity, Activation::ReLU, Activ
 
 TEST(Pointwise, MatchesReferenceOnOddShapes) {
   uint32_t seed = 1;
-  for (int64_t cin : {1, 3, 7, 17, 33, 64})
+  // rows 13 and 37: packed groups of 12 rows on AArch64 plus a tail; cin 700: two packed groups
+  // per block; cin 1400: too wide to pack, the unpacked tiles.
+  for (int64_t cin : {1, 3, 7, 17, 33, 64, 700, 1400})
     for (int64_t cout : {1, 3, 7, 16, 17, 33, 40})
-      for (int64_t rows : {1, 5, 9, 13})
+      for (int64_t rows : {1, 5, 9, 13, 37})
         for (bool residual : {false, true}) {
           const Activation act = kActivations[seed % 5];
           const Shape is{1, 1, rows, cin};
@@ -50,8 +52,8 @@ TEST(Pointwise, MatchesReferenceOnOddShapes) {
           const auto w = random_vector(cout * cin, seed++);
           const auto b = random_vector(cout, seed++);
           const auto res = random_vector(rows * cout, seed++);
-          const auto ref = reference::conv(x, is, w, b, cout, 1, 1, {}, 1, act,
-                                           residual ? res.data() : nullptr);
+          const auto ref =
+              reference::conv(x, is, w, b, cout, 1, 1, {}, 1, act, residual ? res.data() : nullptr);
           const mobilenet::PointwiseConv2d layer({cin, cout, act}, w.data(), b.data());
           for (int threads : {1, 2}) {
             mobilenet::ThreadPool pool(threads);
@@ -68,7 +70,8 @@ TEST(Pointwise, MatchesReferenceOnOddShapes) {
 
 TEST(Depthwise, MatchesReferenceOnOddShapes) {
   uint32_t seed = 100;
-  const std::pair<int64_t, int64_t> sizes[] = {{1, 1}, {2, 3}, {7, 5}, {15, 7}, {4, 4}};
+  // 9x23: rows and columns with every tap inside, several 4-column steps at both strides.
+  const std::pair<int64_t, int64_t> sizes[] = {{1, 1}, {2, 3}, {7, 5}, {15, 7}, {4, 4}, {9, 23}};
   for (int k : {3, 5})
     for (int stride : {1, 2})
       for (int64_t c : {1, 3, 7, 16, 17, 33})
@@ -112,8 +115,10 @@ TEST(Conv2d, StemMatchesReference) {
           const auto x = random_vector(is.numel(), seed++, -2, 2);
           const auto wt = random_vector(cout * cin * 9, seed++);
           const auto b = random_vector(cout, seed++);
-          const auto ref = reference::conv(x, is, wt, b, cout, 3, stride, Padding::symmetric(1), 1, act);
-          const mobilenet::Conv2d layer({cin, cout, 3, stride, Padding::symmetric(1), act}, wt.data(), b.data());
+          const auto ref =
+              reference::conv(x, is, wt, b, cout, 3, stride, Padding::symmetric(1), 1, act);
+          const mobilenet::Conv2d layer({cin, cout, 3, stride, Padding::symmetric(1), act},
+                                        wt.data(), b.data());
           for (int threads : {1, 2}) {
             mobilenet::ThreadPool pool(threads);
             mobilenet::Tensor out(ref.shape);
@@ -136,7 +141,8 @@ TEST(Pool, GlobalAverageAndChannelScale) {
       for (int64_t n = 0; n < s.n; ++n)
         for (int64_t ch = 0; ch < c; ++ch) {
           double sum = 0;
-          for (int64_t p = 0; p < h * w; ++p) sum += x[static_cast<size_t>((n * h * w + p) * c + ch)];
+          for (int64_t p = 0; p < h * w; ++p)
+            sum += x[static_cast<size_t>((n * h * w + p) * c + ch)];
           ASSERT_NEAR(pooled[static_cast<size_t>(n * c + ch)], sum / double(h * w), 1e-6);
         }
       const auto scale = random_vector(s.n * c, 7);

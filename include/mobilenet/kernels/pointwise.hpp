@@ -11,6 +11,7 @@
 #include <cstring>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include "mobilenet/core/aligned_buffer.hpp"
 #include "mobilenet/kernels/packet.hpp"
@@ -66,26 +67,34 @@ namespace pointwise_detail {
 /// whichever tile shape computes it, so results do not depend on how rows are split.
 /// The epilogue of a tile: + bias, activation, + residual, stored (partial packets through a
 /// buffer, so nothing is written past channel `cout`).
+/// The epilogue of one accumulator packet: + bias, activation, + residual, stored; a partial
+/// packet (`valid` < W channels left) through a buffer, so nothing is written past `cout`.
+template <class Act>
+inline void store_packet(
+    simd::Packet acc, simd::Packet bias, float* out, const float* residual,
+    int64_t valid) {  // by value: a reference would keep callers' accumulators in memory
+  constexpr int W = simd::kWidth;
+  const simd::Packet v = Act::apply(simd::add(acc, bias));
+  if (valid >= W) {
+    simd::store(out, residual ? simd::add(v, simd::load(residual)) : v);
+  } else if (valid > 0) {
+    alignas(64) float tmp[W];
+    simd::store(tmp, v);
+    for (int64_t k = 0; k < valid; ++k) out[k] = residual ? tmp[k] + residual[k] : tmp[k];
+  }
+}
+
 template <int Rows, int Panels, int NP, class Act>
 inline void store_tile(simd::Packet (&acc)[Rows][Panels][NP], const float* bias, float* out,
                        const float* residual, int64_t cout, int64_t col) {
   constexpr int W = simd::kWidth;
   for (int q = 0; q < Panels; ++q)
     for (int j = 0; j < NP; ++j) {
-      const int64_t offset = q * kPanel + j * W, valid = cout - (col + offset);
+      const int64_t offset = q * kPanel + j * W;
       const simd::Packet b = simd::load_aligned(bias + offset);
-      for (int r = 0; r < Rows; ++r) {
-        const simd::Packet v = Act::apply(simd::add(acc[r][q][j], b));
-        float* o = out + r * cout + offset;
-        const float* res = residual ? residual + r * cout + offset : nullptr;
-        if (valid >= W) {
-          simd::store(o, res ? simd::add(v, simd::load(res)) : v);
-        } else if (valid > 0) {  // the last, partial packet: only `valid` channels exist
-          alignas(64) float tmp[W];
-          simd::store(tmp, v);
-          for (int64_t k = 0; k < valid; ++k) o[k] = res ? tmp[k] + res[k] : tmp[k];
-        }
-      }
+      for (int r = 0; r < Rows; ++r)
+        store_packet<Act>(acc[r][q][j], b, out + r * cout + offset,
+                          residual ? residual + r * cout + offset : nullptr, cout - (col + offset));
     }
 }
 
@@ -106,7 +115,8 @@ inline void tile(const float* in, int64_t cin, const float* panel, const float* 
   for (int64_t ci = 0; ci < cin; ++ci) {
     simd::Packet wv[Panels][NP];
     for (int q = 0; q < Panels; ++q)
-      for (int j = 0; j < NP; ++j) wv[q][j] = simd::load_aligned(panel + q * panel_size + ci * kPanel + j * W);
+      for (int j = 0; j < NP; ++j)
+        wv[q][j] = simd::load_aligned(panel + q * panel_size + ci * kPanel + j * W);
     for (int r = 0; r < Rows; ++r) {
       const simd::Packet a = simd::broadcast(in[r * cin + ci]);
       for (int q = 0; q < Panels; ++q)
@@ -128,7 +138,7 @@ inline void tile_by_lane(const float* in, int64_t cin, const float* panel, const
   float32x4_t acc[Rows][NP];
   for (int r = 0; r < Rows; ++r)
     for (int j = 0; j < NP; ++j) acc[r][j] = vdupq_n_f32(0.0f);
-  const auto lane = [&](const float32x4_t (&a)[Rows], const float* w, auto k) {
+  const auto lane = [&](const float32x4_t(&a)[Rows], const float* w, auto k) {
     constexpr int K = decltype(k)::value;
     float32x4_t wv[NP];
     for (int j = 0; j < NP; ++j) wv[j] = vld1q_f32(w + j * 4);
@@ -165,6 +175,137 @@ inline void full_tile(const float* in, int64_t cin, const float* panel, const fl
   else
     tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
 }
+
+/// Rows per tile of the packed AArch64 path (ncnn's arm64 sgemm uses the same 12 x 8 tile):
+/// 12 x 2 accumulators, 3 input and 2 weight registers of the 32.
+inline constexpr int kPackedRows = 12;
+/// Floats of input packed at a time (64 KiB, on the stack): the packed path needs
+/// kPackedRows * cin to fit, i.e. cin <= 1365.
+inline constexpr int64_t kPackFloats = 16384;
+
+/// Packs `groups` groups of kPackedRows NHWC rows ([row][cin]) channel-major per group
+/// ([group][cin][kPackedRows]), so the tile reads a group's 12 inputs of one channel with one
+/// load instruction. 4 x 4 blocks are transposed in registers.
+inline void pack_rows(const float* in, int64_t cin, int64_t groups, float* packed) {
+  constexpr int R = kPackedRows;
+  for (int64_t g = 0; g < groups; ++g, in += R * cin, packed += R * cin) {
+    for (int quad = 0; quad < R / 4; ++quad) {
+      const float* rows = in + quad * 4 * cin;
+      float* dst = packed + quad * 4;
+      int64_t ci = 0;
+      for (; ci + 4 <= cin; ci += 4) {
+        const float32x4_t r0 = vld1q_f32(rows + ci), r1 = vld1q_f32(rows + cin + ci);
+        const float32x4_t r2 = vld1q_f32(rows + 2 * cin + ci), r3 = vld1q_f32(rows + 3 * cin + ci);
+        // 4 x 4 transpose: column k of (r0..r3) is channel ci + k of the four rows.
+        const float32x4_t t0 = vtrn1q_f32(r0, r1), t1 = vtrn2q_f32(r0, r1);
+        const float32x4_t t2 = vtrn1q_f32(r2, r3), t3 = vtrn2q_f32(r2, r3);
+        const auto lo = [](float32x4_t a, float32x4_t b) {
+          return vreinterpretq_f32_f64(
+              vtrn1q_f64(vreinterpretq_f64_f32(a), vreinterpretq_f64_f32(b)));
+        };
+        const auto hi = [](float32x4_t a, float32x4_t b) {
+          return vreinterpretq_f32_f64(
+              vtrn2q_f64(vreinterpretq_f64_f32(a), vreinterpretq_f64_f32(b)));
+        };
+        vst1q_f32(dst + (ci + 0) * R, lo(t0, t2));
+        vst1q_f32(dst + (ci + 1) * R, lo(t1, t3));
+        vst1q_f32(dst + (ci + 2) * R, hi(t0, t2));
+        vst1q_f32(dst + (ci + 3) * R, hi(t1, t3));
+      }
+      for (; ci < cin; ++ci)
+        for (int r = 0; r < 4; ++r) dst[ci * R + r] = rows[r * cin + ci];
+    }
+  }
+}
+
+/// A kPackedRows x (NP packets) tile from a packed group: per input channel, one load of the 12
+/// inputs, one of the weights, and 12 * NP FMLA by element. Same sums in the same order as the
+/// other tiles, same epilogue.
+/// acc[i] += w * x[i / 4][i % 4] for the 12 rows of a packed group.
+template <std::size_t... I>
+inline void fma_by_lanes(float32x4_t (&acc)[kPackedRows], float32x4_t w, const float32x4x3_t& x,
+                         std::index_sequence<I...>) {
+  ((acc[I] = vfmaq_laneq_f32(acc[I], w, x.val[I / 4], I % 4)), ...);
+}
+
+/// The epilogue of 12 rows' accumulators for the 4 channels at `out`. Partial: fewer than 4
+/// channels are left; the accumulators go through memory then (store_tile's buffer). Only the
+/// full case is straight-line code: any branch on the channel count here made GCC store the
+/// accumulators to the stack in every iteration of the tile's loop.
+template <class Act, bool Partial, std::size_t... I>
+inline void store_rows(const float32x4_t (&acc)[kPackedRows], const float* bias_at, float* out,
+                       const float* residual, int64_t cout, int64_t col,
+                       std::index_sequence<I...>) {
+  if constexpr (Partial) {
+    simd::Packet rows[kPackedRows][1][1] = {{{acc[I]}}...};
+    store_tile<kPackedRows, 1, 1, Act>(rows, bias_at, out, residual, cout, col);
+  } else {
+    const float32x4_t bias = vld1q_f32(bias_at);
+    const auto finish = [&](float32x4_t v, int64_t row) {
+      v = Act::apply(vaddq_f32(v, bias));
+      vst1q_f32(out + row * cout, residual ? vaddq_f32(v, vld1q_f32(residual + row * cout)) : v);
+    };
+    (finish(acc[I], int64_t{I}), ...);
+  }
+}
+
+/// A kPackedRows x (NP packets) tile from a packed group: per input channel, one load of the 12
+/// inputs, one of the weights, and 12 * NP FMLA by element. Same sums in the same order as the
+/// other tiles, same epilogue. The accumulators are only ever indexed by constants (index
+/// sequences, no loops over them), which GCC needs to keep them in registers; and the tile is
+/// never inlined, so that constants of the caller do not take registers from them (when inlined,
+/// GCC spills and reloads one accumulator in every iteration).
+template <int NP, bool Partial, class Act>
+[[gnu::noinline]] void tile_packed(const float* packed, int64_t cin, const float* panel,
+                                   const float* bias, float* out, const float* residual,
+                                   int64_t cout, int64_t col) {
+  constexpr auto rows = std::make_index_sequence<kPackedRows>{};
+  float32x4_t acc0[kPackedRows] = {}, acc1[kPackedRows] = {};
+  for (int64_t ci = 0; ci < cin; ++ci) {
+    const float32x4x3_t x = vld1q_f32_x3(packed + ci * kPackedRows);
+    const float* w = panel + ci * kPanel;
+    if constexpr (NP == 2) {
+      const float32x4x2_t w2 = vld1q_f32_x2(w);
+      fma_by_lanes(acc0, w2.val[0], x, rows);
+      fma_by_lanes(acc1, w2.val[1], x, rows);
+    } else {
+      fma_by_lanes(acc0, vld1q_f32(w), x, rows);
+    }
+  }
+  // The second packet is the partial one, if any.
+  store_rows<Act, Partial && NP == 1>(acc0, bias, out, residual, cout, col, rows);
+  if constexpr (NP == 2)
+    store_rows<Act, Partial>(acc1, bias + 4, out + 4, residual ? residual + 4 : nullptr, cout,
+                             col + 4, rows);
+}
+
+/// All panels over `groups` packed groups of rows.
+template <class Act>
+inline void packed_rows(const float* packed, int64_t groups, const PackedPointwise& w, float* out,
+                        const float* residual) {
+  const int64_t cin = w.cin, cout = w.cout, panels = pointwise_panels(cout);
+  for (int64_t g = 0; g < groups; ++g) {
+    const float* a = packed + g * kPackedRows * cin;
+    const int64_t row = g * kPackedRows;
+    for (int64_t p = 0; p < panels; ++p) {
+      const int64_t col = p * kPanel;
+      const float* panel = w.weights.data() + p * cin * kPanel;
+      float* o = out + row * cout + col;
+      const float* res = residual ? residual + row * cout + col : nullptr;
+      const float* b = w.bias.data() + col;
+      const int64_t left = cout - col;
+      if (left >= 8)
+        tile_packed<2, false, Act>(a, cin, panel, b, o, res, cout, col);
+      else if (left > 4)
+        tile_packed<2, true, Act>(a, cin, panel, b, o, res, cout, col);
+      else if (left == 4)
+        tile_packed<1, false, Act>(a, cin, panel, b, o, res, cout, col);
+      else
+        tile_packed<1, true, Act>(a, cin, panel, b, o, res, cout, col);
+    }
+  }
+}
+#define MOBILENET_POINTWISE_PACKED 1
 #else
 template <int Rows, int Panels, int NP, class Act>
 inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
@@ -197,6 +338,13 @@ inline void row_tile(const float* in, const PackedPointwise& w, float* out, cons
   }
 }
 
+/// Row counts that threads' chunks are multiples of: whole tiles of the main path.
+#ifdef MOBILENET_POINTWISE_PACKED
+inline constexpr int kRowGrain = kPackedRows;
+#else
+inline constexpr int kRowGrain = kRows;
+#endif
+
 /// Rows in [1, kRows) with as many panels per tile as keep about 2 * kRows accumulators.
 template <class Act, int Rows = 1>
 inline void tail_rows(int64_t rows, const float* in, const PackedPointwise& w, float* out,
@@ -219,12 +367,32 @@ void pointwise(const float* in, const PackedPointwise& w, float* out, const floa
   using namespace pointwise_detail;
   const int64_t cin = w.cin, cout = w.cout;
   const auto res_at = [&](int64_t r) { return residual ? residual + r * cout : nullptr; };
+#ifdef MOBILENET_POINTWISE_PACKED
+  if (kPackedRows * cin <= kPackFloats && row_end - row_begin >= kPackedRows) {
+    // Blocks of whole groups, at most kPackFloats of input: packed once, then every panel.
+    alignas(16) float packed[kPackFloats];
+    const int64_t block_groups = kPackFloats / (kPackedRows * cin);
+    int64_t r = row_begin;
+    for (; r + kPackedRows <= row_end;) {
+      const int64_t groups = std::min(block_groups, (row_end - r) / kPackedRows);
+      pack_rows(in + r * cin, cin, groups, packed);
+      packed_rows<Act>(packed, groups, w, out + r * cout, res_at(r));
+      r += groups * kPackedRows;
+    }
+    for (; r + kRows <= row_end; r += kRows)
+      row_tile<kRows, 1, Act>(in + r * cin, w, out + r * cout, res_at(r));
+    if (r < row_end) tail_rows<Act>(row_end - r, in + r * cin, w, out + r * cout, res_at(r));
+    return;
+  }
+#endif
   // Rows per block: about 64 KiB of input, so a block stays in L2 while all panels pass over it.
-  const int64_t block = std::max<int64_t>(kRows, (16384 / std::max<int64_t>(cin, 1)) / kRows * kRows);
+  const int64_t block =
+      std::max<int64_t>(kRows, (16384 / std::max<int64_t>(cin, 1)) / kRows * kRows);
   for (int64_t b0 = row_begin; b0 < row_end; b0 += block) {
     const int64_t b1 = std::min(row_end, b0 + block);
     int64_t r = b0;
-    for (; r + kRows <= b1; r += kRows) row_tile<kRows, 1, Act>(in + r * cin, w, out + r * cout, res_at(r));
+    for (; r + kRows <= b1; r += kRows)
+      row_tile<kRows, 1, Act>(in + r * cin, w, out + r * cout, res_at(r));
     if (r < b1) tail_rows<Act>(b1 - r, in + r * cin, w, out + r * cout, res_at(r));
   }
 }

@@ -40,7 +40,7 @@ class PointwiseConv2d {
     check_shapes("PointwiseConv2d", in.shape, out.shape, o_.in_channels, output_shape(in.shape));
     dispatch_activation(o_.activation, [&](auto act) {
       using Act = decltype(act);
-      pool.parallel_for(in.shape.pixels(), kernels::pointwise_detail::kRows,
+      pool.parallel_for(in.shape.pixels(), kernels::pointwise_detail::kRowGrain,
                         [&](int64_t r0, int64_t r1) {
                           kernels::pointwise<Act>(in.data, packed_, out.data, residual, r0, r1);
                         });
