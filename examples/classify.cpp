@@ -20,10 +20,12 @@
 
 static const char kUsage[] =
     "usage: mobilenet-classify [--arch A] [--width W] [--classes N] --weights F.safetensors\n"
-    "                          [--top K] [--labels FILE] [--threads T] [--strict] IMAGE...\n"
+    "                          [--top K] [--labels FILE] [--threads T] [--strict]\n"
+    "                          [--scheme {auto,torchvision,timm}] IMAGE...\n"
     "Prints the top-K classes of each image. Labels come from the weight file's metadata, else\n"
     "from --labels (one per line), else the ImageNet labels for 1000-class models. --strict\n"
-    "refuses weights holding NaN or infinity.\n";
+    "refuses weights holding NaN or infinity. --scheme: whose state-dict key names the file has\n"
+    "(torchvision's or timm's); auto (default) tells them apart by the stem's key.\n";
 
 namespace {
 
@@ -57,8 +59,9 @@ std::vector<std::string> labels_for(const mobilenet::Model& model, const cli::Ar
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-classify", [&] {
-    const cli::Args args(argc, argv, {"arch", "width", "classes", "weights", "top", "labels", "threads"},
-                         {"help", "strict"});
+    const cli::Args args(
+        argc, argv, {"arch", "width", "classes", "scheme", "weights", "top", "labels", "threads"},
+        {"help", "strict"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
       return 0;
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
     if (args.has("width")) lo.width = args.number("width", 1.0);
     if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
     lo.reject_non_finite = args.has("strict");
+    lo.scheme = cli::scheme_option(args);
     const mobilenet::Model model = mobilenet::load(args.require("weights"), lo);
     const std::vector<std::string> labels = labels_for(model, args);
     const int top = std::min(args.integer("top", 5), model.num_classes());

@@ -4,11 +4,13 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "mobilenet/core/error.hpp"
+#include "mobilenet/models/config.hpp"
 
 namespace cli {
 
@@ -65,6 +67,18 @@ class Args {
  private:
   std::map<std::string, std::string> values_;
 };
+
+/// `--scheme auto|torchvision|timm` (whose key names a weight file has): nothing for auto or when
+/// the option is absent (the loader then detects it), the scheme otherwise. `allow_auto` false:
+/// a tool that loads no file needs one of the two (default torchvision).
+inline std::optional<mobilenet::Scheme> scheme_option(const Args& args, bool allow_auto = true) {
+  const std::string s = args.get("scheme", allow_auto ? "auto" : "torchvision");
+  if (s == "torchvision") return mobilenet::Scheme::Torchvision;
+  if (s == "timm") return mobilenet::Scheme::Timm;
+  if (allow_auto && s == "auto") return std::nullopt;
+  throw mobilenet::Error("option --scheme expects " + std::string(allow_auto ? "auto, " : "") +
+                         "torchvision or timm, got '" + s + "'");
+}
 
 /// Runs `body`, turning any error into one line on stderr and exit status 1.
 template <class Body>

@@ -9,25 +9,30 @@
 static const char kUsage[] =
     "usage: mobilenet-infer [--arch {v1,v2,v3_large,v3_small}] [--width W] [--classes N]\n"
     "                       --weights F.safetensors --input x.npy --output y.npy [--threads T]\n"
-    "                       [--strict]\n"
+    "                       [--strict] [--scheme {auto,torchvision,timm}]\n"
     "Runs a float32 NCHW batch [N,3,H,W] (or one image [3,H,W]) and writes logits [N,classes].\n"
-    "--arch, --width and --classes default to the weight file's metadata. --strict refuses weights\n"
-    "holding NaN or infinity.\n";
+    "--arch, --width and --classes default to the weight file's metadata. --strict refuses\n"
+    "weights holding NaN or infinity. --scheme: whose state-dict key names the file has\n"
+    "(torchvision's or timm's, whose models it then follows); auto (default) tells them apart by\n"
+    "the stem's key.\n";
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-infer", [&] {
-    const cli::Args args(argc, argv, {"arch", "width", "classes", "weights", "input", "output", "threads"},
-                         {"help", "strict"});
+    const cli::Args args(
+        argc, argv, {"arch", "width", "classes", "scheme", "weights", "input", "output", "threads"},
+        {"help", "strict"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (!args.positional.empty()) throw mobilenet::Error("unexpected argument '" + args.positional[0] + "'");
+    if (!args.positional.empty())
+      throw mobilenet::Error("unexpected argument '" + args.positional[0] + "'");
     mobilenet::LoadOptions lo;
     if (args.has("arch")) lo.arch = mobilenet::parse_arch(args.get("arch"));
     if (args.has("width")) lo.width = args.number("width", 1.0);
     if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
     lo.reject_non_finite = args.has("strict");
+    lo.scheme = cli::scheme_option(args);
     const mobilenet::Model model = mobilenet::load(args.require("weights"), lo);
 
     const std::string input = args.require("input");

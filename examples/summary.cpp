@@ -8,21 +8,25 @@
 
 static const char kUsage[] =
     "usage: mobilenet-summary --arch {v1,v2,v3_large,v3_small} [--width W] [--classes N]\n"
-    "                         [--resolution R | --resolution HxW]\n"
+    "                         [--resolution R | --resolution HxW] [--scheme {torchvision,timm}]\n"
     "Prints every layer's output shape, parameter count and multiply-accumulates at batch 1,\n"
-    "and the workspace arena size for that input.\n";
+    "and the workspace arena size for that input. --scheme timm: the network as timm defines it\n"
+    "(mobilenetv3_large_075 etc. round some channel counts differently).\n";
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-summary", [&] {
-    const cli::Args args(argc, argv, {"arch", "width", "classes", "resolution"}, {"help"});
+    const cli::Args args(argc, argv, {"arch", "width", "classes", "resolution", "scheme"},
+                         {"help"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (!args.positional.empty()) throw mobilenet::Error("unexpected argument '" + args.positional[0] + "'");
+    if (!args.positional.empty())
+      throw mobilenet::Error("unexpected argument '" + args.positional[0] + "'");
     const mobilenet::Arch arch = mobilenet::parse_arch(args.require("arch"));
-    const mobilenet::Model model = mobilenet::random_model(
-        arch, {args.number("width", 1.0), args.integer("classes", 1000)});
+    const mobilenet::Model model =
+        mobilenet::random_model(arch, {args.number("width", 1.0), args.integer("classes", 1000),
+                                       *cli::scheme_option(args, false)});
     const std::string r = args.get("resolution", "224");
     const auto side = [&](const std::string& text) {
       size_t used = 0;

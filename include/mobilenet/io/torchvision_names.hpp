@@ -18,7 +18,9 @@ struct ConvKeys {
 struct BlockKeys {
   std::optional<ConvKeys> expand;
   ConvKeys depthwise;
-  std::string se;  // "<se>.fc1.{weight,bias}", "<se>.fc2.{weight,bias}"
+  // Squeeze-excite 1x1 convs with bias, "<se_reduce>.{weight,bias}" and "<se_expand>.{...}";
+  // empty when the block has none.
+  std::string se_reduce, se_expand;
   ConvKeys project;
 };
 
@@ -26,7 +28,9 @@ struct NetworkKeys {
   ConvKeys stem;
   std::vector<BlockKeys> blocks;
   ConvKeys last_conv;
-  std::vector<std::string> linears;  // "<linear>.{weight,bias}"
+  // "<linear>.{weight,bias}"; a weight may be stored [out, in] (Linear) or [out, in, 1, 1] (a 1x1
+  // conv applied after pooling, as timm's MobileNetV3 conv_head).
+  std::vector<std::string> linears;
 };
 
 inline NetworkKeys torchvision_keys(const NetworkSpec& spec) {
@@ -55,7 +59,11 @@ inline NetworkKeys torchvision_keys(const NetworkSpec& spec) {
         int j = 0;
         if (expand) bk.expand = conv_bn(f + ".block." + std::to_string(j++));
         bk.depthwise = conv_bn(f + ".block." + std::to_string(j++));
-        if (b.squeeze) bk.se = f + ".block." + std::to_string(j++);
+        if (b.squeeze) {  // SqueezeExcitation: fc1, ReLU, fc2, Hardsigmoid
+          const std::string se = f + ".block." + std::to_string(j++);
+          bk.se_reduce = se + ".fc1";
+          bk.se_expand = se + ".fc2";
+        }
         bk.project = conv_bn(f + ".block." + std::to_string(j));
         break;
       }

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -21,6 +22,12 @@ class WeightSource {
   /// The tensor `name` as float32 with exactly `shape` (PyTorch's layout). A source may record a
   /// problem and return zeros instead of throwing, so that all problems are reported together.
   virtual std::vector<float> tensor(const std::string& name, const std::vector<int64_t>& shape) = 0;
+  /// The shape `name` is stored with, if the source holds it (a file does; random weights have
+  /// no stored shapes). Lets a builder accept either of two layouts of the same numbers.
+  virtual std::optional<std::vector<int64_t>> stored_shape(const std::string& name) const {
+    (void)name;
+    return std::nullopt;
+  }
 };
 
 /// Tensors from a safetensors file whose keys are a known name scheme (e.g. torchvision's).
@@ -45,6 +52,12 @@ class SafetensorsWeights : public WeightSource {
       return file_.read_float(name);
     }
     return std::vector<float>(static_cast<size_t>(count), 0.0f);
+  }
+
+  std::optional<std::vector<int64_t>> stored_shape(const std::string& name) const override {
+    const auto it = file_.tensors().find(name);
+    if (it == file_.tensors().end()) return std::nullopt;
+    return it->second.shape;
   }
 
   /// Throws one Error listing every missing, mis-shaped and unexpected tensor, if any.
@@ -136,6 +149,14 @@ inline FoldedConv load_conv_bn(WeightSource& src, const std::string& conv_key,
 inline FoldedConv load_with_bias(WeightSource& src, const std::string& key,
                                  const std::vector<int64_t>& shape) {
   return {src.tensor(key + ".weight", shape), src.tensor(key + ".bias", {shape.at(0)})};
+}
+
+/// Loads a Linear layer `key` ([out, in] weight and [out] bias). A weight stored as a 1x1 conv,
+/// [out, in, 1, 1] (timm's MobileNetV3 conv_head), holds the same numbers and is accepted too.
+inline FoldedConv load_linear(WeightSource& src, const std::string& key, int64_t out, int64_t in) {
+  const std::vector<int64_t> conv_shape = {out, in, 1, 1};
+  if (src.stored_shape(key + ".weight") == conv_shape) return load_with_bias(src, key, conv_shape);
+  return load_with_bias(src, key, {out, in});
 }
 
 }  // namespace mobilenet

@@ -29,8 +29,29 @@ inline Arch parse_arch(const std::string& s) {
   throw Error("unknown architecture '" + s + "' (expected v1, v2, v3_large or v3_small)");
 }
 
+/// Whose model definitions a weight file follows. Torchvision: torchvision's mobilenetv2.py and
+/// mobilenetv3.py (V1: tools/mobilenet_v1.py, same conventions). Timm: pytorch-image-models'
+/// mobilenetv1_*, mobilenetv2_* (efficientnet.py) and mobilenetv3_large_* / mobilenetv3_small_*
+/// (mobilenetv3.py). Besides the state-dict key names, timm's builders round some channel counts
+/// differently and differ in two layer details (V1's activation, V3's BatchNorm eps); make_spec
+/// applies either set of rules.
+enum class Scheme { Torchvision, Timm };
+
+inline const char* to_string(Scheme s) {
+  return s == Scheme::Timm ? "timm" : "torchvision";
+}
+
+/// Parses "torchvision" or "timm".
+inline Scheme parse_scheme(const std::string& s) {
+  for (Scheme x : {Scheme::Torchvision, Scheme::Timm})
+    if (s == to_string(x)) return x;
+  throw Error("unknown key-name scheme '" + s + "' (expected torchvision or timm)");
+}
+
 /// torchvision's _make_divisible (models/_utils.py): round to the nearest multiple of `divisor`,
-/// at least `divisor`, and never more than 10% below `v`.
+/// at least `divisor`, and never more than 10% below `v`. timm's make_divisible
+/// (timm/layers/helpers.py, default round_limit 0.9) and round_channels
+/// (_efficientnet_builder.py, which calls it on channels * multiplier) are the same rule.
 inline int make_divisible(double v, int divisor = 8) {
   int rounded = std::max(divisor, static_cast<int>(v + divisor / 2.0) / divisor * divisor);
   if (rounded < 0.9 * v) rounded += divisor;
@@ -84,6 +105,19 @@ inline constexpr V3Row kV3Small[] = {
     {40, 5, 120, 48, true, HS, 1},  {48, 5, 144, 48, true, HS, 1}, {48, 5, 288, 96, true, HS, 2},
     {96, 5, 576, 96, true, HS, 1},  {96, 5, 576, 96, true, HS, 1}};
 inline constexpr int kV3SmallLast = 1024;
+
+/// timm's MobileNetV3 (mobilenetv3.py, _gen_mobilenet_v3) writes the same rows as block strings
+/// with an expansion ratio ("ir_r1_k3_s1_e3.67_c24_nre") that it multiplies by the block's
+/// already-rounded input width (_efficientnet_blocks.py, InvertedResidual: mid_chs =
+/// make_divisible(in_chs * exp_ratio)); torchvision scales the table's expanded width instead.
+/// One ratio per row of kV3Large / kV3Small; 1 is timm's "ds" block (no expansion conv).
+inline constexpr double kV3LargeTimmExpansion[] = {1,   4,   3, 3, 3, 3, 6, 2.5,
+                                                   2.3, 2.3, 6, 6, 6, 6, 6};
+inline constexpr double kV3SmallTimmExpansion[] = {1, 4.5, 3.67, 4, 6, 6, 3, 3, 6, 6, 6};
+/// timm's last 1x1 conv is a block of its own ("cn_r1_k1_s1_c960" / "..._c576"), its width scaled
+/// like any block's; torchvision uses 6x the last block's (scaled) output.
+inline constexpr int kV3LargeTimmLastConv = 960;
+inline constexpr int kV3SmallTimmLastConv = 576;
 
 }  // namespace config
 }  // namespace mobilenet

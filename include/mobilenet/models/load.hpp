@@ -1,6 +1,7 @@
 #pragma once
-// Building models: `load` from a safetensors file (torchvision key names; arch, width and class
-// count from the arguments or the file's metadata), `random_model` for benchmarks and summaries.
+// Building models: `load` from a safetensors file (torchvision's or timm's key names, detected
+// from the keys or forced; arch, width and class count from the arguments or the file's
+// metadata), `random_model` for benchmarks and summaries.
 
 #include <cmath>
 #include <cstdint>
@@ -23,6 +24,10 @@ struct LoadOptions {
   /// Refuse weights holding NaN or infinity (the CLI's --strict). Off by default: such values
   /// then propagate through inference as IEEE arithmetic says.
   bool reject_non_finite = false;
+  /// Whose key names (and model definitions, see Scheme) the file follows; unset: detected from
+  /// which stem weight the file holds, torchvision's "features.0.0.weight" or timm's
+  /// "conv_stem.weight" (the CLI's --scheme auto|torchvision|timm).
+  std::optional<Scheme> scheme = std::nullopt;
 };
 
 namespace detail {
@@ -77,6 +82,36 @@ inline ModelMetadata parse_metadata(const SafetensorsFile& f) {
   return m;
 }
 
+/// The tensor that tells the schemes apart: the stem conv's weight.
+inline std::string scheme_marker(Scheme s) {
+  return s == Scheme::Timm ? "conv_stem.weight" : "features.0.0.weight";
+}
+
+/// The scheme `forced`, or the one whose marker the file holds. Throws when the forced scheme's
+/// marker is missing or both markers are present; returns nullopt when neither is.
+inline std::optional<Scheme> detect_scheme(const SafetensorsFile& f, std::optional<Scheme> forced) {
+  const auto has = [&](Scheme s) { return f.tensors().count(scheme_marker(s)) > 0; };
+  const auto marker = [](Scheme s) {
+    return std::string(to_string(s)) + "'s '" + scheme_marker(s) + "'";
+  };
+  if (forced) {
+    if (has(*forced)) return forced;
+    const Scheme other = *forced == Scheme::Timm ? Scheme::Torchvision : Scheme::Timm;
+    throw Error(
+        f.name() + ": key-name scheme " + to_string(*forced) +
+        " was asked for (--scheme) but the file has no '" + scheme_marker(*forced) + "'" +
+        (has(other) ? std::string("; its keys look like ") + marker(other) : std::string()));
+  }
+  const bool tv = has(Scheme::Torchvision), timm = has(Scheme::Timm);
+  if (tv && timm)
+    throw Error(f.name() + ": cannot tell the key-name scheme: the file holds both " +
+                marker(Scheme::Torchvision) + " and " + marker(Scheme::Timm) +
+                "; pass one (--scheme torchvision or --scheme timm)");
+  if (tv) return Scheme::Torchvision;
+  if (timm) return Scheme::Timm;
+  return std::nullopt;
+}
+
 /// How many conv and linear weights (biases and BatchNorm aside) `spec` has, from the spec alone.
 inline int64_t weight_count(const NetworkSpec& spec) {
   int64_t n = int64_t{spec.stem_out} * 3 * 3 * 3;
@@ -124,8 +159,9 @@ inline void check_finite(const SafetensorsFile& file) {
 
 inline namespace MOBILENET_ISA {
 
-/// Builds a model from a parsed safetensors file with torchvision's state-dict keys (see the
-/// overload taking a path). Every missing, unexpected or mis-shaped tensor is reported in one Error.
+/// Builds a model from a parsed safetensors file with torchvision's or timm's state-dict keys (see
+/// the overload taking a path). Every missing, unexpected or mis-shaped tensor is reported in one
+/// Error.
 inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) {
   const std::string& path = file.name();
   const auto& meta = file.metadata();
@@ -145,6 +181,9 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
   } else {
     throw Error(path + ": the file's metadata names no architecture; pass one (--arch)");
   }
+  // Unknown (neither stem key present) is reported after the size check below, which tells a
+  // file far too small for the model (e.g. one without tensors) as such.
+  const std::optional<Scheme> scheme = detail::detect_scheme(file, options.scheme);
   // make_spec validates the width and class count, which may come from the file: name the file.
   const auto spec_for = [&](const ModelOptions& o) {
     try {
@@ -154,6 +193,7 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
     }
   };
   ModelOptions mo;
+  mo.scheme = scheme.value_or(Scheme::Torchvision);
   if (options.width)
     mo.width = *options.width;
   else if (const auto w = meta_value("width"))
@@ -162,8 +202,8 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
     mo.num_classes = *options.num_classes;
   } else if (const auto c = meta_value("num_classes")) {
     mo.num_classes = detail::parse_int(path, "num_classes", *c, 1, 1 << 20);
-  } else {
-    const auto keys = torchvision_keys(spec_for(mo));
+  } else if (scheme) {
+    const auto keys = network_keys(spec_for(mo));
     const auto it = file.tensors().find(keys.linears.back() + ".weight");
     if (it != file.tensors().end() && it->second.shape.size() == 2 && it->second.shape[0] >= 1 &&
         it->second.shape[0] <= (1 << 20))
@@ -171,8 +211,8 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
   }
   const NetworkSpec spec = spec_for(mo);
   std::ostringstream desc;
-  desc << "mobilenet " << to_string(arch) << " width " << mo.width << " with " << mo.num_classes
-       << " classes";
+  desc << "mobilenet " << to_string(arch) << (mo.scheme == Scheme::Timm ? " (timm)" : "")
+       << " width " << mo.width << " with " << mo.num_classes << " classes";
   if (!meta.empty())
     desc << " (file metadata: arch=" << meta_value("arch").value_or("?")
          << " width=" << meta_value("width").value_or("?")
@@ -185,16 +225,21 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
   if (needed > 4 * held + (int64_t{4} << 20))
     throw Error(path + ": the file holds " + std::to_string(held) + " float values but " + desc.str() +
                 " needs " + std::to_string(needed) + " weights; wrong architecture, width or class count?");
+  if (!scheme)
+    throw Error(path + ": cannot tell the key-name scheme: the file holds neither torchvision's '" +
+                detail::scheme_marker(Scheme::Torchvision) + "' nor timm's '" +
+                detail::scheme_marker(Scheme::Timm) +
+                "' (the stem convolution's weight); is it a MobileNet state dict?");
   if (options.reject_non_finite) detail::check_finite(file);
   SafetensorsWeights weights(file);
-  Model model(spec, weights, torchvision_keys(spec));
+  Model model(spec, weights, network_keys(spec));
   weights.check_complete(desc.str());
   model.set_metadata(detail::parse_metadata(file));
   return model;
 }
 
-/// Loads a model from a safetensors file with torchvision's state-dict keys. Every missing,
-/// unexpected or mis-shaped tensor is reported in one Error.
+/// Loads a model from a safetensors file with torchvision's or timm's state-dict keys (detected,
+/// or options.scheme). Every missing, unexpected or mis-shaped tensor is reported in one Error.
 inline Model load(const std::string& path, const LoadOptions& options = {}) {
   return load(SafetensorsFile::open(path), options);
 }
@@ -203,7 +248,7 @@ inline Model load(const std::string& path, const LoadOptions& options = {}) {
 inline Model random_model(Arch arch, const ModelOptions& options = {}, uint32_t seed = 0) {
   const NetworkSpec spec = make_spec(arch, options);
   RandomWeights weights(seed);
-  return Model(spec, weights, torchvision_keys(spec));
+  return Model(spec, weights, network_keys(spec));
 }
 
 }  // namespace MOBILENET_ISA

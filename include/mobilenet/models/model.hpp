@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-#include "mobilenet/io/torchvision_names.hpp"
+#include "mobilenet/io/timm_names.hpp"
 #include "mobilenet/io/weight_source.hpp"
 #include "mobilenet/layers/classifier.hpp"
 #include "mobilenet/layers/conv2d.hpp"
@@ -163,8 +163,9 @@ class Model {
     char line[256];
     std::snprintf(line, sizeof line, "%-24s %-32s %-20s %12s %14s\n", "layer", "type",
                   "output (HxWxC)", "params", "MACs");
-    os << "mobilenet " << to_string(spec_.arch) << " width " << spec_.width << ", "
-       << spec_.num_classes << " classes, input " << height << "x" << width << "\n"
+    os << "mobilenet " << to_string(spec_.arch) << (spec_.scheme == Scheme::Timm ? " (timm)" : "")
+       << " width " << spec_.width << ", " << spec_.num_classes << " classes, input " << height
+       << "x" << width << "\n"
        << line;
     int64_t params = 0, macs = 0;
     for (const LayerInfo& r : layers(height, width)) {
@@ -312,7 +313,9 @@ class Model {
       if (b.kind == BlockKind::DepthwiseSeparable)
         require(b.expanded == b.in && b.squeeze == 0, where + "a depthwise-separable block has no expansion or SE");
       else
-        require((b.expanded == b.in || keys.blocks[i].expand) && (!b.squeeze || !keys.blocks[i].se.empty()),
+        require((b.expanded == b.in || keys.blocks[i].expand) &&
+                    (!b.squeeze ||
+                     (!keys.blocks[i].se_reduce.empty() && !keys.blocks[i].se_expand.empty())),
                 where + "missing key names for its expansion or SE");
     }
     return s;
@@ -346,8 +349,8 @@ class Model {
     }
     std::optional<SqueezeExcite> se;
     if (b.squeeze) {
-      const auto fc1 = load_with_bias(src, keys.se + ".fc1", {b.squeeze, b.expanded, 1, 1});
-      const auto fc2 = load_with_bias(src, keys.se + ".fc2", {b.expanded, b.squeeze, 1, 1});
+      const auto fc1 = load_with_bias(src, keys.se_reduce, {b.squeeze, b.expanded, 1, 1});
+      const auto fc2 = load_with_bias(src, keys.se_expand, {b.expanded, b.squeeze, 1, 1});
       se.emplace(b.expanded, b.squeeze, fc1.weight.data(), fc1.bias.data(), fc2.weight.data(),
                  fc2.bias.data());
     }
@@ -362,7 +365,7 @@ class Model {
     for (size_t i = 0; i < keys.linears.size(); ++i) {
       const bool last = i + 1 == keys.linears.size();
       const int64_t out = last ? spec.num_classes : spec.hidden;
-      const auto l = load_with_bias(src, keys.linears[i], {out, in});
+      const auto l = load_linear(src, keys.linears[i], out, in);
       linears.emplace_back(PointwiseConv2d::Options{in, out, last ? Activation::Identity : spec.hidden_act,
                                                     BiasSource::Bias},
                            l.weight.data(), l.bias.data());

@@ -1,6 +1,7 @@
 #pragma once
-// A network's concrete shape: the config table with the width multiplier applied and repeats
-// unrolled, one BlockSpec per block. This is the single place make_divisible is applied.
+// A network's concrete shape: the config table with the width multiplier applied (torchvision's
+// or timm's rounding rules, see Scheme) and repeats unrolled, one BlockSpec per block. This is the
+// single place make_divisible is applied.
 // A user can build any network of the same block vocabulary by filling a NetworkSpec.
 
 #include <optional>
@@ -22,6 +23,7 @@ struct BlockSpec {
 
 struct NetworkSpec {
   Arch arch = Arch::V2;
+  Scheme scheme = Scheme::Torchvision;  // whose definitions (and state-dict key names)
   double width = 1.0;
   int num_classes = 1000;
   double bn_eps = 1e-5;
@@ -37,6 +39,10 @@ struct NetworkSpec {
 struct ModelOptions {
   double width = 1.0;
   int num_classes = 1000;
+  /// Whose rounding rules and layer details to follow (see Scheme). They agree at width 1.0 on
+  /// every channel count; at other widths V3's expanded, squeeze-excite, stem and head widths
+  /// may differ.
+  Scheme scheme = Scheme::Torchvision;
 };
 
 inline NetworkSpec make_spec(Arch arch, const ModelOptions& o) {
@@ -45,17 +51,21 @@ inline NetworkSpec make_spec(Arch arch, const ModelOptions& o) {
   if (o.num_classes < 1) throw Error("num_classes must be positive, got " + std::to_string(o.num_classes));
   NetworkSpec s;
   s.arch = arch;
+  s.scheme = o.scheme;
   s.width = o.width;
   s.num_classes = o.num_classes;
+  const bool timm = o.scheme == Scheme::Timm;
   const auto scaled = [&](int c) { return make_divisible(c * o.width, 8); };
   switch (arch) {
     case Arch::V1: {
+      // timm (efficientnet.py, _gen_mobilenet_v1) uses ReLU6 where the paper has ReLU.
+      const Activation act = timm ? Activation::ReLU6 : Activation::ReLU;
       s.stem_out = scaled(config::kV1Stem);
-      s.stem_act = Activation::ReLU;
+      s.stem_act = act;
       int in = s.stem_out;
       for (const auto& r : config::kV1) {
         const int out = scaled(r.out);
-        s.blocks.push_back({BlockKind::DepthwiseSeparable, in, 3, in, out, 0, Activation::ReLU, r.stride});
+        s.blocks.push_back({BlockKind::DepthwiseSeparable, in, 3, in, out, 0, act, r.stride});
         in = out;
       }
       break;
@@ -67,35 +77,56 @@ inline NetworkSpec make_spec(Arch arch, const ModelOptions& o) {
       for (const auto& r : config::kV2) {
         const int out = scaled(r.c);
         for (int i = 0; i < r.n; ++i) {
-          s.blocks.push_back({BlockKind::InvertedResidual, in, 3, in * r.t, out, 0,
+          // torchvision: round(in * t); timm: make_divisible(in * t). Equal for multiples of 8.
+          const int expanded = timm ? make_divisible(in * r.t, 8) : in * r.t;
+          s.blocks.push_back({BlockKind::InvertedResidual, in, 3, expanded, out, 0,
                               Activation::ReLU6, i == 0 ? r.s : 1});
           in = out;
         }
       }
-      // torchvision: the last conv never narrows below 1280 (make_divisible(1280 * max(1, w))).
+      // torchvision: the last conv never narrows below 1280 (make_divisible(1280 * max(1, w)));
+      // timm's max(1280, round_channels(1280, w)) (efficientnet.py, _gen_mobilenet_v2) is the same.
       s.last_conv_out = make_divisible(config::kV2Last * std::max(1.0, o.width), 8);
       s.last_conv_act = Activation::ReLU6;
       break;
     }
     case Arch::V3Large:
     case Arch::V3Small: {
-      s.bn_eps = 1e-3;  // torchvision mobilenetv3.py: BatchNorm2d(eps=0.001)
-      s.stem_out = scaled(config::kV3Stem);
+      // torchvision mobilenetv3.py: BatchNorm2d(eps=0.001). timm's mobilenetv3_large_* and
+      // mobilenetv3_small_* keep PyTorch's default 1e-5 (only its tf_* ports pass bn_eps=1e-3).
+      s.bn_eps = timm ? 1e-5 : 1e-3;
+      // timm (mobilenetv3.py, _gen_mobilenet_v3): fix_stem = width < 0.75 keeps 16 stem channels.
+      s.stem_out = timm && o.width < 0.75 ? config::kV3Stem : scaled(config::kV3Stem);
       s.stem_act = Activation::HardSwish;
       const bool large = arch == Arch::V3Large;
+      const auto* ratios = large ? config::kV3LargeTimmExpansion : config::kV3SmallTimmExpansion;
+      int in = s.stem_out, row = 0;
       const auto add = [&](const config::V3Row& r) {
-        const int expanded = scaled(r.expanded);
-        s.blocks.push_back({BlockKind::InvertedResidual, scaled(r.in), r.kernel, expanded,
-                            scaled(r.out), r.se ? make_divisible(expanded / 4, 8) : 0, r.act,
-                            r.stride});
+        const double ratio = ratios[row++];
+        // timm: mid = make_divisible(in * ratio) from the rounded input width, squeeze-excite
+        // round_channels(mid * 0.25); torchvision: the table's expanded width scaled, squeeze
+        // make_divisible(expanded // 4).
+        const int expanded = !timm        ? scaled(r.expanded)
+                             : ratio == 1 ? in
+                                          : make_divisible(in * ratio, 8);
+        const int squeeze = !r.se  ? 0
+                            : timm ? make_divisible(expanded * 0.25, 8)
+                                   : make_divisible(expanded / 4, 8);
+        s.blocks.push_back({BlockKind::InvertedResidual, in, r.kernel, expanded, scaled(r.out),
+                            squeeze, r.act, r.stride});
+        in = s.blocks.back().out;
       };
       if (large)
         for (const auto& r : config::kV3Large) add(r);
       else
         for (const auto& r : config::kV3Small) add(r);
-      s.last_conv_out = 6 * s.blocks.back().out;
+      s.last_conv_out =
+          timm ? scaled(large ? config::kV3LargeTimmLastConv : config::kV3SmallTimmLastConv)
+               : 6 * s.blocks.back().out;
       s.last_conv_act = Activation::HardSwish;
-      s.hidden = scaled(large ? config::kV3LargeLast : config::kV3SmallLast);
+      // timm's conv_head width (num_features) is 1280 / 1024 at every width multiplier.
+      const int last = large ? config::kV3LargeLast : config::kV3SmallLast;
+      s.hidden = timm ? last : scaled(last);
       s.hidden_act = Activation::HardSwish;
       break;
     }
