@@ -18,6 +18,7 @@ namespace mobilenet {
 /// Run-time name of an activation, as config tables store it.
 enum class Activation { Identity, ReLU, ReLU6, HardSwish, HardSigmoid };
 
+/// The activation's lower-case name ("relu6", "hardswish", ...), as summaries print it.
 inline const char* to_string(Activation a) {
   switch (a) {
     case Activation::Identity: return "identity";

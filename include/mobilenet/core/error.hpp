@@ -6,8 +6,11 @@
 
 namespace mobilenet {
 
+/// The exception every failure of the library throws; what() names the file, tensor or shapes
+/// involved.
 class Error : public std::runtime_error {
  public:
+  /// An error with the message `what`.
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 

@@ -26,6 +26,9 @@
 #define MOBILENET_STRINGIFY(x) MOBILENET_STRINGIFY_IMPL(x)
 
 namespace mobilenet {
+/// Everything whose code depends on the SIMD width (Model, Workspace, load(), ...). An inline
+/// namespace named after the instruction set at compile time (avx512, avx2_fma, avx, sse2,
+/// neon64, neon or generic; isa_name()), so users write mobilenet::Model whatever it is.
 inline namespace MOBILENET_ISA {
 
 /// The instruction set the kernels of this translation unit were compiled for.

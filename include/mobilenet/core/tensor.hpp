@@ -14,50 +14,77 @@ namespace mobilenet {
 
 /// Batch, height, width, channels; the data is laid out in this order (NHWC).
 struct Shape {
-  int64_t n = 0, h = 0, w = 0, c = 0;
+  int64_t n = 0;  ///< Batch size.
+  int64_t h = 0;  ///< Height.
+  int64_t w = 0;  ///< Width.
+  int64_t c = 0;  ///< Channels.
 
+  /// Number of elements, n * h * w * c.
   int64_t numel() const { return n * h * w * c; }
+  /// Number of pixels over the batch, n * h * w: the rows of matrix().
   int64_t pixels() const { return n * h * w; }
+  /// True if all four dimensions are equal.
   bool operator==(const Shape& o) const { return n == o.n && h == o.h && w == o.w && c == o.c; }
+  /// True if any dimension differs.
   bool operator!=(const Shape& o) const { return !(*this == o); }
+  /// The shape as text for messages, e.g. "[1, 224, 224, 3] (NHWC)".
   std::string str() const {
     return "[" + std::to_string(n) + ", " + std::to_string(h) + ", " + std::to_string(w) + ", " +
            std::to_string(c) + "] (NHWC)";
   }
 };
 
+/// A dynamic-size row-major float matrix (what a tensor view maps to).
 using RowMajorMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+/// A non-owning view of contiguous NHWC float data: a pointer and a Shape. Use the aliases
+/// TensorView (mutable) and ConstTensorView (read-only).
 template <class T>
 struct BasicTensorView {
-  T* data = nullptr;
-  Shape shape;
+  T* data = nullptr;  ///< First element; the view does not own it.
+  Shape shape;        ///< Shape of the data (NHWC, contiguous).
 
+  /// Number of elements.
   int64_t numel() const { return shape.numel(); }
   /// The tensor as a (N*H*W) x C row-major matrix.
   Eigen::Map<std::conditional_t<std::is_const_v<T>, const RowMajorMatrix, RowMajorMatrix>> matrix()
       const {
     return {data, static_cast<Eigen::Index>(shape.pixels()), static_cast<Eigen::Index>(shape.c)};
   }
+  /// A mutable view converts to a read-only one.
   operator BasicTensorView<const T>() const { return {data, shape}; }
 };
 
+/// A mutable, non-owning NHWC view.
 using TensorView = BasicTensorView<float>;
+/// A read-only, non-owning NHWC view (what Model::forward takes and returns).
 using ConstTensorView = BasicTensorView<const float>;
 
-/// An owning NHWC tensor with 64-byte aligned storage.
+/// An owning NHWC tensor with 64-byte aligned storage. Movable, not copyable; converts to
+/// TensorView and ConstTensorView.
 class Tensor {
  public:
+  /// An empty tensor (shape all zeros, no storage).
   Tensor() = default;
+  /// A zero-filled tensor of `shape`.
+  /// @throws Error if a dimension is negative.
   explicit Tensor(const Shape& shape) : buffer_(checked_size(shape)), shape_(shape) {}
 
+  /// The tensor's shape.
   const Shape& shape() const { return shape_; }
+  /// The first element (NHWC order, contiguous).
   float* data() { return buffer_.data(); }
+  /// The first element (NHWC order, contiguous).
   const float* data() const { return buffer_.data(); }
+  /// Number of elements.
   int64_t numel() const { return shape_.numel(); }
+  /// A mutable view of the whole tensor.
   TensorView view() { return {data(), shape_}; }
+  /// A read-only view of the whole tensor.
   ConstTensorView view() const { return {data(), shape_}; }
+  /// Same as view().
   operator TensorView() { return view(); }
+  /// Same as view() const.
   operator ConstTensorView() const { return view(); }
 
  private:

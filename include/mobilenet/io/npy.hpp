@@ -14,9 +14,10 @@
 
 namespace mobilenet {
 
+/// A float32 array read from a .npy file.
 struct NpyArray {
-  std::vector<int64_t> shape;
-  std::vector<float> data;
+  std::vector<int64_t> shape;  ///< Dimensions, outermost first (empty for a scalar).
+  std::vector<float> data;     ///< The elements in C (row-major) order.
 };
 
 namespace detail {
@@ -45,6 +46,7 @@ inline std::string npy_field(const std::string& header, const std::string& key,
 }  // namespace detail
 
 /// Parses the bytes of a .npy file; `name` is used in error messages.
+/// @throws Error if the bytes are not a little-endian float32 C-order .npy array.
 inline NpyArray parse_npy(const std::string& bytes, const std::string& name) {
   static const char kMagic[] = "\x93NUMPY";
   if (bytes.size() < 10 || bytes.compare(0, 6, kMagic, 6) != 0)
@@ -99,6 +101,8 @@ inline NpyArray parse_npy(const std::string& bytes, const std::string& name) {
   return a;
 }
 
+/// Reads a little-endian float32 C-order .npy file.
+/// @throws Error naming `path` if it cannot be read or holds another kind of array.
 inline NpyArray read_npy(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(path + ": cannot open file");
@@ -106,7 +110,9 @@ inline NpyArray read_npy(const std::string& path) {
   return parse_npy(bytes, path);
 }
 
-/// Writes a little-endian float32 C-order .npy file (format version 1).
+/// Writes a little-endian float32 C-order .npy file (format version 1) of `shape` from `data`,
+/// which holds the product of `shape` elements.
+/// @throws Error if the file cannot be written.
 inline void write_npy(const std::string& path, const std::vector<int64_t>& shape, const float* data) {
   std::string dims;
   uint64_t count = 1;

@@ -14,13 +14,16 @@
 
 namespace mobilenet {
 
+/// Channel order of 8-bit interleaved input pixels (alpha is ignored, gray is replicated).
 enum class PixelFormat { Gray, RGB, BGR, RGBA, BGRA };
 
+/// torchvision's ImageNet evaluation transforms by default; ModelMetadata::preprocess_options()
+/// gives a weight file's own.
 struct PreprocessOptions {
-  int resize_size = 256;  // shorter side after resizing
-  int crop_size = 224;    // square centre crop
-  float mean[3] = {0.485f, 0.456f, 0.406f};
-  float std[3] = {0.229f, 0.224f, 0.225f};
+  int resize_size = 256;  ///< The shorter side is resized to this (bilinear, antialiased).
+  int crop_size = 224;    ///< Side of the square centre crop: the output's height and width.
+  float mean[3] = {0.485f, 0.456f, 0.406f};  ///< Per-channel (RGB) mean of pixels in [0, 1].
+  float std[3] = {0.229f, 0.224f, 0.225f};   ///< Per-channel (RGB) standard deviation.
 };
 
 namespace detail {
@@ -63,6 +66,9 @@ inline uint8_t round_to_u8(float v) {
 
 /// Preprocesses one image into `out` (crop x crop x 3 floats, NHWC order). Only the crop window
 /// of the resized image is computed, so work and memory depend on the crop, not the image size.
+/// `pixels` holds `height` rows of `width` interleaved 8-bit pixels in `format`, `row_stride`
+/// bytes apart (at least width x channels).
+/// @throws Error if a size, the stride or the options are invalid.
 inline void preprocess_into(const uint8_t* pixels, int width, int height, int64_t row_stride,
                             PixelFormat format, const PreprocessOptions& o, float* out) {
   constexpr int kMaxSize = 1 << 14;
@@ -120,7 +126,7 @@ inline void preprocess_into(const uint8_t* pixels, int width, int height, int64_
   }
 }
 
-/// Preprocesses one image into a new [1, crop, crop, 3] tensor.
+/// Preprocesses one image into a new [1, crop, crop, 3] tensor (see preprocess_into()).
 inline Tensor preprocess(const uint8_t* pixels, int width, int height, int64_t row_stride,
                          PixelFormat format, const PreprocessOptions& o) {
   Tensor t({1, o.crop_size, o.crop_size, 3});
@@ -128,7 +134,7 @@ inline Tensor preprocess(const uint8_t* pixels, int width, int height, int64_t r
   return t;
 }
 
-/// Copies an NCHW float array (PyTorch's layout) into an NHWC tensor.
+/// Copies an NCHW float array (PyTorch's layout) of `dst`'s shape into `dst` (NHWC).
 inline void nchw_to_nhwc(const float* src, TensorView dst) {
   const int64_t N = dst.shape.n, C = dst.shape.c, H = dst.shape.h, W = dst.shape.w;
   for (int64_t n = 0; n < N; ++n)

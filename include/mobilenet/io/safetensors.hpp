@@ -24,23 +24,27 @@ namespace mobilenet {
 
 /// Where one tensor lives in a safetensors file.
 struct SafetensorsEntry {
-  std::string dtype;           // "F32", "F16", "BF16", "I64", ...
-  std::vector<int64_t> shape;  // empty for a scalar
-  uint64_t begin = 0, end = 0;  // byte range inside the data section
+  std::string dtype;           ///< "F32", "F16", "BF16", "I64", ...
+  std::vector<int64_t> shape;  ///< Dimensions; empty for a scalar.
+  uint64_t begin = 0;          ///< First byte inside the data section.
+  uint64_t end = 0;            ///< One past the last byte inside the data section.
 };
 
+/// A shape as text for messages, e.g. "[32, 3, 3, 3]".
 inline std::string shape_string(const std::vector<int64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
 }
 
+/// A safetensors file held in memory, its header parsed and validated (see the file comment).
 class SafetensorsFile {
  public:
   /// Headers above this size are refused before they are read (real ones are a few KiB to MiB).
   static constexpr uint64_t kMaxHeaderBytes = 64ull << 20;
 
   /// Reads and validates the whole file.
+  /// @throws Error naming `path` if it cannot be read or is not a valid safetensors file.
   static SafetensorsFile open(const std::string& path) {
     std::ifstream f(path, std::ios::binary | std::ios::ate);
     if (!f) throw Error(path + ": cannot open file");
@@ -53,15 +57,20 @@ class SafetensorsFile {
   }
 
   /// Parses `bytes` as a safetensors file; `name` is used in error messages.
+  /// @throws Error if the bytes are not a valid safetensors file.
   SafetensorsFile(std::string name, std::string bytes) : name_(std::move(name)), bytes_(std::move(bytes)) {
     parse();
   }
 
+  /// The path or name the file was opened with (used in error messages).
   const std::string& name() const { return name_; }
+  /// Every tensor's entry, by name (`__metadata__` excluded).
   const std::map<std::string, SafetensorsEntry>& tensors() const { return tensors_; }
+  /// The header's `__metadata__` (string to string; empty if absent).
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
   /// The tensor converted to float32 (from F32, F16 or BF16).
+  /// @throws Error if there is no such tensor or its dtype is not a float type.
   std::vector<float> read_float(const std::string& tensor) const {
     const auto it = tensors_.find(tensor);
     if (it == tensors_.end()) throw Error(name_ + ": no tensor named '" + tensor + "'");

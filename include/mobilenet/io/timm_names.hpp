@@ -46,6 +46,8 @@ inline std::vector<int> timm_stage_sizes(Arch arch) {
 
 }  // namespace detail
 
+/// timm's state-dict key names for every layer of `spec`.
+/// @throws Error if `spec` does not have as many blocks as timm's network of its architecture.
 inline NetworkKeys timm_keys(const NetworkSpec& spec) {
   const std::vector<int> stages = detail::timm_stage_sizes(spec.arch);
   size_t total = 0;

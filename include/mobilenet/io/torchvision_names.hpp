@@ -11,28 +11,35 @@
 
 namespace mobilenet {
 
+/// Key prefixes of a convolution and the BatchNorm that follows it.
 struct ConvKeys {
-  std::string conv, bn;  // "<conv>.weight"; "<bn>.{weight,bias,running_mean,running_var}"
+  std::string conv;  ///< The weight is "<conv>.weight".
+  std::string bn;    ///< "<bn>.{weight,bias,running_mean,running_var}".
 };
 
+/// Key prefixes of one block's layers.
 struct BlockKeys {
-  std::optional<ConvKeys> expand;
-  ConvKeys depthwise;
-  // Squeeze-excite 1x1 convs with bias, "<se_reduce>.{weight,bias}" and "<se_expand>.{...}";
-  // empty when the block has none.
-  std::string se_reduce, se_expand;
-  ConvKeys project;
+  std::optional<ConvKeys> expand;  ///< The 1x1 expansion conv; unset when the block has none.
+  ConvKeys depthwise;              ///< The depthwise conv.
+  /// Squeeze-excite reduce 1x1 conv with bias, "<se_reduce>.{weight,bias}"; empty when the block
+  /// has no squeeze-excite.
+  std::string se_reduce;
+  std::string se_expand;  ///< Squeeze-excite expand 1x1 conv with bias, like se_reduce.
+  ConvKeys project;       ///< The 1x1 projection (V1: pointwise) conv.
 };
 
+/// Key prefixes of every layer of a network, in the order of its NetworkSpec.
 struct NetworkKeys {
-  ConvKeys stem;
-  std::vector<BlockKeys> blocks;
-  ConvKeys last_conv;
-  // "<linear>.{weight,bias}"; a weight may be stored [out, in] (Linear) or [out, in, 1, 1] (a 1x1
-  // conv applied after pooling, as timm's MobileNetV3 conv_head).
+  ConvKeys stem;                  ///< The 3x3/2 stem conv.
+  std::vector<BlockKeys> blocks;  ///< One per NetworkSpec::blocks entry.
+  ConvKeys last_conv;             ///< The 1x1 conv before pooling (unused without one).
+  /// The classifier's layers, "<linear>.{weight,bias}"; a weight may be stored [out, in]
+  /// (Linear) or [out, in, 1, 1] (a 1x1 conv applied after pooling, as timm's MobileNetV3
+  /// conv_head).
   std::vector<std::string> linears;
 };
 
+/// torchvision's state-dict key names for every layer of `spec`.
 inline NetworkKeys torchvision_keys(const NetworkSpec& spec) {
   const auto conv_bn = [](const std::string& p) { return ConvKeys{p + ".0", p + ".1"}; };
   NetworkKeys k;

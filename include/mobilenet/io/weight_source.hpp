@@ -16,6 +16,7 @@
 
 namespace mobilenet {
 
+/// Where a Model's constructor gets its tensors, by state-dict key name.
 class WeightSource {
  public:
   virtual ~WeightSource() = default;
@@ -33,6 +34,7 @@ class WeightSource {
 /// Tensors from a safetensors file whose keys are a known name scheme (e.g. torchvision's).
 class SafetensorsWeights : public WeightSource {
  public:
+  /// Reads from `file`, which must outlive this object.
   explicit SafetensorsWeights(const SafetensorsFile& file) : file_(file) {}
 
   std::vector<float> tensor(const std::string& name, const std::vector<int64_t>& shape) override {
@@ -88,6 +90,7 @@ class SafetensorsWeights : public WeightSource {
 /// scale and variance near 1. For benchmarks and shape checks only.
 class RandomWeights : public WeightSource {
  public:
+  /// Weights drawn from a generator seeded with `seed`: the same seed gives the same model.
   explicit RandomWeights(uint32_t seed = 0) : rng_(seed) {}
 
   std::vector<float> tensor(const std::string& name, const std::vector<int64_t>& shape) override {
@@ -119,7 +122,8 @@ class RandomWeights : public WeightSource {
 
 /// A conv weight (PyTorch layout) and bias after folding BatchNorm into it.
 struct FoldedConv {
-  std::vector<float> weight, bias;
+  std::vector<float> weight;  ///< PyTorch layout, [out][in/groups][k][k] (Linear: [out][in]).
+  std::vector<float> bias;    ///< One per output channel.
 };
 
 /// Loads conv `conv_key`.weight with `shape` ([out][in/groups][k][k]) and BatchNorm

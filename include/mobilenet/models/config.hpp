@@ -10,8 +10,16 @@
 
 namespace mobilenet {
 
-enum class Arch { V1, V2, V3Large, V3Small };
+/// A MobileNet architecture.
+enum class Arch {
+  V1,       ///< MobileNet V1 (Howard et al. 2017): depthwise-separable blocks.
+  V2,       ///< MobileNetV2 (Sandler et al. 2018): inverted residuals with linear bottlenecks.
+  V3Large,  ///< MobileNetV3-Large (Howard et al. 2019).
+  V3Small   ///< MobileNetV3-Small (Howard et al. 2019).
+};
 
+/// The architecture's name as the CLI and file metadata spell it: "v1", "v2", "v3_large",
+/// "v3_small".
 inline const char* to_string(Arch a) {
   switch (a) {
     case Arch::V1: return "v1";
@@ -23,6 +31,7 @@ inline const char* to_string(Arch a) {
 }
 
 /// Parses "v1", "v2", "v3_large", "v3_small" (the names the CLI and file metadata use).
+/// @throws Error for any other name.
 inline Arch parse_arch(const std::string& s) {
   for (Arch a : {Arch::V1, Arch::V2, Arch::V3Large, Arch::V3Small})
     if (s == to_string(a)) return a;
@@ -35,13 +44,18 @@ inline Arch parse_arch(const std::string& s) {
 /// (mobilenetv3.py). Besides the state-dict key names, timm's builders round some channel counts
 /// differently and differ in two layer details (V1's activation, V3's BatchNorm eps); make_spec
 /// applies either set of rules.
-enum class Scheme { Torchvision, Timm };
+enum class Scheme {
+  Torchvision,  ///< torchvision's definitions and state-dict keys ("features.0.0.weight", ...).
+  Timm          ///< timm's definitions and state-dict keys ("conv_stem.weight", ...).
+};
 
+/// The scheme's name: "torchvision" or "timm".
 inline const char* to_string(Scheme s) {
   return s == Scheme::Timm ? "timm" : "torchvision";
 }
 
 /// Parses "torchvision" or "timm".
+/// @throws Error for any other name.
 inline Scheme parse_scheme(const std::string& s) {
   for (Scheme x : {Scheme::Torchvision, Scheme::Timm})
     if (s == to_string(x)) return x;

@@ -18,9 +18,9 @@ namespace mobilenet {
 /// Overrides for what the file's metadata says; unset fields come from the metadata, then from
 /// defaults (width 1.0; classes from the classifier's weight shape).
 struct LoadOptions {
-  std::optional<Arch> arch;
-  std::optional<double> width;
-  std::optional<int> num_classes;
+  std::optional<Arch> arch;        ///< Architecture (metadata `arch`; required for timm's files).
+  std::optional<double> width;     ///< Width multiplier (metadata `width`, else 1.0).
+  std::optional<int> num_classes;  ///< Classes (metadata `num_classes`, else the classifier's).
   /// Refuse weights holding NaN or infinity (the CLI's --strict). Off by default: such values
   /// then propagate through inference as IEEE arithmetic says.
   bool reject_non_finite = false;
@@ -161,7 +161,9 @@ inline namespace MOBILENET_ISA {
 
 /// Builds a model from a parsed safetensors file with torchvision's or timm's state-dict keys (see
 /// the overload taking a path). Every missing, unexpected or mis-shaped tensor is reported in one
-/// Error.
+/// Error. The model's metadata() comes from the file's `__metadata__`.
+/// @throws Error naming the file if the architecture is unknown, the metadata is malformed or
+/// the weights do not match the model.
 inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) {
   const std::string& path = file.name();
   const auto& meta = file.metadata();
@@ -239,12 +241,17 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
 }
 
 /// Loads a model from a safetensors file with torchvision's or timm's state-dict keys (detected,
-/// or options.scheme). Every missing, unexpected or mis-shaped tensor is reported in one Error.
+/// or options.scheme). Architecture, width and class count come from `options`, else from the
+/// file's metadata. Every missing, unexpected or mis-shaped tensor is reported in one Error.
+/// @throws Error naming the file if it cannot be read, is not a valid safetensors file, or does
+/// not hold the weights of the model it describes.
 inline Model load(const std::string& path, const LoadOptions& options = {}) {
   return load(SafetensorsFile::open(path), options);
 }
 
-/// A model with seeded random weights (no file needed): for benchmarks and summaries.
+/// A model with seeded random weights (no file needed): for benchmarks and summaries. Its
+/// metadata() holds the ImageNet defaults (input size 224, no labels).
+/// @throws Error if `options` is invalid (see make_spec()).
 inline Model random_model(Arch arch, const ModelOptions& options = {}, uint32_t seed = 0) {
   const NetworkSpec spec = make_spec(arch, options);
   RandomWeights weights(seed);

@@ -11,40 +11,59 @@
 
 namespace mobilenet {
 
-enum class BlockKind { DepthwiseSeparable, InvertedResidual };
+/// The two block types of the MobileNets.
+enum class BlockKind {
+  DepthwiseSeparable,  ///< V1's depthwise conv -> pointwise conv, both activated.
+  InvertedResidual     ///< [1x1 expand] -> depthwise -> [squeeze-excite] -> linear 1x1 project
+                       ///< (+ input when shapes match).
+};
 
+/// One block of a network, with its channel counts after the width multiplier.
 struct BlockSpec {
+  /// Block type.
   BlockKind kind = BlockKind::InvertedResidual;
-  int in = 0, kernel = 3, expanded = 0, out = 0;
-  int squeeze = 0;  // squeeze-excite width; 0 = no SE
+  int in = 0;      ///< Input channels.
+  int kernel = 3;  ///< Depthwise kernel size: 3 or 5.
+  /// Channels after the expansion (equal to `in`: no expansion conv).
+  int expanded = 0;
+  int out = 0;      ///< Output channels.
+  int squeeze = 0;  ///< Squeeze-excite width; 0 = no squeeze-excite.
+  /// Activation after the expansion and depthwise convs.
   Activation act = Activation::ReLU6;
-  int stride = 1;
+  int stride = 1;  ///< Depthwise stride: 1 or 2.
 };
 
+/// A network's concrete shape: stem, blocks, optional last 1x1 conv and classifier. make_spec()
+/// fills it for the four architectures; Model builds any valid one.
 struct NetworkSpec {
-  Arch arch = Arch::V2;
-  Scheme scheme = Scheme::Torchvision;  // whose definitions (and state-dict key names)
-  double width = 1.0;
-  int num_classes = 1000;
-  double bn_eps = 1e-5;
-  int stem_out = 32;
-  Activation stem_act = Activation::ReLU6;
-  std::vector<BlockSpec> blocks;
-  int last_conv_out = 0;  // 0 = no 1x1 conv before pooling (V1)
-  Activation last_conv_act = Activation::ReLU6;
-  int hidden = 0;  // 0 = single Linear classifier; else Linear(hidden) -> act -> Linear
-  Activation hidden_act = Activation::HardSwish;
+  Arch arch = Arch::V2;                 ///< Architecture (names layers in summaries and errors).
+  Scheme scheme = Scheme::Torchvision;  ///< Whose definitions (and state-dict key names).
+  double width = 1.0;                   ///< Width multiplier the spec was made with.
+  int num_classes = 1000;               ///< Classifier outputs.
+  double bn_eps = 1e-5;                 ///< BatchNorm epsilon used when folding.
+  int stem_out = 32;                    ///< Channels of the 3x3/2 stem conv.
+  Activation stem_act = Activation::ReLU6;  ///< Stem activation.
+  std::vector<BlockSpec> blocks;            ///< The blocks, in order.
+  int last_conv_out = 0;  ///< Channels of the 1x1 conv before pooling; 0 = none (V1).
+  Activation last_conv_act = Activation::ReLU6;  ///< Activation of that conv.
+  /// Classifier hidden width: 0 = a single Linear; else Linear(hidden) -> act -> Linear (V3).
+  int hidden = 0;
+  Activation hidden_act = Activation::HardSwish;  ///< Activation after the hidden Linear.
 };
 
+/// What random_model() and make_spec() build: width multiplier, class count and scheme.
 struct ModelOptions {
-  double width = 1.0;
-  int num_classes = 1000;
+  double width = 1.0;      ///< Width multiplier, in (0, 8].
+  int num_classes = 1000;  ///< Number of classes.
   /// Whose rounding rules and layer details to follow (see Scheme). They agree at width 1.0 on
   /// every channel count; at other widths V3's expanded, squeeze-excite, stem and head widths
   /// may differ.
   Scheme scheme = Scheme::Torchvision;
 };
 
+/// The spec of `arch` at `o.width` with `o.num_classes` classes, channel counts rounded by
+/// `o.scheme`'s rules.
+/// @throws Error if the width is outside (0, 8] or the class count is not positive.
 inline NetworkSpec make_spec(Arch arch, const ModelOptions& o) {
   if (!(o.width > 0.0 && o.width <= 8.0))
     throw Error("width multiplier must be in (0, 8], got " + std::to_string(o.width));

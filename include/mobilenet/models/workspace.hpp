@@ -15,10 +15,13 @@
 
 namespace mobilenet {
 
+/// The input shape a Workspace is planned for, and how it runs.
 struct WorkspaceOptions {
-  int64_t batch = 1, height = 224, width = 224;
-  int threads = 1;
-  bool profile = false;  // time every layer (see Workspace::profile())
+  int64_t batch = 1;     ///< Images per forward call.
+  int64_t height = 224;  ///< Input height in pixels.
+  int64_t width = 224;   ///< Input width in pixels.
+  int threads = 1;       ///< Threads per layer, the calling thread included.
+  bool profile = false;  ///< Time every layer (see Workspace::profile()).
   /// Feature maps to keep, by torchvision's `model.features[i]` index: 0 is the stem, 1..N the
   /// blocks, N+1 the last 1x1 conv (V2/V3). Read them with Workspace::feature(k) after forward.
   std::vector<int> features = {};
@@ -26,18 +29,24 @@ struct WorkspaceOptions {
 
 inline namespace MOBILENET_ISA {
 
+/// Per-caller state for running a Model at one input shape: the arena holding every intermediate
+/// tensor and the thread pool. Made by Model::workspace(); movable, not copyable. Use one per
+/// thread; it belongs to the model that planned it.
 class Workspace {
  public:
   /// The NHWC input shape (channels 3) this workspace was planned for.
   const Shape& input_shape() const { return input_; }
   /// Bytes of the single arena holding every intermediate tensor.
   std::size_t arena_bytes() const { return arena_.size() * sizeof(float); }
+  /// Threads each layer runs on, the caller included.
   int threads() const { return pool_->threads(); }
   /// With WorkspaceOptions::profile: seconds per row of Model::layers(), summed over runs.
   const Profiler& profile() const { return profiler_; }
+  /// Resets the profile's times and run count to zero.
   void clear_profile() { profiler_.clear(); }
   /// Feature map `k` of those named by WorkspaceOptions::features (NHWC), as of the last forward.
   ConstTensorView feature(size_t k) const { return feature_slots_.at(k); }
+  /// How many feature maps are kept (the length of WorkspaceOptions::features).
   size_t feature_count() const { return feature_slots_.size(); }
 
  private:

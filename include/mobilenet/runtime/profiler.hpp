@@ -9,12 +9,16 @@
 
 namespace mobilenet {
 
+/// Wall-clock seconds per layer, summed over forward calls: Workspace::profile() with
+/// WorkspaceOptions::profile set.
 class Profiler {
  public:
   /// Enables timing of `rows` layers (allocates; call when planning, not in forward).
   void enable(std::size_t rows) { seconds_.assign(rows, 0.0); }
+  /// True once enable() was called with at least one row.
   bool enabled() const { return !seconds_.empty(); }
 
+  /// Starts timing a forward call (the next lap() goes to the first layer).
   void start() {
     if (!enabled()) return;
     next_ = 0;
@@ -28,13 +32,16 @@ class Profiler {
     ++next_;
     last_ = now;
   }
+  /// Ends a forward call, counting it in runs().
   void finish() {
     if (enabled()) ++runs_;
   }
 
   /// Seconds spent in each layer, summed over `runs()` forward calls.
   const std::vector<double>& seconds() const { return seconds_; }
+  /// Forward calls timed since enable() or clear().
   std::size_t runs() const { return runs_; }
+  /// Resets every layer's time and the run count to zero.
   void clear() {
     std::fill(seconds_.begin(), seconds_.end(), 0.0);
     runs_ = 0;

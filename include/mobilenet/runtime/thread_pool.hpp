@@ -25,6 +25,8 @@
 
 namespace mobilenet {
 
+/// A fixed set of worker threads for splitting one layer's work (see parallel_for()); the
+/// calling thread takes part. Every Workspace owns one; results do not depend on the thread count.
 class ThreadPool {
  public:
   /// `threads` counts the calling thread: 1 means everything runs on the caller.
@@ -47,6 +49,7 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
+  /// The thread count, the caller included.
   int threads() const { return threads_; }
 
   /// Calls `body(begin, end)` over [0, count) split into at most `threads()` chunks whose
