@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <new>
+#include <string>
+#include <vector>
 
 #include "mobilenet/mobilenet.hpp"
 
@@ -142,6 +144,28 @@ TEST(Forward, BitIdenticalAcrossThreadCountsAndRuns) {
   }
 }
 
+// At this size every architecture has blocks whose depthwise input exceeds 512 KiB, which run
+// fused by bands (layers/fused_bands.hpp); a profiling workspace runs them layer by layer. Odd
+// sizes and batch 2 put band and thread boundaries everywhere.
+TEST(Forward, FusedBlocksMatchLayerByLayerBitForBit) {
+  for (Arch arch : {Arch::V1, Arch::V2, Arch::V3Large, Arch::V3Small}) {
+    const Model m = random_model(arch, {1.0, 17});
+    Tensor x({2, 193, 161, 3});
+    fill(x, 7);
+    WorkspaceOptions layer_by_layer{2, 193, 161, 1};
+    layer_by_layer.profile = true;
+    Workspace ref_ws = m.workspace(layer_by_layer);
+    const ConstTensorView ref = m.forward(x, ref_ws);
+    const std::vector<float> expected(ref.data, ref.data + ref.numel());
+    for (int threads : {1, 2, 3}) {
+      Workspace ws = m.workspace({2, 193, 161, threads});
+      const ConstTensorView got = m.forward(x, ws);
+      for (int64_t i = 0; i < got.numel(); ++i)
+        ASSERT_EQ(got.data[i], expected[static_cast<size_t>(i)]) << to_string(arch) << " threads " << threads;
+    }
+  }
+}
+
 TEST(Forward, BatchItemsAreIndependent) {
   const Model m = random_model(Arch::V3Large, {0.75, 13});
   Tensor batch({3, 40, 56, 3});
@@ -256,6 +280,44 @@ TEST(Features, RejectsUnknownStagesAndAllocatesNothingInForward) {
   EXPECT_EQ(ws.feature(0).shape, (Shape{1, 32, 32, 16}));
   EXPECT_EQ(ws.feature(2).shape, (Shape{1, 2, 2, 1280}));
   EXPECT_THROW(ws.feature(3), std::out_of_range);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ModelInfo, ReportsArchitectureInputSizeAndLabelsOfTheShippedDigitsModel) {
+  const Model m =
+      load(std::string(MOBILENET_SOURCE_DIR) + "/examples/data/digits_v3_small.safetensors");
+  EXPECT_EQ(m.arch(), Arch::V3Small);
+  EXPECT_EQ(m.scheme(), Scheme::Torchvision);
+  EXPECT_EQ(m.num_classes(), 10);
+  EXPECT_EQ(m.input_size(), 32);
+  EXPECT_EQ(m.labels(),
+            (std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}));
+  const PreprocessOptions pre = m.metadata().preprocess_options();
+  EXPECT_EQ(pre.resize_size, 32);
+  EXPECT_EQ(pre.crop_size, 32);
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_EQ(pre.mean[c], 0.5f);
+    EXPECT_EQ(pre.std[c], 0.5f);
+  }
+}
+
+TEST(ModelInfo, RandomModelsReportTheirOptionsAndImageNetDefaults) {
+  const Model m = random_model(Arch::V2, {0.5, 7, Scheme::Timm});
+  EXPECT_EQ(m.arch(), Arch::V2);
+  EXPECT_EQ(m.scheme(), Scheme::Timm);
+  EXPECT_EQ(m.num_classes(), 7);
+  EXPECT_EQ(m.input_size(), 224);
+  EXPECT_TRUE(m.labels().empty());
+  const PreprocessOptions pre = m.metadata().preprocess_options();
+  EXPECT_EQ(pre.resize_size, 256);
+  EXPECT_EQ(pre.crop_size, 224);
+  EXPECT_EQ(pre.mean[0], 0.485f);
+  EXPECT_EQ(pre.std[2], 0.225f);
+  EXPECT_EQ(random_model(Arch::V1).arch(), Arch::V1);
+  EXPECT_EQ(random_model(Arch::V3Large).scheme(), Scheme::Torchvision);
 }
 
 }  // namespace

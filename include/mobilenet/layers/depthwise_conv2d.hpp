@@ -49,26 +49,47 @@ class DepthwiseConv2d {
 
   void forward(ConstTensorView in, TensorView out, ThreadPool& pool) const {
     check_shapes("DepthwiseConv2d", in.shape, out.shape, o_.channels, output_shape(in.shape));
+    dispatch([&](auto kernel, auto stride, auto act) {
+      constexpr int K = decltype(kernel)::value, S = decltype(stride)::value;
+      pool.parallel_for(out.shape.n * out.shape.h, 1, [&](int64_t r0, int64_t r1) {
+        kernels::depthwise<K, S, decltype(act)>(in, packed_, o_.padding, out, r0, r1);
+      });
+    });
+  }
+
+  /// Output rows [oy_begin, oy_end) of one image into `out` (row oy_begin first), reading input
+  /// row iy (of `in_height` x `in_width`) at `input_row(iy)`: for fused blocks, whose input rows
+  /// live in a ring buffer. Single-threaded; shapes are the caller's to check.
+  template <class RowFn>
+  void run_rows(int64_t oy_begin, int64_t oy_end, int64_t in_height, int64_t in_width,
+                RowFn&& input_row, float* out) const {
+    dispatch([&](auto kernel, auto stride, auto act) {
+      constexpr int K = decltype(kernel)::value, S = decltype(stride)::value;
+      const kernels::RowColumns cols = kernels::row_columns<K, S>(
+          in_width, output_shape({1, in_height, in_width, o_.channels}).w, o_.padding.left);
+      for (int64_t oy = oy_begin; oy < oy_end; ++oy, out += cols.out_width * o_.channels)
+        kernels::depthwise_row<K, S, decltype(act)>(
+            kernels::tap_rows<K, S>(oy, o_.padding.top, in_height, input_row), cols, o_.channels,
+            packed_, out);
+    });
+  }
+
+ private:
+  /// Calls f(kernel size, stride, activation) with all three as compile-time types.
+  template <class F>
+  void dispatch(F&& f) const {
     dispatch_activation(o_.activation, [&](auto act) {
-      using Act = decltype(act);
-      auto run = [&](auto kernel_tag, auto stride_tag) {
-        constexpr int K = decltype(kernel_tag)::value, S = decltype(stride_tag)::value;
-        pool.parallel_for(out.shape.n * out.shape.h, 1, [&](int64_t r0, int64_t r1) {
-          kernels::depthwise<K, S, Act>(in, packed_, o_.padding, out, r0, r1);
-        });
-      };
       using K3 = std::integral_constant<int, 3>;
       using K5 = std::integral_constant<int, 5>;
       using S1 = std::integral_constant<int, 1>;
       using S2 = std::integral_constant<int, 2>;
       if (o_.kernel == 3)
-        o_.stride == 1 ? run(K3{}, S1{}) : run(K3{}, S2{});
+        o_.stride == 1 ? f(K3{}, S1{}, act) : f(K3{}, S2{}, act);
       else
-        o_.stride == 1 ? run(K5{}, S1{}) : run(K5{}, S2{});
+        o_.stride == 1 ? f(K5{}, S1{}, act) : f(K5{}, S2{}, act);
     });
   }
 
- private:
   Options o_;
   kernels::PackedDepthwise packed_;
 };

@@ -7,6 +7,7 @@
 
 #include "mobilenet/layers/block_scratch.hpp"
 #include "mobilenet/layers/depthwise_conv2d.hpp"
+#include "mobilenet/layers/fused_bands.hpp"
 #include "mobilenet/layers/pointwise_conv2d.hpp"
 #include "mobilenet/runtime/profiler.hpp"
 
@@ -22,8 +23,14 @@ class DepthwiseSeparable {
     return pointwise_.output_shape(depthwise_.output_shape(in));
   }
 
-  BlockScratchSize scratch_size(const Shape& in) const {
-    return {0, depthwise_.output_shape(in).numel(), 0, 0};
+  /// Scratch for `threads` threads; `fused`: depthwise -> pointwise by bands
+  /// (fused_bands.hpp), else layer by layer (the whole depthwise output), which profiling uses.
+  BlockScratchSize scratch_size(const Shape& in, int threads, bool fused) const {
+    return {0,
+            fused && BandPlan::worth_fusing(in)
+                ? threads * BandPlan::make(in, depthwise_, threads).band_floats
+                : depthwise_.output_shape(in).numel(),
+            0, 0};
   }
 
   void describe(const std::string& name, const Shape& in, std::vector<LayerInfo>& out) const {
@@ -31,8 +38,17 @@ class DepthwiseSeparable {
     out.push_back(pointwise_.info(name + ".pointwise", depthwise_.output_shape(in)));
   }
 
+  /// Fused by bands where that pays, unless `prof` is timing each layer; both give
+  /// bit-identical results.
   void forward(ConstTensorView in, TensorView out, const BlockScratch& s, ThreadPool& pool,
                Profiler& prof) const {
+    if (!prof.enabled() && BandPlan::worth_fusing(in.shape)) {
+      check_shapes("DepthwiseSeparable", in.shape, out.shape, depthwise_.options().channels,
+                   output_shape(in.shape));
+      run_fused_bands(in, nullptr, depthwise_, &pointwise_, nullptr, out.data, nullptr, nullptr,
+                      s.depthwise, pool);
+      return;
+    }
     TensorView d{s.depthwise, depthwise_.output_shape(in.shape)};
     depthwise_.forward(in, d, pool);
     prof.lap();

@@ -10,6 +10,7 @@
 
 #include "mobilenet/layers/block_scratch.hpp"
 #include "mobilenet/layers/depthwise_conv2d.hpp"
+#include "mobilenet/layers/fused_bands.hpp"
 #include "mobilenet/layers/pointwise_conv2d.hpp"
 #include "mobilenet/layers/squeeze_excite.hpp"
 #include "mobilenet/runtime/profiler.hpp"
@@ -37,10 +38,18 @@ class InvertedResidual {
     return project_.output_shape(depthwise_.output_shape(expanded_shape(in)));
   }
 
-  BlockScratchSize scratch_size(const Shape& in) const {
-    const Shape e = expanded_shape(in);
-    return {expand_ ? e.numel() : 0, depthwise_.output_shape(e).numel(),
-            se_ ? in.n * se_->channels() : 0, se_ ? in.n * se_->squeeze() : 0};
+  /// Scratch for `threads` threads; `fused`: the banded path (fused_bands.hpp), else the
+  /// layer-by-layer one (whole expanded and depthwise tensors), which profiling uses.
+  BlockScratchSize scratch_size(const Shape& in, int threads, bool fused) const {
+    const Shape e = expanded_shape(in), d = depthwise_.output_shape(e);
+    BlockScratchSize size{expand_ ? e.numel() : 0, d.numel(), se_ ? in.n * se_->channels() : 0,
+                          se_ ? in.n * se_->squeeze() : 0};
+    if (fused && BandPlan::worth_fusing(e)) {
+      const BandPlan plan = BandPlan::make(e, depthwise_, threads);
+      size.expanded = expand_ ? threads * plan.ring_floats : 0;
+      size.depthwise = se_ ? d.numel() : threads * plan.band_floats;
+    }
+    return size;
   }
 
   void describe(const std::string& name, const Shape& in, std::vector<LayerInfo>& out) const {
@@ -53,8 +62,26 @@ class InvertedResidual {
     out.push_back(p);
   }
 
+  /// Fused by bands (fused_bands.hpp) where that pays, unless `prof` is timing each layer; both
+  /// paths give bit-identical results. `s` must be planned by scratch_size with the same choice.
   void forward(ConstTensorView in, TensorView out, const BlockScratch& s, ThreadPool& pool,
                Profiler& prof) const {
+    const float* residual = has_residual() ? in.data : nullptr;
+    if (!prof.enabled() && BandPlan::worth_fusing(expanded_shape(in.shape))) {
+      const Shape d = depthwise_.output_shape(expanded_shape(in.shape));
+      check_shapes("InvertedResidual", in.shape, out.shape, in_channels(),
+                   project_.output_shape(d));
+      if (se_) {
+        run_fused_bands(in, expand_ ? &*expand_ : nullptr, depthwise_, nullptr, nullptr, nullptr,
+                        s.depthwise, s.expanded, nullptr, pool);
+        se_->forward({s.depthwise, d}, s.se, pool);
+        project_.forward({s.depthwise, d}, out, pool, residual);
+      } else {
+        run_fused_bands(in, expand_ ? &*expand_ : nullptr, depthwise_, &project_, residual,
+                        out.data, nullptr, s.expanded, s.depthwise, pool);
+      }
+      return;
+    }
     ConstTensorView x = in;
     if (expand_) {
       TensorView e{s.expanded, expanded_shape(in.shape)};
@@ -69,14 +96,12 @@ class InvertedResidual {
       se_->forward(d, s.se, pool);
       prof.lap();
     }
-    project_.forward(d, out, pool, has_residual() ? in.data : nullptr);
+    project_.forward(d, out, pool, residual);
     prof.lap();
   }
 
  private:
-  Shape expanded_shape(const Shape& in) const {
-    return expand_ ? expand_->output_shape(in) : in;
-  }
+  Shape expanded_shape(const Shape& in) const { return expand_ ? expand_->output_shape(in) : in; }
 
   std::optional<PointwiseConv2d> expand_;
   DepthwiseConv2d depthwise_;

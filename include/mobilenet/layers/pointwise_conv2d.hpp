@@ -47,6 +47,14 @@ class PointwiseConv2d {
     });
   }
 
+  /// `rows` rows of `in` ([rows][in_channels]) into `out`, single-threaded: for fused blocks,
+  /// which split the work themselves. Shapes are the caller's to check.
+  void run_rows(const float* in, float* out, const float* residual, int64_t rows) const {
+    dispatch_activation(o_.activation, [&](auto act) {
+      kernels::pointwise<decltype(act)>(in, packed_, out, residual, 0, rows);
+    });
+  }
+
  private:
   Options o_;
   kernels::PackedPointwise packed_;

@@ -2,6 +2,7 @@
 // A built MobileNet: stem conv -> blocks -> [1x1 conv] -> classifier, immutable once built and
 // safe to share between threads (each with its own Workspace).
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <map>
@@ -10,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "mobilenet/io/preprocess.hpp"
 #include "mobilenet/io/timm_names.hpp"
 #include "mobilenet/io/weight_source.hpp"
 #include "mobilenet/layers/classifier.hpp"
@@ -21,21 +23,43 @@
 
 namespace mobilenet {
 
-/// What a model file says about how to feed it (safetensors __metadata__), with ImageNet defaults.
+/// What a model file says about how to feed it (safetensors `__metadata__`), with torchvision's
+/// ImageNet defaults for whatever the file leaves out.
 struct ModelMetadata {
-  std::vector<std::string> labels;  // empty: class indices are printed
+  /// Class names, one per class (metadata `labels`); empty when the file has none.
+  std::vector<std::string> labels;
+  /// Per-channel (RGB) mean subtracted from pixels scaled to [0, 1] (metadata `mean`).
   float mean[3] = {0.485f, 0.456f, 0.406f};
+  /// Per-channel (RGB) standard deviation the centred pixels are divided by (metadata `std`).
   float std[3] = {0.229f, 0.224f, 0.225f};
-  int input_size = 224;   // centre-crop size
-  int resize_size = 256;  // shorter side is resized to this before cropping
+  /// Side of the square centre crop the model expects (metadata `input_size`).
+  int input_size = 224;
+  /// The shorter image side is resized to this before cropping (metadata `resize_size`).
+  int resize_size = 256;
+  /// Every `__metadata__` entry as stored in the file, including ones the library does not use.
   std::map<std::string, std::string> raw;
+
+  /// The preprocessing this metadata describes: resize, centre crop, mean and std.
+  PreprocessOptions preprocess_options() const {
+    PreprocessOptions o;
+    o.resize_size = resize_size;
+    o.crop_size = input_size;
+    std::copy(mean, mean + 3, o.mean);
+    std::copy(std, std + 3, o.std);
+    return o;
+  }
 };
 
 inline namespace MOBILENET_ISA {
 
+/// A built MobileNet: stem conv, blocks, optional last 1x1 conv and classifier, with BatchNorm
+/// folded into the convolutions. Get one from load() or random_model(). A Model is immutable once
+/// built: share it between threads and give each thread its own Workspace.
 class Model {
  public:
-  /// Builds `spec` with weights from `source`, named by `keys`.
+  /// Builds `spec` with weights from `source`, named by `keys` (see network_keys()).
+  /// @throws Error if the spec is invalid or its key names do not match it; a SafetensorsWeights
+  /// source records missing or mis-shaped tensors instead (see SafetensorsWeights::check_complete).
   Model(const NetworkSpec& spec, WeightSource& source, const NetworkKeys& keys)
       : spec_(validated(spec, keys)),
         id_(next_id()),
@@ -57,13 +81,28 @@ class Model {
     }
   }
 
+  /// The network's concrete layer widths, strides and activations.
   const NetworkSpec& spec() const { return spec_; }
+  /// The architecture: V1, V2, V3-Large or V3-Small.
   Arch arch() const { return spec_.arch; }
+  /// Whose model definitions the network follows (torchvision's or timm's).
+  Scheme scheme() const { return spec_.scheme; }
+  /// The number of classes, i.e. of logits per image.
   int num_classes() const { return spec_.num_classes; }
+  /// The square input side the model was trained at: the file's `input_size` metadata, else 224.
+  /// Any input size works; this is the one preprocessing should crop to.
+  int input_size() const { return metadata_.input_size; }
+  /// Class names from the file's metadata, one per class; empty if it has none.
+  const std::vector<std::string>& labels() const { return metadata_.labels; }
+  /// What the weight file said about preprocessing and labels (defaults for random_model()).
   const ModelMetadata& metadata() const { return metadata_; }
+  /// Replaces the metadata (load() sets it from the file).
   void set_metadata(ModelMetadata m) { metadata_ = std::move(m); }
 
-  /// Plans a workspace for NHWC inputs of options.batch x height x width x 3.
+  /// Plans a workspace for NHWC inputs of `o.batch` x `o.height` x `o.width` x 3 and allocates
+  /// its arena and thread pool (`o.threads`, the caller included).
+  /// @throws Error if the size is out of range, too small for the network, or a feature index
+  /// does not exist.
   Workspace workspace(const WorkspaceOptions& o = {}) const {
     const Plan plan = make_plan(o);
     Workspace ws(id_, {o.batch, o.height, o.width, 3}, o.threads);
@@ -98,6 +137,7 @@ class Model {
 
   /// Runs the batch `x` (NHWC, the shape `ws` was planned for) and returns the logits
   /// [batch, 1, 1, classes], a view into `ws` valid until its next use. Allocation-free.
+  /// @throws Error if `ws` was planned for another model or `x` has another shape.
   ConstTensorView forward(ConstTensorView x, Workspace& ws) const {
     if (ws.model_id_ != id_) throw Error("forward: the workspace was planned for another model");
     if (x.shape != ws.input_)
@@ -135,7 +175,8 @@ class Model {
     return {ws.logits, {x.shape.n, 1, 1, spec_.num_classes}};
   }
 
-  /// One row per layer at a batch-1 input of height x width.
+  /// One row per layer (name, type, output shape, parameters, MACs) at a batch-1 input of
+  /// `height` x `width`, in execution order.
   std::vector<LayerInfo> layers(int64_t height, int64_t width) const {
     std::vector<LayerInfo> rows;
     Shape s = stem_.output_shape({1, height, width, 3});
@@ -157,7 +198,8 @@ class Model {
     return rows;
   }
 
-  /// A table of every layer's output shape, parameters and MACs, with totals.
+  /// A printable table of every layer's output shape, parameters and MACs at a batch-1 input of
+  /// `height` x `width`, with totals (what mobilenet-summary prints).
   std::string summary(int64_t height, int64_t width) const {
     std::ostringstream os;
     char line[256];
@@ -229,7 +271,9 @@ class Model {
                     std::to_string(stages() - 1) + "] (torchvision's model.features indices)");
     int64_t size[kRegions] = {};
     std::vector<Shape> stage_shapes;
-    walk({o.batch, o.height, o.width, 3}, [&](const Shape& out, const BlockScratchSize* s) {
+    // Blocks run fused (banded, per-thread scratch) unless the profiler times each layer.
+    walk({o.batch, o.height, o.width, 3}, o.threads, !o.profile,
+         [&](const Shape& out, const BlockScratchSize* s) {
       stage_shapes.push_back(out);
       size[kActivationA] = size[kActivationB] = std::max(size[kActivationA], out.numel());
       if (!s) return;
@@ -256,10 +300,10 @@ class Model {
     return plan;
   }
 
-  /// Calls f(output shape, scratch size or null) for every stage at `input`, checking that no
-  /// stage shrinks the image to nothing.
+  /// Calls f(output shape, scratch size or null) for every stage at `input`, the scratch planned
+  /// for `threads` threads and fused blocks or not; checks that no stage shrinks the image to nothing.
   template <class F>
-  void walk(const Shape& input, F&& f) const {
+  void walk(const Shape& input, int threads, bool fused, F&& f) const {
     const auto check = [&](const Shape& out, const std::string& where) {
       if (out.h < 1 || out.w < 1)
         throw Error("input " + std::to_string(input.h) + "x" + std::to_string(input.w) +
@@ -274,7 +318,7 @@ class Model {
           [&](const auto& b) {
             const Shape out = b.output_shape(s);
             check(out, "block " + std::to_string(i + 1));
-            const BlockScratchSize size = b.scratch_size(s);
+            const BlockScratchSize size = b.scratch_size(s, threads, fused);
             f(out, &size);
             s = out;
           },
