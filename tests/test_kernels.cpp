@@ -74,7 +74,7 @@ TEST(Depthwise, MatchesReferenceOnOddShapes) {
   const std::pair<int64_t, int64_t> sizes[] = {{1, 1}, {2, 3}, {7, 5}, {15, 7}, {4, 4}, {9, 23}};
   for (int k : {3, 5})
     for (int stride : {1, 2})
-      for (int64_t c : {1, 3, 7, 16, 17, 33})
+      for (int64_t c : {1, 3, 7, 16, 17, 33, 67})  // 67: pixel-major rows (kWideChannels)
         for (auto [h, w] : sizes)
           for (bool tf_same : {false, true}) {
             const Activation act = kActivations[seed % 5];
