@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 #include "mobilenet/core/aligned_buffer.hpp"
@@ -139,8 +140,14 @@ template <int K, int S, class Act>
 /// Channels from which a row runs pixel-major (row_pixels): walking one channel packet along a
 /// row reads addresses C * 4 bytes apart, which for wide rows map to a handful of L1 sets and
 /// evict each other (on Zen 5, pixel-major runs V1's 28x28x128 stride-2 layer 1.6x and its
-/// 14x14x512 layers 1.25x as fast; 32 channels measured no clear difference).
+/// 14x14x512 layers 1.25x as fast; 32 channels measured no clear difference). On ARM, where we
+/// can count instructions but not time them, rows stay channel-major: the weights then stay in
+/// registers, and V3-Large executes 7% fewer instructions (bench/arm_insnmix.sh).
+#if defined(EIGEN_VECTORIZE_NEON)
+inline constexpr int64_t kWideChannels = std::numeric_limits<int64_t>::max();
+#else
 inline constexpr int64_t kWideChannels = 64;
+#endif
 
 /// One output row with the channels innermost: per group of kPixels output columns, every
 /// channel packet in turn, its K*K weight packets loaded from L1 each time.

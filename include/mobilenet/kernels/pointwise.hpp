@@ -127,52 +127,112 @@ inline void tile(const float* in, int64_t cin, const float* panel, const float* 
 }
 
 #if defined(EIGEN_VECTORIZE_NEON) && defined(__aarch64__)
-/// AArch64 full-row tile with FMLA by element: four input channels of a row are loaded as one
-/// vector and used lane by lane, where the generic tile needs a load-and-duplicate per row and
-/// channel. fma(w, a[lane], acc) rounds exactly like the generic fmadd, so results are identical.
-template <int Rows, int NP, class Act>
-inline void tile_by_lane(const float* in, int64_t cin, const float* panel, const float* bias,
-                         float* out, const float* residual, int64_t cout, int64_t col) {
-  // Accumulators in an array whose address never escapes, so they live in registers; they are
-  // copied out for the shared epilogue only after the loop.
-  float32x4_t acc[Rows][NP];
-  for (int r = 0; r < Rows; ++r)
-    for (int j = 0; j < NP; ++j) acc[r][j] = vdupq_n_f32(0.0f);
-  const auto lane = [&](const float32x4_t(&a)[Rows], const float* w, auto k) {
-    constexpr int K = decltype(k)::value;
-    float32x4_t wv[NP];
-    for (int j = 0; j < NP; ++j) wv[j] = vld1q_f32(w + j * 4);
-    for (int r = 0; r < Rows; ++r)
-      for (int j = 0; j < NP; ++j) acc[r][j] = vfmaq_laneq_f32(acc[r][j], wv[j], a[r], K);
-  };
+/// acc[r] += w * a[r][lane K] for every row r: one FMLA by element per row. This and the other
+/// helpers of the AArch64 tiles are always inlined: in a large translation unit GCC otherwise
+/// calls them, and the accumulators go through memory on every call.
+template <int K, std::size_t... R>
+[[gnu::always_inline]] inline void fma_lane(float32x4_t (&acc)[sizeof...(R)], float32x4_t w,
+                                            const float32x4_t (&a)[sizeof...(R)],
+                                            std::index_sequence<R...>) {
+  ((acc[R] = vfmaq_laneq_f32(acc[R], w, a[R], K)), ...);
+}
+
+/// Lane K of every row's input vector against weight row K of the panel.
+template <int K, int NP, std::size_t... R>
+[[gnu::always_inline]] inline void lane_step(float32x4_t (&acc0)[sizeof...(R)],
+                                             float32x4_t (&acc1)[sizeof...(R)], const float* w,
+                                             const float32x4_t (&a)[sizeof...(R)],
+                                             std::index_sequence<R...> rows) {
+  fma_lane<K>(acc0, vld1q_f32(w + K * kPanel), a, rows);
+  if constexpr (NP == 2) fma_lane<K>(acc1, vld1q_f32(w + K * kPanel + 4), a, rows);
+}
+
+/// Four input channels from `ci` of every row of an NHWC tile: rows r's channels ci..ci+3 are
+/// loaded as one vector, then used lane by lane against four weight rows of the panel.
+template <int NP, std::size_t... R>
+[[gnu::always_inline]] inline void by_lane_step(float32x4_t (&acc0)[sizeof...(R)],
+                                                float32x4_t (&acc1)[sizeof...(R)], const float* in,
+                                                int64_t cin, const float* w,
+                                                std::index_sequence<R...> rows) {
+  const float32x4_t a[sizeof...(R)] = {vld1q_f32(in + int64_t{R} * cin)...};
+  lane_step<0, NP>(acc0, acc1, w, a, rows);
+  lane_step<1, NP>(acc0, acc1, w, a, rows);
+  lane_step<2, NP>(acc0, acc1, w, a, rows);
+  lane_step<3, NP>(acc0, acc1, w, a, rows);
+}
+
+/// One input channel of every row (the last cin % 4): FMLA by a scalar.
+template <int NP, std::size_t... R>
+[[gnu::always_inline]] inline void by_scalar_step(float32x4_t (&acc0)[sizeof...(R)],
+                                                  float32x4_t (&acc1)[sizeof...(R)],
+                                                  const float* in, int64_t cin, const float* w,
+                                                  std::index_sequence<R...>) {
+  const float32x4_t w0 = vld1q_f32(w);
+  ((acc0[R] = vfmaq_n_f32(acc0[R], w0, in[int64_t{R} * cin])), ...);
+  if constexpr (NP == 2) {
+    const float32x4_t w1 = vld1q_f32(w + 4);
+    ((acc1[R] = vfmaq_n_f32(acc1[R], w1, in[int64_t{R} * cin])), ...);
+  }
+}
+
+/// + bias, activation, + residual, stored: one full packet of one row.
+template <class Act>
+[[gnu::always_inline]] inline void finish_row(float32x4_t v, float32x4_t bias, float* out,
+                                              const float* residual) {
+  v = Act::apply(vaddq_f32(v, bias));
+  vst1q_f32(out, residual ? vaddq_f32(v, vld1q_f32(residual)) : v);
+}
+
+/// The epilogue of N rows' accumulators for the 4 channels at `out`. Partial: fewer than 4
+/// channels are left; the accumulators go through memory then (store_tile's buffer). Only the
+/// full case is straight-line code: any branch on the channel count here made GCC store the
+/// accumulators to the stack in every iteration of the tile's loop.
+template <class Act, bool Partial, std::size_t... I>
+[[gnu::always_inline]] inline void store_rows(const float32x4_t (&acc)[sizeof...(I)],
+                                              const float* bias_at, float* out,
+                                              const float* residual, int64_t cout, int64_t col,
+                                              std::index_sequence<I...>) {
+  if constexpr (Partial) {
+    simd::Packet rows[sizeof...(I)][1][1] = {{{acc[I]}}...};
+    store_tile<sizeof...(I), 1, 1, Act>(rows, bias_at, out, residual, cout, col);
+  } else {
+    const float32x4_t bias = vld1q_f32(bias_at);
+    (finish_row<Act>(acc[I], bias, out + int64_t{I} * cout,
+                     residual ? residual + int64_t{I} * cout : nullptr),
+     ...);
+  }
+}
+
+/// AArch64 tile of Rows NHWC rows x NP packets with FMLA by element (four input channels of a
+/// row per vector load, where the generic tile needs a load-and-duplicate per row and channel).
+/// fma(w, a[lane], acc) rounds exactly like the generic fmadd, so results are identical.
+/// Accumulators are indexed by constants only and the tile is not inlined: see tile_packed.
+template <int Rows, int NP, bool Partial, class Act>
+[[gnu::noinline]] void tile_by_lane(const float* in, int64_t cin, const float* panel,
+                                    const float* bias, float* out, const float* residual,
+                                    int64_t cout, int64_t col) {
+  constexpr auto rows = std::make_index_sequence<Rows>{};
+  float32x4_t acc0[Rows] = {}, acc1[Rows] = {};
   int64_t ci = 0;
-  for (; ci + 4 <= cin; ci += 4) {
-    float32x4_t a[Rows];
-    for (int r = 0; r < Rows; ++r) a[r] = vld1q_f32(in + r * cin + ci);
-    const float* w = panel + ci * kPanel;
-    lane(a, w, std::integral_constant<int, 0>{});
-    lane(a, w + kPanel, std::integral_constant<int, 1>{});
-    lane(a, w + 2 * kPanel, std::integral_constant<int, 2>{});
-    lane(a, w + 3 * kPanel, std::integral_constant<int, 3>{});
-  }
-  for (; ci < cin; ++ci) {  // the last cin % 4 channels
-    float32x4_t wv[NP];
-    for (int j = 0; j < NP; ++j) wv[j] = vld1q_f32(panel + ci * kPanel + j * 4);
-    for (int r = 0; r < Rows; ++r)
-      for (int j = 0; j < NP; ++j) acc[r][j] = vfmaq_n_f32(acc[r][j], wv[j], in[r * cin + ci]);
-  }
-  simd::Packet result[Rows][1][NP];
-  for (int r = 0; r < Rows; ++r)
-    for (int j = 0; j < NP; ++j) result[r][0][j] = acc[r][j];
-  store_tile<Rows, 1, NP, Act>(result, bias, out, residual, cout, col);
+  for (; ci + 4 <= cin; ci += 4)
+    by_lane_step<NP>(acc0, acc1, in + ci, cin, panel + ci * kPanel, rows);
+  for (; ci < cin; ++ci) by_scalar_step<NP>(acc0, acc1, in + ci, cin, panel + ci * kPanel, rows);
+  // The second packet is the partial one, if any.
+  store_rows<Act, Partial && NP == 1>(acc0, bias, out, residual, cout, col, rows);
+  if constexpr (NP == 2)
+    store_rows<Act, Partial>(acc1, bias + 4, out + 4, residual ? residual + 4 : nullptr, cout,
+                             col + 4, rows);
 }
 
 template <int Rows, int Panels, int NP, class Act>
 inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
                       float* out, const float* residual, int64_t cout, int64_t col) {
-  if constexpr (Panels == 1)
-    tile_by_lane<Rows, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
-  else
+  if constexpr (Panels == 1) {
+    if (cout - col >= 4 * NP)
+      tile_by_lane<Rows, NP, false, Act>(in, cin, panel, bias, out, residual, cout, col);
+    else
+      tile_by_lane<Rows, NP, true, Act>(in, cin, panel, bias, out, residual, cout, col);
+  } else
     tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
 }
 
@@ -218,35 +278,11 @@ inline void pack_rows(const float* in, int64_t cin, int64_t groups, float* packe
   }
 }
 
-/// A kPackedRows x (NP packets) tile from a packed group: per input channel, one load of the 12
-/// inputs, one of the weights, and 12 * NP FMLA by element. Same sums in the same order as the
-/// other tiles, same epilogue.
 /// acc[i] += w * x[i / 4][i % 4] for the 12 rows of a packed group.
 template <std::size_t... I>
-inline void fma_by_lanes(float32x4_t (&acc)[kPackedRows], float32x4_t w, const float32x4x3_t& x,
-                         std::index_sequence<I...>) {
+[[gnu::always_inline]] inline void fma_by_lanes(float32x4_t (&acc)[kPackedRows], float32x4_t w,
+                                                const float32x4x3_t& x, std::index_sequence<I...>) {
   ((acc[I] = vfmaq_laneq_f32(acc[I], w, x.val[I / 4], I % 4)), ...);
-}
-
-/// The epilogue of 12 rows' accumulators for the 4 channels at `out`. Partial: fewer than 4
-/// channels are left; the accumulators go through memory then (store_tile's buffer). Only the
-/// full case is straight-line code: any branch on the channel count here made GCC store the
-/// accumulators to the stack in every iteration of the tile's loop.
-template <class Act, bool Partial, std::size_t... I>
-inline void store_rows(const float32x4_t (&acc)[kPackedRows], const float* bias_at, float* out,
-                       const float* residual, int64_t cout, int64_t col,
-                       std::index_sequence<I...>) {
-  if constexpr (Partial) {
-    simd::Packet rows[kPackedRows][1][1] = {{{acc[I]}}...};
-    store_tile<kPackedRows, 1, 1, Act>(rows, bias_at, out, residual, cout, col);
-  } else {
-    const float32x4_t bias = vld1q_f32(bias_at);
-    const auto finish = [&](float32x4_t v, int64_t row) {
-      v = Act::apply(vaddq_f32(v, bias));
-      vst1q_f32(out + row * cout, residual ? vaddq_f32(v, vld1q_f32(residual + row * cout)) : v);
-    };
-    (finish(acc[I], int64_t{I}), ...);
-  }
 }
 
 /// A kPackedRows x (NP packets) tile from a packed group: per input channel, one load of the 12
