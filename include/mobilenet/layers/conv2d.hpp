@@ -28,6 +28,10 @@ class Conv2d {
       throw Error("Conv2d supports 3x3 kernels with stride 1 or 2, got " +
                   std::to_string(o.kernel) + "x" + std::to_string(o.kernel) + "/" +
                   std::to_string(o.stride));
+    if (o.in_channels * o.kernel * o.kernel > kernels::kConvRowsFloats)
+      throw Error("Conv2d supports at most " +
+                  std::to_string(kernels::kConvRowsFloats / (o.kernel * o.kernel)) +
+                  " input channels (it is meant for stems), got " + std::to_string(o.in_channels));
   }
 
   const Options& options() const { return o_; }
@@ -64,7 +68,7 @@ class Conv2d {
 
  private:
   Options o_;
-  kernels::PackedConv packed_;
+  kernels::PackedPointwise packed_;  // over gathered rows, see kernels/conv2d.hpp
 };
 
 }  // namespace MOBILENET_ISA

@@ -109,15 +109,16 @@ class Model {
     try {
       ws.arena_ = AlignedBuffer(static_cast<std::size_t>(plan.total));
     } catch (const std::bad_alloc&) {
-      throw Error("workspace: cannot allocate " + std::to_string(plan.total * 4) +
-                  " bytes for a " + std::to_string(o.batch) + "x" + std::to_string(o.height) + "x" +
+      throw Error("workspace: cannot allocate " + std::to_string(plan.total * 4) + " bytes for a " +
+                  std::to_string(o.batch) + "x" + std::to_string(o.height) + "x" +
                   std::to_string(o.width) + " input");
     }
     float* base = ws.arena_.data();
     const auto region = [&](Region r) { return base + plan.offset[r]; };
     ws.activations[0] = region(kActivationA);
     ws.activations[1] = region(kActivationB);
-    ws.scratch = {region(kExpanded), region(kDepthwise),
+    ws.scratch = {region(kExpanded),
+                  region(kDepthwise),
                   {region(kSePooled), region(kSeHidden), region(kSeGate)}};
     ws.pooled = region(kPooled);
     ws.hidden = region(kHidden);
@@ -235,8 +236,17 @@ class Model {
   }
 
   enum Region {
-    kActivationA, kActivationB, kExpanded, kDepthwise, kSePooled, kSeHidden, kSeGate,
-    kPooled, kHidden, kLogits, kRegions
+    kActivationA,
+    kActivationB,
+    kExpanded,
+    kDepthwise,
+    kSePooled,
+    kSeHidden,
+    kSeGate,
+    kPooled,
+    kHidden,
+    kLogits,
+    kRegions
   };
   /// Offsets (in floats, 64-byte aligned) of every arena region, and the arena size.
   struct Plan {
@@ -274,14 +284,18 @@ class Model {
     // Blocks run fused (banded, per-thread scratch) unless the profiler times each layer.
     walk({o.batch, o.height, o.width, 3}, o.threads, !o.profile,
          [&](const Shape& out, const BlockScratchSize* s) {
-      stage_shapes.push_back(out);
-      size[kActivationA] = size[kActivationB] = std::max(size[kActivationA], out.numel());
-      if (!s) return;
-      size[kExpanded] = std::max(size[kExpanded], s->expanded);
-      size[kDepthwise] = std::max(size[kDepthwise], s->depthwise);
-      size[kSePooled] = size[kSeGate] = std::max(size[kSePooled], s->se_channels);
-      size[kSeHidden] = std::max(size[kSeHidden], s->se_squeeze);
-    });
+           // Stage k writes activation buffer k % 2 (forward's ping-pong): each buffer is as large
+           // as the largest output written to it, so the two together hold the two largest
+           // simultaneously live activations, not twice the largest.
+           const Region buffer = stage_shapes.size() % 2 == 0 ? kActivationA : kActivationB;
+           stage_shapes.push_back(out);
+           size[buffer] = std::max(size[buffer], out.numel());
+           if (!s) return;
+           size[kExpanded] = std::max(size[kExpanded], s->expanded);
+           size[kDepthwise] = std::max(size[kDepthwise], s->depthwise);
+           size[kSePooled] = size[kSeGate] = std::max(size[kSePooled], s->se_channels);
+           size[kSeHidden] = std::max(size[kSeHidden], s->se_squeeze);
+         });
     size[kPooled] = o.batch * classifier_.in_features();
     size[kHidden] = 2 * o.batch * classifier_.hidden_features();
     size[kLogits] = o.batch * spec_.num_classes;
@@ -301,7 +315,8 @@ class Model {
   }
 
   /// Calls f(output shape, scratch size or null) for every stage at `input`, the scratch planned
-  /// for `threads` threads and fused blocks or not; checks that no stage shrinks the image to nothing.
+  /// for `threads` threads and fused blocks or not; checks that no stage shrinks the image to
+  /// nothing.
   template <class F>
   void walk(const Shape& input, int threads, bool fused, F&& f) const {
     const auto check = [&](const Shape& out, const std::string& where) {
@@ -340,22 +355,27 @@ class Model {
     require(channels_ok(s.stem_out), "stem channels " + std::to_string(s.stem_out));
     require(!s.blocks.empty(), "no blocks");
     require(s.num_classes >= 1 && s.num_classes <= kMaxClasses,
-            "num_classes " + std::to_string(s.num_classes) + " outside [1, " + std::to_string(kMaxClasses) + "]");
+            "num_classes " + std::to_string(s.num_classes) + " outside [1, " +
+                std::to_string(kMaxClasses) + "]");
     require(s.last_conv_out == 0 || channels_ok(s.last_conv_out), "last conv channels");
     require(s.hidden == 0 || channels_ok(s.hidden), "classifier hidden width");
     require(s.bn_eps >= 0, "negative BatchNorm eps");
-    require(keys.blocks.size() == s.blocks.size(), "key names for " + std::to_string(keys.blocks.size()) +
-                                                       " blocks but the spec has " + std::to_string(s.blocks.size()));
-    require(keys.linears.size() == (s.hidden ? 2u : 1u), "classifier key names do not match the spec");
+    require(keys.blocks.size() == s.blocks.size(),
+            "key names for " + std::to_string(keys.blocks.size()) + " blocks but the spec has " +
+                std::to_string(s.blocks.size()));
+    require(keys.linears.size() == (s.hidden ? 2u : 1u),
+            "classifier key names do not match the spec");
     for (size_t i = 0; i < s.blocks.size(); ++i) {
       const BlockSpec& b = s.blocks[i];
       const std::string where = "block " + std::to_string(i) + ": ";
-      require(channels_ok(b.in) && channels_ok(b.expanded) && channels_ok(b.out), where + "channel count outside [1, 65536]");
+      require(channels_ok(b.in) && channels_ok(b.expanded) && channels_ok(b.out),
+              where + "channel count outside [1, 65536]");
       require(b.kernel == 3 || b.kernel == 5, where + "kernel must be 3 or 5");
       require(b.stride == 1 || b.stride == 2, where + "stride must be 1 or 2");
       require(b.squeeze >= 0 && b.squeeze <= kMaxChannels, where + "squeeze width");
       if (b.kind == BlockKind::DepthwiseSeparable)
-        require(b.expanded == b.in && b.squeeze == 0, where + "a depthwise-separable block has no expansion or SE");
+        require(b.expanded == b.in && b.squeeze == 0,
+                where + "a depthwise-separable block has no expansion or SE");
       else
         require((b.expanded == b.in || keys.blocks[i].expand) &&
                     (!b.squeeze ||
@@ -368,8 +388,10 @@ class Model {
   static Padding same_padding(int kernel) { return Padding::symmetric((kernel - 1) / 2); }
 
   static Conv2d make_stem(const NetworkSpec& spec, WeightSource& src, const NetworkKeys& keys) {
-    const auto f = load_conv_bn(src, keys.stem.conv, keys.stem.bn, {spec.stem_out, 3, 3, 3}, spec.bn_eps);
-    return Conv2d({3, spec.stem_out, 3, 2, same_padding(3), spec.stem_act}, f.weight.data(), f.bias.data());
+    const auto f =
+        load_conv_bn(src, keys.stem.conv, keys.stem.bn, {spec.stem_out, 3, 3, 3}, spec.bn_eps);
+    return Conv2d({3, spec.stem_out, 3, 2, same_padding(3), spec.stem_act}, f.weight.data(),
+                  f.bias.data());
   }
 
   static Block make_block(const NetworkSpec& spec, const BlockSpec& b, WeightSource& src,
@@ -389,7 +411,8 @@ class Model {
     if (b.expanded != b.in) {
       const auto e = load_conv_bn(src, keys.expand->conv, keys.expand->bn, {b.expanded, b.in, 1, 1},
                                   spec.bn_eps);
-      expand.emplace(PointwiseConv2d::Options{b.in, b.expanded, b.act}, e.weight.data(), e.bias.data());
+      expand.emplace(PointwiseConv2d::Options{b.in, b.expanded, b.act}, e.weight.data(),
+                     e.bias.data());
     }
     std::optional<SqueezeExcite> se;
     if (b.squeeze) {
@@ -398,7 +421,8 @@ class Model {
       se.emplace(b.expanded, b.squeeze, fc1.weight.data(), fc1.bias.data(), fc2.weight.data(),
                  fc2.bias.data());
     }
-    return InvertedResidual(std::move(expand), std::move(depthwise), std::move(se), std::move(project));
+    return InvertedResidual(std::move(expand), std::move(depthwise), std::move(se),
+                            std::move(project));
   }
 
   static Classifier make_classifier(const NetworkSpec& spec, WeightSource& src,
@@ -410,9 +434,10 @@ class Model {
       const bool last = i + 1 == keys.linears.size();
       const int64_t out = last ? spec.num_classes : spec.hidden;
       const auto l = load_linear(src, keys.linears[i], out, in);
-      linears.emplace_back(PointwiseConv2d::Options{in, out, last ? Activation::Identity : spec.hidden_act,
-                                                    BiasSource::Bias},
-                           l.weight.data(), l.bias.data());
+      linears.emplace_back(
+          PointwiseConv2d::Options{in, out, last ? Activation::Identity : spec.hidden_act,
+                                   BiasSource::Bias},
+          l.weight.data(), l.bias.data());
       in = out;
     }
     return Classifier(std::move(linears));
