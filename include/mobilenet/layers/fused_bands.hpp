@@ -75,8 +75,8 @@ inline void run_fused_bands(ConstTensorView in, const PointwiseConv2d* expand,
   // One chunk per slot: chunk t owns ring t and band t.
   pool.parallel_for(slots, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      float* my_ring = ring + t * plan.ring_floats;
-      float* my_band = band + t * plan.band_floats;
+      float* my_ring = expand ? ring + t * plan.ring_floats : nullptr;  // null when unused
+      float* my_band = project ? band + t * plan.band_floats : nullptr;
       int64_t image = -1, have_lo = 0, have_hi = 0;  // input rows [have_lo, have_hi) in the ring
       for (int64_t b = t * bands / slots; b < (t + 1) * bands / slots; ++b) {
         const int64_t n = b / per_image, oy0 = (b % per_image) * plan.band_rows;
