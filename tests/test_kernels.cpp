@@ -71,7 +71,9 @@ TEST(Pointwise, MatchesReferenceOnOddShapes) {
 TEST(Depthwise, MatchesReferenceOnOddShapes) {
   uint32_t seed = 100;
   // 9x23: rows and columns with every tap inside, several 4-column steps at both strides.
-  const std::pair<int64_t, int64_t> sizes[] = {{1, 1}, {2, 3}, {7, 5}, {15, 7}, {4, 4}, {9, 23}};
+  // 40 rows: more than one call's worth of rows (kernels::kRowsPerCall) per thread.
+  const std::pair<int64_t, int64_t> sizes[] = {{1, 1}, {2, 3},  {7, 5}, {15, 7},
+                                               {4, 4}, {9, 23}, {40, 9}};
   for (int k : {3, 5})
     for (int stride : {1, 2})
       for (int64_t c : {1, 3, 7, 16, 17, 33, 67})  // 67: pixel-major rows (kWideChannels)
@@ -101,6 +103,31 @@ TEST(Depthwise, MatchesReferenceOnOddShapes) {
                                to_string(act) + " threads " + std::to_string(threads));
             }
           }
+}
+
+// Rows of more floats than kernels::zero_row provides: the rows above and below the image skip
+// their missing taps instead of reading zeros (both the channel-major and pixel-major paths).
+TEST(Depthwise, MatchesReferenceOnRowsWiderThanTheZeroRow) {
+  uint32_t seed = 400;
+  for (auto [w, c] : {std::pair<int64_t, int64_t>{1000, 33}, {500, 67}})
+    for (int k : {3, 5})
+      for (int stride : {1, 2}) {
+        ASSERT_EQ(mobilenet::kernels::zero_row(w * c), nullptr);
+        const Activation act = kActivations[seed % 5];
+        const Shape is{1, 5, w, c};
+        const auto x = random_vector(is.numel(), seed++, -4, 4);
+        const auto wt = random_vector(c * k * k, seed++);
+        const auto b = random_vector(c, seed++);
+        const Padding pad = Padding::symmetric((k - 1) / 2);
+        const auto ref = reference::conv(x, is, wt, b, c, k, stride, pad, c, act);
+        const mobilenet::DepthwiseConv2d layer({c, k, stride, pad, act}, wt.data(), b.data());
+        mobilenet::ThreadPool pool(2);
+        mobilenet::Tensor out(ref.shape);
+        layer.forward({x.data(), is}, out, pool);
+        expect_close(ref, out.data(),
+                     "depthwise k" + std::to_string(k) + " s" + std::to_string(stride) + " c" +
+                         std::to_string(c) + " width " + std::to_string(w));
+      }
 }
 
 TEST(Conv2d, StemMatchesReference) {

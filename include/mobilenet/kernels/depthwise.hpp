@@ -69,24 +69,43 @@ inline RowColumns row_columns(int64_t in_width, int64_t out_width, int left) {
   return {out_width, in_width, left, lo, hi};
 }
 
+/// A row of zeros that stands in for the tap rows above and below the image, so that border rows
+/// run the same unrolled code as the interior (adding 0 * w changes no sum). Null when a row of
+/// `floats` does not fit; those rows then skip their missing taps instead.
+inline const float* zero_row(int64_t floats) {
+  constexpr int64_t kZeroFloats = 32768;  // 128 KiB of .bss: rows up to e.g. 256 x 128 channels
+  alignas(64) static const float zeros[kZeroFloats] = {};
+  return floats <= kZeroFloats ? zeros : nullptr;
+}
+
 /// The rows of output row `oy` of an image of `height` rows, `row(iy)` giving input row iy.
+/// Tap rows outside the image point at `zeros` (a zero_row of the input row's size) if given.
 template <int K, int S, class RowFn>
-inline TapRows<K> tap_rows(int64_t oy, int top, int64_t height, RowFn&& row) {
+inline TapRows<K> tap_rows(int64_t oy, int top, int64_t height, RowFn&& row,
+                           const float* zeros = nullptr) {
   TapRows<K> t;
   const int64_t iy0 = oy * S - top;
   t.ky0 = static_cast<int>(std::max<int64_t>(0, -iy0));
   t.ky1 = static_cast<int>(std::min<int64_t>(K, height - iy0));
   for (int ky = t.ky0; ky < t.ky1; ++ky) t.row[ky] = row(iy0 + ky);
+  if (zeros && t.ky0 < t.ky1) {
+    for (int ky = 0; ky < t.ky0; ++ky) t.row[ky] = zeros;
+    for (int ky = t.ky1; ky < K; ++ky) t.row[ky] = zeros;
+    t.ky0 = 0;
+    t.ky1 = K;
+  }
   return t;
 }
 
 namespace depthwise_detail {
 
 /// Output columns computed together in the interior: independent accumulators, and at stride 1
-/// each input load serves up to K of them.
+/// each input load serves up to K of them. 8 measured slower for 3x3 kernels on both AVX-512
+/// (Zen 5, V2's depthwise layers) and AArch64 (V2 executes 0.7% more instructions,
+/// bench/arm_insnmix.sh).
 inline constexpr int kPixels = 4;
 
-/// One output column of one channel packet with its taps limited to the image (borders).
+/// One output column of one channel packet with its taps limited to the image (any border).
 template <int K, int S, class Act>
 inline void column(const TapRows<K>& taps, int64_t C, const simd::Packet (&wk)[K * K],
                    simd::Packet bias, RowColumns cols, int64_t ox, float* out) {
@@ -98,6 +117,73 @@ inline void column(const TapRows<K>& taps, int64_t C, const simd::Packet (&wk)[K
     for (int kx = kx0; kx < kx1; ++kx)
       acc = simd::fmadd(simd::load(taps.row[ky] + (ix0 + kx) * C), wk[ky * K + kx], acc);
   simd::store(out + ox * C, Act::apply(acc));
+}
+
+/// Whether all K tap rows of a row can be read (inside the image, or a zero row).
+template <int K>
+inline bool all_tap_rows(const TapRows<K>& t) {
+  return t.ky0 == 0 && t.ky1 == K;
+}
+
+/// One border column of `rows` rows whose tap columns are [KX0, KX1), reading input column ix0 of
+/// channel packet `c` and writing to out + i * out_row: constant loop bounds, so the weights stay
+/// in registers (same sums in the same order as `column`). Rows without all tap rows are skipped.
+template <int K, int KX0, int KX1, class Act>
+[[gnu::always_inline]] inline void edge_columns(const TapRows<K>* taps, int64_t rows,
+                                                int64_t offset, int64_t C,
+                                                const simd::Packet (&wk)[K * K], simd::Packet bias,
+                                                float* out, int64_t out_row) {
+  for (int64_t i = 0; i < rows; ++i, out += out_row) {
+    const TapRows<K>& t = taps[i];
+    if (!all_tap_rows(t)) continue;
+    simd::Packet acc = bias;
+    for (int ky = 0; ky < K; ++ky)
+      for (int kx = KX0; kx < KX1; ++kx)
+        acc = simd::fmadd(simd::load(t.row[ky] + offset + kx * C), wk[ky * K + kx], acc);
+    simd::store(out, Act::apply(acc));
+  }
+}
+
+/// Border column `ox` of channel packet `c` for `rows` rows (those with all tap rows): through
+/// edge_columns when its tap columns reach one side of the kernel (every border column but
+/// those of images narrower than the kernel), else through `column`.
+template <int K, int S, class Act>
+[[gnu::always_inline]] inline void border_columns(const TapRows<K>* taps, int64_t rows,
+                                                  RowColumns cols, int64_t C,
+                                                  const simd::Packet (&wk)[K * K],
+                                                  simd::Packet bias, int64_t c, int64_t ox,
+                                                  float* out, int64_t out_row) {
+  const int64_t ix0 = ox * S - cols.left, offset = c + ix0 * C;
+  const int kx0 = static_cast<int>(std::max<int64_t>(0, -ix0));
+  const int kx1 = static_cast<int>(std::min<int64_t>(K, cols.in_width - ix0));
+  float* o = out + c + ox * C;
+  static_assert(K == 3 || K == 5, "border cases below cover 3x3 and 5x5 kernels");
+  const auto left = [&](auto kx) {  // tap columns [kx, K)
+    edge_columns<K, decltype(kx)::value, K, Act>(taps, rows, offset, C, wk, bias, o, out_row);
+  };
+  const auto right = [&](auto kx) {  // tap columns [0, kx)
+    edge_columns<K, 0, decltype(kx)::value, Act>(taps, rows, offset, C, wk, bias, o, out_row);
+  };
+  using One = std::integral_constant<int, 1>;
+  using Two = std::integral_constant<int, 2>;
+  using Three = std::integral_constant<int, 3>;
+  using Four = std::integral_constant<int, 4>;
+  if (kx1 == K && kx0 == 1) return left(One{});
+  if (kx1 == K && kx0 == 2) return left(Two{});
+  if (kx0 == 0 && kx1 == K - 1) return right(std::integral_constant<int, K - 1>{});
+  if (kx0 == 0 && kx1 == K - 2) return right(std::integral_constant<int, K - 2>{});
+  if constexpr (K == 5) {
+    if (kx1 == K && kx0 == 3) return left(Three{});
+    if (kx1 == K && kx0 == 4) return left(Four{});
+    if (kx0 == 0 && kx1 == 2) return right(Two{});
+    if (kx0 == 0 && kx1 == 1) return right(One{});
+  }
+  for (int64_t i = 0; i < rows; ++i) {
+    TapRows<K> t = taps[i];
+    if (!all_tap_rows(t)) continue;
+    for (int ky = 0; ky < K; ++ky) t.row[ky] += c;
+    column<K, S, Act>(t, C, wk, bias, cols, ox, out + i * out_row + c);
+  }
 }
 
 /// P interior output columns of one channel packet whose K tap rows are all inside the image,
@@ -117,24 +203,51 @@ inline void interior_columns(const TapRows<K>& taps, int64_t first, int64_t C,
   for (int p = 0; p < P; ++p) simd::store(out + p * C, Act::apply(acc[p]));
 }
 
-/// One output row of one channel packet (`taps`, `w`, `bias` and `out` point at its channel).
-/// Not inlined: a function of its own keeps the K*K weight packets in registers, where inlined
-/// into the row loop they were reloaded from the stack for every tap.
+/// The interior columns of one output row of one channel packet, `taps` pointing at the packet's
+/// channels and all K of them inside the image (or a zero row).
 template <int K, int S, class Act>
-[[gnu::noinline]] void row_packet(TapRows<K> taps, RowColumns cols, int64_t C, const float* w,
-                                  int64_t w_stride, const float* bias_at, float* out) {
-  simd::Packet wk[K * K];
-  for (int t = 0; t < K * K; ++t) wk[t] = simd::load(w + t * w_stride);
-  const simd::Packet bias = simd::load(bias_at);
-  int64_t ox = 0;
-  for (; ox < cols.ox_lo; ++ox) column<K, S, Act>(taps, C, wk, bias, cols, ox, out);
-  if (taps.ky0 == 0 && taps.ky1 == K) {
-    for (; ox + kPixels <= cols.ox_hi; ox += kPixels)
-      interior_columns<K, S, kPixels, Act>(taps, ox * S - cols.left, C, wk, bias, out + ox * C);
-    for (; ox < cols.ox_hi; ++ox)
-      interior_columns<K, S, 1, Act>(taps, ox * S - cols.left, C, wk, bias, out + ox * C);
+inline void interior_row(const TapRows<K>& taps, RowColumns cols, int64_t C,
+                         const simd::Packet (&wk)[K * K], simd::Packet bias, float* out) {
+  constexpr int P = kPixels;
+  int64_t ox = cols.ox_lo;
+  for (; ox + P <= cols.ox_hi; ox += P)
+    interior_columns<K, S, P, Act>(taps, ox * S - cols.left, C, wk, bias, out + ox * C);
+  if (ox + 2 <= cols.ox_hi) {
+    interior_columns<K, S, 2, Act>(taps, ox * S - cols.left, C, wk, bias, out + ox * C);
+    ox += 2;
   }
-  for (; ox < cols.out_width; ++ox) column<K, S, Act>(taps, C, wk, bias, cols, ox, out);
+  if (ox < cols.ox_hi)
+    interior_columns<K, S, 1, Act>(taps, ox * S - cols.left, C, wk, bias, out + ox * C);
+}
+
+/// `rows` output rows (taps[i] -> out + i * out_row) of the channel packet at `c`: its K*K
+/// weight packets are loaded once and stay in registers for all the rows. The border columns
+/// run one column at a time for all the rows, as their tap columns are the same in every row;
+/// then the interior of each row. Rows with missing tap rows (no zero row) check every tap.
+/// Not inlined: a function of its own keeps the weights in registers, where inlined into the
+/// caller's loops they were reloaded from the stack for every tap.
+template <int K, int S, class Act>
+[[gnu::noinline]] void packet_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64_t C,
+                                   const PackedDepthwise& w, int64_t c, float* out,
+                                   int64_t out_row) {
+  simd::Packet wk[K * K];
+  for (int t = 0; t < K * K; ++t) wk[t] = simd::load(w.weights.data() + t * w.stride + c);
+  const simd::Packet bias = simd::load(w.bias.data() + c);
+  for (int64_t ox = 0; ox < cols.ox_lo; ++ox)
+    border_columns<K, S, Act>(taps, rows, cols, C, wk, bias, c, ox, out, out_row);
+  for (int64_t ox = cols.ox_hi; ox < cols.out_width; ++ox)
+    border_columns<K, S, Act>(taps, rows, cols, C, wk, bias, c, ox, out, out_row);
+  for (int64_t i = 0; i < rows; ++i) {
+    TapRows<K> t = taps[i];
+    if (all_tap_rows(t)) {
+      for (int ky = 0; ky < K; ++ky) t.row[ky] += c;
+      interior_row<K, S, Act>(t, cols, C, wk, bias, out + i * out_row + c);
+    } else {
+      for (int ky = t.ky0; ky < t.ky1; ++ky) t.row[ky] += c;
+      for (int64_t ox = 0; ox < cols.out_width; ++ox)
+        column<K, S, Act>(t, C, wk, bias, cols, ox, out + i * out_row + c);
+    }
+  }
 }
 
 /// Channels from which a row runs pixel-major (row_pixels): walking one channel packet along a
@@ -154,7 +267,7 @@ inline constexpr int64_t kWideChannels = 64;
 template <int K, int S, class Act>
 [[gnu::noinline]] void row_pixels(const TapRows<K>& taps, RowColumns cols, int64_t C,
                                   const PackedDepthwise& w, float* out) {
-  constexpr int W = simd::kWidth;
+  constexpr int W = simd::kWidth, P = kPixels;
   const auto each_packet = [&](auto&& f) {
     for (int64_t c = 0; c + W <= C; c += W) f(c);
     if (C % W) f(C - W);
@@ -169,68 +282,97 @@ template <int K, int S, class Act>
   };
   const auto border = [&](int64_t ox) {
     each_packet([&](int64_t c) {
-      with_packet(c, [&](const TapRows<K>& t, const simd::Packet(&wk)[K * K], simd::Packet b) {
+      simd::Packet wk[K * K];
+      for (int t = 0; t < K * K; ++t) wk[t] = simd::load(w.weights.data() + t * w.stride + c);
+      const simd::Packet b = simd::load(w.bias.data() + c);
+      if (all_tap_rows(taps)) {
+        border_columns<K, S, Act>(&taps, 1, cols, C, wk, b, c, ox, out, 0);
+      } else {
+        TapRows<K> t = taps;
+        for (int ky = t.ky0; ky < t.ky1; ++ky) t.row[ky] += c;
         column<K, S, Act>(t, C, wk, b, cols, ox, out + c);
-      });
+      }
     });
   };
   const auto interior = [&](int64_t ox, auto pixels) {
-    constexpr int P = decltype(pixels)::value;
+    constexpr int N = decltype(pixels)::value;
     each_packet([&](int64_t c) {
       with_packet(c, [&](const TapRows<K>& t, const simd::Packet(&wk)[K * K], simd::Packet b) {
-        interior_columns<K, S, P, Act>(t, ox * S - cols.left, C, wk, b, out + ox * C + c);
+        interior_columns<K, S, N, Act>(t, ox * S - cols.left, C, wk, b, out + ox * C + c);
       });
     });
   };
+  if (!all_tap_rows(taps)) {  // missing tap rows and no zero row: all columns check
+    for (int64_t ox = 0; ox < cols.out_width; ++ox) border(ox);
+    return;
+  }
   int64_t ox = 0;
   for (; ox < cols.ox_lo; ++ox) border(ox);
-  if (taps.ky0 == 0 && taps.ky1 == K) {
-    for (; ox + kPixels <= cols.ox_hi; ox += kPixels)
-      interior(ox, std::integral_constant<int, kPixels>{});
-    for (; ox < cols.ox_hi; ++ox) interior(ox, std::integral_constant<int, 1>{});
-  }
+  for (; ox + P <= cols.ox_hi; ox += P) interior(ox, std::integral_constant<int, P>{});
+  for (; ox < cols.ox_hi; ++ox) interior(ox, std::integral_constant<int, 1>{});
   for (; ox < cols.out_width; ++ox) border(ox);
 }
 
 }  // namespace depthwise_detail
 
-/// One output row, all C channels, into `out` ([out_width][C]). Per channel packet, the K*K
-/// weight packets stay in registers while the loop runs along the row, kPixels output columns at
-/// a time. Columns and rows whose taps all fall inside the image (the interior) run fully
-/// unrolled code without bounds checks; only the few border columns and rows check. When C is
-/// not a multiple of the packet width, the last packet is the one ending at channel C: it
-/// overlaps the previous one and recomputes those channels with the same operations, hence the
-/// same values.
+/// Output rows taps[0..rows) into `out` (row i at out + i * out_width * C), all C channels. Per
+/// channel packet, the K*K weight packets stay in registers for all the rows while the loop
+/// runs along each row, kPixels output columns at a time. Columns whose taps all fall inside the
+/// image (the interior) run fully unrolled code without bounds checks; the border columns run
+/// code unrolled for their tap range. Rows above and below the image read a zero row (tap_rows),
+/// so they run the same code. When C is not a multiple of the packet width, the last packet is
+/// the one ending at channel C: it overlaps the previous one and recomputes those channels with
+/// the same operations, hence the same values.
 template <int K, int S, class Act>
-void depthwise_row(const TapRows<K>& taps, RowColumns cols, int64_t C, const PackedDepthwise& w,
-                   float* out) {
+void depthwise_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64_t C,
+                    const PackedDepthwise& w, float* out) {
   constexpr int W = simd::kWidth;
+  const int64_t out_row = cols.out_width * C;
   if (C >= depthwise_detail::kWideChannels) {
-    depthwise_detail::row_pixels<K, S, Act>(taps, cols, C, w, out);
+    for (int64_t i = 0; i < rows; ++i)
+      depthwise_detail::row_pixels<K, S, Act>(taps[i], cols, C, w, out + i * out_row);
     return;
   }
   if (C >= W) {
-    const auto packet = [&](int64_t c) {
-      TapRows<K> shifted = taps;
-      for (int ky = taps.ky0; ky < taps.ky1; ++ky) shifted.row[ky] += c;
-      depthwise_detail::row_packet<K, S, Act>(shifted, cols, C, w.weights.data() + c, w.stride,
-                                              w.bias.data() + c, out + c);
-    };
-    for (int64_t c = 0; c + W <= C; c += W) packet(c);
-    if (C % W) packet(C - W);
+    for (int64_t c = 0; c + W <= C; c += W)
+      depthwise_detail::packet_rows<K, S, Act>(taps, rows, cols, C, w, c, out, out_row);
+    if (C % W)
+      depthwise_detail::packet_rows<K, S, Act>(taps, rows, cols, C, w, C - W, out, out_row);
     return;
   }
-  for (int64_t c = 0; c < C; ++c)  // fewer channels than one packet
-    for (int64_t ox = 0; ox < cols.out_width; ++ox) {
-      const int64_t ix0 = ox * S - cols.left;
-      const int kx0 = static_cast<int>(std::max<int64_t>(0, -ix0));
-      const int kx1 = static_cast<int>(std::min<int64_t>(K, cols.in_width - ix0));
-      float acc = w.bias.data()[c];
-      for (int ky = taps.ky0; ky < taps.ky1; ++ky)
-        for (int kx = kx0; kx < kx1; ++kx)
-          acc += taps.row[ky][(ix0 + kx) * C + c] * w.weights.data()[(ky * K + kx) * w.stride + c];
-      out[ox * C + c] = Act::apply(acc);
-    }
+  for (int64_t i = 0; i < rows; ++i)  // fewer channels than one packet
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t ox = 0; ox < cols.out_width; ++ox) {
+        const TapRows<K>& t = taps[i];
+        const int64_t ix0 = ox * S - cols.left;
+        const int kx0 = static_cast<int>(std::max<int64_t>(0, -ix0));
+        const int kx1 = static_cast<int>(std::min<int64_t>(K, cols.in_width - ix0));
+        float acc = w.bias.data()[c];
+        for (int ky = t.ky0; ky < t.ky1; ++ky)
+          for (int kx = kx0; kx < kx1; ++kx)
+            acc += t.row[ky][(ix0 + kx) * C + c] * w.weights.data()[(ky * K + kx) * w.stride + c];
+        out[i * out_row + ox * C + c] = Act::apply(acc);
+      }
+}
+
+/// Output rows per depthwise_rows call: their tap rows fit on the stack, and the weights are
+/// loaded once per channel packet for all of them.
+inline constexpr int64_t kRowsPerCall = 16;
+
+/// Output rows [oy_begin, oy_end) of one image of `in_height` x `in_width` x C into `out`
+/// (row oy_begin first), reading input row iy at `input_row(iy)`.
+template <int K, int S, class Act, class RowFn>
+void depthwise_image_rows(int64_t oy_begin, int64_t oy_end, int64_t in_height, RowColumns cols,
+                          int top, int64_t C, const PackedDepthwise& w, RowFn&& input_row,
+                          float* out) {
+  const float* zeros = zero_row(cols.in_width * C);
+  TapRows<K> taps[kRowsPerCall];
+  for (int64_t oy = oy_begin; oy < oy_end; oy += kRowsPerCall) {
+    const int64_t rows = std::min(kRowsPerCall, oy_end - oy);
+    for (int64_t i = 0; i < rows; ++i)
+      taps[i] = tap_rows<K, S>(oy + i, top, in_height, input_row, zeros);
+    depthwise_rows<K, S, Act>(taps, rows, cols, C, w, out + (oy - oy_begin) * cols.out_width * C);
+  }
 }
 
 /// Computes output rows [row_begin, row_end) of `out` from the tensor `in`, counting rows over
@@ -240,12 +382,13 @@ void depthwise(ConstTensorView in, const PackedDepthwise& w, const Padding& pad,
                int64_t row_begin, int64_t row_end) {
   const int64_t H = in.shape.h, Wd = in.shape.w, C = in.shape.c, OH = out.shape.h;
   const RowColumns cols = row_columns<K, S>(Wd, out.shape.w, pad.left);
-  for (int64_t row = row_begin; row < row_end; ++row) {
-    const int64_t n = row / OH, oy = row % OH;
+  for (int64_t row = row_begin; row < row_end;) {
+    const int64_t n = row / OH, oy = row % OH, oy_end = std::min(OH, oy + (row_end - row));
     const float* image = in.data + n * H * Wd * C;
-    const auto taps =
-        tap_rows<K, S>(oy, pad.top, H, [&](int64_t iy) { return image + iy * Wd * C; });
-    depthwise_row<K, S, Act>(taps, cols, C, w, out.data + row * out.shape.w * C);
+    depthwise_image_rows<K, S, Act>(
+        oy, oy_end, H, cols, pad.top, C, w, [&](int64_t iy) { return image + iy * Wd * C; },
+        out.data + row * out.shape.w * C);
+    row += oy_end - oy;
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Pointwise (1x1) convolution and fully connected layers as one GEMM kernel:
 //   out[r, co] = act(bias[co] + sum_ci in[r, ci] * w[co, ci]) (+ residual[r, co])
+// (the sum starts from the bias, so the epilogue has no addition for it)
 // over NHWC rows r. Weights are packed once at load into panels of kPanel output channels,
 // ci-major inside a panel, so the micro-kernel streams one panel row per input channel and
 // keeps a kRows x kPanel block of accumulators in registers. Each output sums over ci in order,
@@ -61,20 +62,14 @@ inline PackedPointwise pack_pointwise(const float* w, const float* bias, int64_t
 
 namespace pointwise_detail {
 
-/// One tile: Rows input rows times Panels consecutive weight panels, NP packets of each (NP = 1
-/// when a panel's second packet would be all padding). Every output element is one accumulator
-/// summing ci = 0..cin-1 in order, then + bias, activation, + residual: the same operations
-/// whichever tile shape computes it, so results do not depend on how rows are split.
-/// The epilogue of a tile: + bias, activation, + residual, stored (partial packets through a
-/// buffer, so nothing is written past channel `cout`).
-/// The epilogue of one accumulator packet: + bias, activation, + residual, stored; a partial
-/// packet (`valid` < W channels left) through a buffer, so nothing is written past `cout`.
+/// The epilogue of one accumulator packet: activation, + residual, stored; a partial packet
+/// (`valid` < W channels left) through a buffer, so nothing is written past `cout`.
 template <class Act>
 inline void store_packet(
-    simd::Packet acc, simd::Packet bias, float* out, const float* residual,
+    simd::Packet acc, float* out, const float* residual,
     int64_t valid) {  // by value: a reference would keep callers' accumulators in memory
   constexpr int W = simd::kWidth;
-  const simd::Packet v = Act::apply(simd::add(acc, bias));
+  const simd::Packet v = Act::apply(acc);
   if (valid >= W) {
     simd::store(out, residual ? simd::add(v, simd::load(residual)) : v);
   } else if (valid > 0) {
@@ -84,25 +79,25 @@ inline void store_packet(
   }
 }
 
+/// The epilogue of a tile (store_packet of each accumulator).
 template <int Rows, int Panels, int NP, class Act>
-inline void store_tile(simd::Packet (&acc)[Rows][Panels][NP], const float* bias, float* out,
-                       const float* residual, int64_t cout, int64_t col) {
+inline void store_tile(simd::Packet (&acc)[Rows][Panels][NP], float* out, const float* residual,
+                       int64_t cout, int64_t col) {
   constexpr int W = simd::kWidth;
   for (int q = 0; q < Panels; ++q)
     for (int j = 0; j < NP; ++j) {
       const int64_t offset = q * kPanel + j * W;
-      const simd::Packet b = simd::load_aligned(bias + offset);
       for (int r = 0; r < Rows; ++r)
-        store_packet<Act>(acc[r][q][j], b, out + r * cout + offset,
+        store_packet<Act>(acc[r][q][j], out + r * cout + offset,
                           residual ? residual + r * cout + offset : nullptr, cout - (col + offset));
     }
 }
 
 /// One tile: Rows input rows times Panels consecutive weight panels, NP packets of each (NP = 1
 /// when a panel's second packet would be all padding). Every output element is one accumulator
-/// summing fma(in[r, ci], w[ci, co]) for ci = 0..cin-1 in order, then the epilogue: the same
-/// operations whichever tile shape (or ISA-specific tile) computes it, so results do not depend
-/// on how rows are split.
+/// starting from the bias and summing fma(in[r, ci], w[ci, co]) for ci = 0..cin-1 in order, then
+/// the epilogue: the same operations whichever tile shape (or ISA-specific tile) computes it, so
+/// results do not depend on how rows are split.
 template <int Rows, int Panels, int NP, class Act>
 inline void tile(const float* in, int64_t cin, const float* panel, const float* bias, float* out,
                  const float* residual, int64_t cout, int64_t col) {
@@ -111,7 +106,7 @@ inline void tile(const float* in, int64_t cin, const float* panel, const float* 
   simd::Packet acc[Rows][Panels][NP];
   for (int r = 0; r < Rows; ++r)
     for (int q = 0; q < Panels; ++q)
-      for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::zero();
+      for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::load_aligned(bias + q * kPanel + j * W);
   for (int64_t ci = 0; ci < cin; ++ci) {
     simd::Packet wv[Panels][NP];
     for (int q = 0; q < Panels; ++q)
@@ -123,7 +118,7 @@ inline void tile(const float* in, int64_t cin, const float* panel, const float* 
         for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::fmadd(a, wv[q][j], acc[r][q][j]);
     }
   }
-  store_tile<Rows, Panels, NP, Act>(acc, bias, out, residual, cout, col);
+  store_tile<Rows, Panels, NP, Act>(acc, out, residual, cout, col);
 }
 
 #if defined(EIGEN_VECTORIZE_NEON) && defined(__aarch64__)
@@ -175,30 +170,54 @@ template <int NP, std::size_t... R>
   }
 }
 
-/// + bias, activation, + residual, stored: one full packet of one row.
-template <class Act>
-[[gnu::always_inline]] inline void finish_row(float32x4_t v, float32x4_t bias, float* out,
-                                              const float* residual) {
-  v = Act::apply(vaddq_f32(v, bias));
-  vst1q_f32(out, residual ? vaddq_f32(v, vld1q_f32(residual)) : v);
+/// acc[i] = v for every i (the accumulators start from the bias).
+template <std::size_t... I>
+[[gnu::always_inline]] inline void splat(float32x4_t (&acc)[sizeof...(I)], float32x4_t v,
+                                         std::index_sequence<I...>) {
+  ((acc[I] = v), ...);
 }
 
-/// The epilogue of N rows' accumulators for the 4 channels at `out`. Partial: fewer than 4
-/// channels are left; the accumulators go through memory then (store_tile's buffer). Only the
-/// full case is straight-line code: any branch on the channel count here made GCC store the
-/// accumulators to the stack in every iteration of the tile's loop.
-template <class Act, bool Partial, std::size_t... I>
-[[gnu::always_inline]] inline void store_rows(const float32x4_t (&acc)[sizeof...(I)],
-                                              const float* bias_at, float* out,
+/// Activation, + residual: one full packet of one row.
+template <class Act>
+[[gnu::always_inline]] inline float32x4_t finish(float32x4_t v, const float* residual) {
+  v = Act::apply(v);
+  return residual ? vaddq_f32(v, vld1q_f32(residual)) : v;
+}
+
+/// The epilogue of one row of a tile: its NP packets a0 (, a1) to out.
+template <class Act, int NP>
+[[gnu::always_inline]] inline void store_row(float32x4_t a0, float32x4_t a1, float* out,
+                                             const float* residual) {
+  const float32x4_t v0 = finish<Act>(a0, residual);
+  if constexpr (NP == 2) {
+    const float32x4_t v1 = finish<Act>(a1, residual ? residual + 4 : nullptr);
+    vst1q_f32(out, v0);  // adjacent: stored as one pair
+    vst1q_f32(out + 4, v1);
+  } else {
+    vst1q_f32(out, v0);
+  }
+}
+
+/// The epilogue of a tile: row I's packets acc0[I] (and acc1[I]) to out + I * cout. Partial:
+/// the last packet has fewer than 4 channels left; the accumulators go through memory then
+/// (store_tile's buffer). Only the full case is straight-line code: any branch on the channel
+/// count here made GCC store the accumulators to the stack in every iteration of the tile's loop.
+template <class Act, int NP, bool Partial, std::size_t... I>
+[[gnu::always_inline]] inline void store_rows(const float32x4_t (&acc0)[sizeof...(I)],
+                                              const float32x4_t (&acc1)[sizeof...(I)], float* out,
                                               const float* residual, int64_t cout, int64_t col,
                                               std::index_sequence<I...>) {
   if constexpr (Partial) {
-    simd::Packet rows[sizeof...(I)][1][1] = {{{acc[I]}}...};
-    store_tile<sizeof...(I), 1, 1, Act>(rows, bias_at, out, residual, cout, col);
+    if constexpr (NP == 2) {
+      simd::Packet rows[sizeof...(I)][1][2] = {{{acc0[I], acc1[I]}}...};
+      store_tile<sizeof...(I), 1, 2, Act>(rows, out, residual, cout, col);
+    } else {
+      simd::Packet rows[sizeof...(I)][1][1] = {{{acc0[I]}}...};
+      store_tile<sizeof...(I), 1, 1, Act>(rows, out, residual, cout, col);
+    }
   } else {
-    const float32x4_t bias = vld1q_f32(bias_at);
-    (finish_row<Act>(acc[I], bias, out + int64_t{I} * cout,
-                     residual ? residual + int64_t{I} * cout : nullptr),
+    (store_row<Act, NP>(acc0[I], acc1[I], out + int64_t{I} * cout,
+                        residual ? residual + int64_t{I} * cout : nullptr),
      ...);
   }
 }
@@ -212,28 +231,28 @@ template <int Rows, int NP, bool Partial, class Act>
                                     const float* bias, float* out, const float* residual,
                                     int64_t cout, int64_t col) {
   constexpr auto rows = std::make_index_sequence<Rows>{};
-  float32x4_t acc0[Rows] = {}, acc1[Rows] = {};
+  float32x4_t acc0[Rows], acc1[Rows];
+  splat(acc0, vld1q_f32(bias), rows);
+  splat(acc1, vld1q_f32(bias + 4), rows);  // bias is zero-padded to whole panels
   int64_t ci = 0;
   for (; ci + 4 <= cin; ci += 4)
     by_lane_step<NP>(acc0, acc1, in + ci, cin, panel + ci * kPanel, rows);
   for (; ci < cin; ++ci) by_scalar_step<NP>(acc0, acc1, in + ci, cin, panel + ci * kPanel, rows);
-  // The second packet is the partial one, if any.
-  store_rows<Act, Partial && NP == 1>(acc0, bias, out, residual, cout, col, rows);
-  if constexpr (NP == 2)
-    store_rows<Act, Partial>(acc1, bias + 4, out + 4, residual ? residual + 4 : nullptr, cout,
-                             col + 4, rows);
+  store_rows<Act, NP, Partial>(acc0, acc1, out, residual, cout, col, rows);
 }
 
 template <int Rows, int Panels, int NP, class Act>
 inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
                       float* out, const float* residual, int64_t cout, int64_t col) {
-  if constexpr (Panels == 1) {
+  // Several panels (row tails, fully connected layers) run panel by panel: one input vector
+  // serves four channels of a row here, where the generic tile needs a load per row and channel.
+  for (int q = 0; q < Panels; ++q, panel += cin * kPanel, bias += kPanel, out += kPanel,
+           residual = residual ? residual + kPanel : nullptr, col += kPanel) {
     if (cout - col >= 4 * NP)
       tile_by_lane<Rows, NP, false, Act>(in, cin, panel, bias, out, residual, cout, col);
     else
       tile_by_lane<Rows, NP, true, Act>(in, cin, panel, bias, out, residual, cout, col);
-  } else
-    tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
+  }
 }
 
 /// Rows per tile of the packed AArch64 path (ncnn's arm64 sgemm uses the same 12 x 8 tile):
@@ -289,8 +308,8 @@ template <std::size_t... I>
 /// 12 * NP FMLA by element.
 template <int NP>
 [[gnu::always_inline]] inline void packed_channel(float32x4_t (&acc0)[kPackedRows],
-                                                  float32x4_t (&acc1)[kPackedRows],
-                                                  const float* x, const float* w) {
+                                                  float32x4_t (&acc1)[kPackedRows], const float* x,
+                                                  const float* w) {
   constexpr auto rows = std::make_index_sequence<kPackedRows>{};
   const float32x4x3_t v = vld1q_f32_x3(x);
   if constexpr (NP == 2) {
@@ -304,23 +323,24 @@ template <int NP>
 
 // One channel of the 12 x 8 assembly loop below: its 12 inputs into v0-v2, then for each row r
 // v(8 + r) += W0 * input r and v(20 + r) += W1 * input r.
-#define MOBILENET_PACKED_FMLA(A0, A1, V, LANE, W0, W1)  \
-  "fmla v" #A0 ".4s, " W0 ".4s, " V ".s[" #LANE "]\n" \
+#define MOBILENET_PACKED_FMLA(A0, A1, V, LANE, W0, W1) \
+  "fmla v" #A0 ".4s, " W0 ".4s, " V ".s[" #LANE        \
+  "]\n"                                                \
   "fmla v" #A1 ".4s, " W1 ".4s, " V ".s[" #LANE "]\n"
-#define MOBILENET_PACKED_CHANNEL(W0, W1)                                                      \
-  "ld1 {v0.4s, v1.4s, v2.4s}, [%[x]], #48\n" MOBILENET_PACKED_FMLA(8, 20, "v0", 0, W0, W1)     \
+#define MOBILENET_PACKED_CHANNEL(W0, W1)                                                           \
+  "ld1 {v0.4s, v1.4s, v2.4s}, [%[x]], #48\n" MOBILENET_PACKED_FMLA(8, 20, "v0", 0, W0, W1)         \
       MOBILENET_PACKED_FMLA(9, 21, "v0", 1, W0, W1) MOBILENET_PACKED_FMLA(10, 22, "v0", 2, W0, W1) \
-      MOBILENET_PACKED_FMLA(11, 23, "v0", 3, W0, W1)                                           \
-      MOBILENET_PACKED_FMLA(12, 24, "v1", 0, W0, W1)                                           \
-      MOBILENET_PACKED_FMLA(13, 25, "v1", 1, W0, W1)                                           \
-      MOBILENET_PACKED_FMLA(14, 26, "v1", 2, W0, W1)                                           \
-      MOBILENET_PACKED_FMLA(15, 27, "v1", 3, W0, W1)                                           \
-      MOBILENET_PACKED_FMLA(16, 28, "v2", 0, W0, W1)                                           \
-      MOBILENET_PACKED_FMLA(17, 29, "v2", 1, W0, W1)                                           \
-      MOBILENET_PACKED_FMLA(18, 30, "v2", 2, W0, W1)                                           \
-      MOBILENET_PACKED_FMLA(19, 31, "v2", 3, W0, W1)
+          MOBILENET_PACKED_FMLA(11, 23, "v0", 3, W0, W1)                                           \
+              MOBILENET_PACKED_FMLA(12, 24, "v1", 0, W0, W1)                                       \
+                  MOBILENET_PACKED_FMLA(13, 25, "v1", 1, W0, W1)                                   \
+                      MOBILENET_PACKED_FMLA(14, 26, "v1", 2, W0, W1)                               \
+                          MOBILENET_PACKED_FMLA(15, 27, "v1", 3, W0, W1)                           \
+                              MOBILENET_PACKED_FMLA(16, 28, "v2", 0, W0, W1)                       \
+                                  MOBILENET_PACKED_FMLA(17, 29, "v2", 1, W0, W1)                   \
+                                      MOBILENET_PACKED_FMLA(18, 30, "v2", 2, W0, W1)               \
+                                          MOBILENET_PACKED_FMLA(19, 31, "v2", 3, W0, W1)
 
-/// The sums of the first 4 * quads input channels of a packed group for NP == 2, into
+/// The bias plus the sums of the first 4 * quads input channels of a packed group for NP == 2, into
 /// sums[0..11] (first packet of rows 0..11) and sums[12..23] (second packet). Four channels per
 /// iteration: 4 loads of inputs, 2 of weights, 96 FMLA by element and 2 of loop control, so 26
 /// instructions per channel where GCC's loop over packed_channel takes 28. In assembly because
@@ -329,15 +349,17 @@ template <int NP>
 /// takes at most 30 operands, so the accumulators are its own registers (v8-v31), zeroed here
 /// and stored at the end. The same FMLA in the same order as packed_channel: the same results.
 [[gnu::always_inline]] inline void packed_quads(float32x4_t (&sums)[2 * kPackedRows],
-                                                const float*& x, const float*& w, int64_t quads) {
+                                                const float* bias, const float*& x, const float*& w,
+                                                int64_t quads) {
   float* to = reinterpret_cast<float*>(sums);
   asm volatile(
-      "movi v8.4s, #0\n mov v9.16b, v8.16b\n mov v10.16b, v8.16b\n mov v11.16b, v8.16b\n"
+      "ld1 {v8.4s}, [%[bias]]\n ldr q20, [%[bias], #16]\n"  // every row starts from the bias
+      "mov v9.16b, v8.16b\n mov v10.16b, v8.16b\n mov v11.16b, v8.16b\n"
       "mov v12.16b, v8.16b\n mov v13.16b, v8.16b\n mov v14.16b, v8.16b\n mov v15.16b, v8.16b\n"
       "mov v16.16b, v8.16b\n mov v17.16b, v8.16b\n mov v18.16b, v8.16b\n mov v19.16b, v8.16b\n"
-      "mov v20.16b, v8.16b\n mov v21.16b, v8.16b\n mov v22.16b, v8.16b\n mov v23.16b, v8.16b\n"
-      "mov v24.16b, v8.16b\n mov v25.16b, v8.16b\n mov v26.16b, v8.16b\n mov v27.16b, v8.16b\n"
-      "mov v28.16b, v8.16b\n mov v29.16b, v8.16b\n mov v30.16b, v8.16b\n mov v31.16b, v8.16b\n"
+      "mov v21.16b, v20.16b\n mov v22.16b, v20.16b\n mov v23.16b, v20.16b\n"
+      "mov v24.16b, v20.16b\n mov v25.16b, v20.16b\n mov v26.16b, v20.16b\n mov v27.16b, v20.16b\n"
+      "mov v28.16b, v20.16b\n mov v29.16b, v20.16b\n mov v30.16b, v20.16b\n mov v31.16b, v20.16b\n"
       "1:\n"
       "ld1 {v4.4s, v5.4s, v6.4s, v7.4s}, [%[w]], #64\n"  // the weights of two channels
       MOBILENET_PACKED_CHANNEL("v4", "v5") MOBILENET_PACKED_CHANNEL("v6", "v7")
@@ -352,7 +374,7 @@ template <int NP>
       "st1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[to]], #64\n"
       "st1 {v28.4s, v29.4s, v30.4s, v31.4s}, [%[to]], #64\n"
       : [x] "+r"(x), [w] "+r"(w), [n] "+r"(quads), [to] "+r"(to)
-      :
+      : [bias] "r"(bias)
       : "cc", "memory", "v0", "v1", "v2", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",
         "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23",
         "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
@@ -379,25 +401,22 @@ template <int NP, bool Partial, class Act>
 [[gnu::noinline]] void tile_packed(const float* packed, int64_t cin, const float* panel,
                                    const float* bias, float* out, const float* residual,
                                    int64_t cout, int64_t col) {
-  float32x4_t acc0[kPackedRows] = {}, acc1[kPackedRows] = {};
+  constexpr auto rows = std::make_index_sequence<kPackedRows>{};
+  float32x4_t acc0[kPackedRows], acc1[kPackedRows];
   const float* x = packed;
   const float* w = panel;
   int64_t ci = 0;
-  if constexpr (NP == 2) {
-    if (cin >= 4) {
-      float32x4_t sums[2 * kPackedRows];
-      packed_quads(sums, x, w, cin / 4);
-      load_sums(acc0, acc1, sums, std::make_index_sequence<kPackedRows>{});
-      ci = cin / 4 * 4;
-    }
+  if (NP == 2 && cin >= 4) {
+    float32x4_t sums[2 * kPackedRows];
+    packed_quads(sums, bias, x, w, cin / 4);
+    load_sums(acc0, acc1, sums, rows);
+    ci = cin / 4 * 4;
+  } else {
+    splat(acc0, vld1q_f32(bias), rows);
+    splat(acc1, vld1q_f32(bias + 4), rows);  // bias is zero-padded to whole panels
   }
   for (; ci < cin; ++ci, x += kPackedRows, w += kPanel) packed_channel<NP>(acc0, acc1, x, w);
-  constexpr auto rows = std::make_index_sequence<kPackedRows>{};
-  // The second packet is the partial one, if any.
-  store_rows<Act, Partial && NP == 1>(acc0, bias, out, residual, cout, col, rows);
-  if constexpr (NP == 2)
-    store_rows<Act, Partial>(acc1, bias + 4, out + 4, residual ? residual + 4 : nullptr, cout,
-                             col + 4, rows);
+  store_rows<Act, NP, Partial>(acc0, acc1, out, residual, cout, col, rows);
 }
 
 /// All panels over `groups` packed groups of rows.

@@ -67,10 +67,8 @@ class DepthwiseConv2d {
       constexpr int K = decltype(kernel)::value, S = decltype(stride)::value;
       const kernels::RowColumns cols = kernels::row_columns<K, S>(
           in_width, output_shape({1, in_height, in_width, o_.channels}).w, o_.padding.left);
-      for (int64_t oy = oy_begin; oy < oy_end; ++oy, out += cols.out_width * o_.channels)
-        kernels::depthwise_row<K, S, decltype(act)>(
-            kernels::tap_rows<K, S>(oy, o_.padding.top, in_height, input_row), cols, o_.channels,
-            packed_, out);
+      kernels::depthwise_image_rows<K, S, decltype(act)>(
+          oy_begin, oy_end, in_height, cols, o_.padding.top, o_.channels, packed_, input_row, out);
     });
   }
 
