@@ -159,7 +159,8 @@ TEST(Conv2d, StemMatchesReference) {
 }
 
 TEST(Pool, GlobalAverageAndChannelScale) {
-  for (int64_t c : {1, 7, 16, 33})
+  // 150 = 2 groups of kPoolPackets 16-float packets + 1 packet + 6 channels on AVX-512.
+  for (int64_t c : {1, 7, 16, 33, 67, 150})
     for (auto [h, w] : {std::pair<int64_t, int64_t>{1, 1}, {7, 5}, {3, 8}}) {
       const Shape s{3, h, w, c};
       auto x = random_vector(s.numel(), static_cast<uint32_t>(c * 31 + h));

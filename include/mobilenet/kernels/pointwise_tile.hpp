@@ -1,0 +1,123 @@
+#pragma once
+// The data layout of pointwise (1x1) convolutions and fully connected layers, and their generic
+// micro-kernel (Eigen packet math, every ISA):
+//   out[r, co] = act(bias[co] + sum_ci in[r, ci] * w[co, ci]) (+ residual[r, co])
+// over NHWC rows r. Weights are packed once at load into panels of kPanel output channels,
+// ci-major inside a panel, so the micro-kernel streams one panel row per input channel and
+// keeps a kRows x kPanel block of accumulators in registers. Each sum starts from the bias and
+// adds ci = 0..cin-1 in order, whatever the tile, so results do not depend on how rows are split
+// (hence on the thread count).
+
+#include <cstdint>
+
+#include "mobilenet/core/aligned_buffer.hpp"
+#include "mobilenet/kernels/packet.hpp"
+
+namespace mobilenet {
+inline namespace MOBILENET_ISA {
+namespace kernels {
+
+namespace pointwise_detail {
+/// Output channels per weight panel: two packets.
+inline constexpr int kPanel = 2 * simd::kWidth;
+/// Rows per micro-tile: as many as the register file holds (2 accumulators per row plus two
+/// weight packets and a broadcast): 32 vector registers on AVX-512 and AArch64, 16 elsewhere.
+#if defined(EIGEN_VECTORIZE_AVX512) || defined(__aarch64__)
+inline constexpr int kRows = 8;
+#else
+inline constexpr int kRows = 4;
+#endif
+}  // namespace pointwise_detail
+
+/// Weights of a pointwise conv / linear layer in the kernel's layout, with zero-padded bias.
+struct PackedPointwise {
+  int64_t cin = 0, cout = 0;
+  AlignedBuffer weights;  // [panels][cin][kPanel]
+  AlignedBuffer bias;     // [panels * kPanel]
+};
+
+inline int64_t pointwise_panels(int64_t cout) {
+  return (cout + pointwise_detail::kPanel - 1) / pointwise_detail::kPanel;
+}
+
+/// Packs `w` given as PyTorch's [cout][cin] (a 1x1 conv or Linear weight) and `bias` [cout].
+inline PackedPointwise pack_pointwise(const float* w, const float* bias, int64_t cin,
+                                      int64_t cout) {
+  using pointwise_detail::kPanel;
+  const int64_t panels = pointwise_panels(cout);
+  PackedPointwise p{cin, cout, AlignedBuffer(static_cast<std::size_t>(panels * cin * kPanel)),
+                    AlignedBuffer(static_cast<std::size_t>(panels * kPanel))};
+  for (int64_t co = 0; co < cout; ++co) {
+    const int64_t panel = co / kPanel, lane = co % kPanel;
+    for (int64_t ci = 0; ci < cin; ++ci)
+      p.weights.data()[(panel * cin + ci) * kPanel + lane] = w[co * cin + ci];
+    p.bias.data()[co] = bias ? bias[co] : 0.0f;
+  }
+  return p;
+}
+
+namespace pointwise_detail {
+
+/// The epilogue of one accumulator packet: activation, + residual, stored; a partial packet
+/// (`valid` < W channels left) through a buffer, so nothing is written past `cout`.
+template <class Act>
+inline void store_packet(
+    simd::Packet acc, float* out, const float* residual,
+    int64_t valid) {  // by value: a reference would keep callers' accumulators in memory
+  constexpr int W = simd::kWidth;
+  const simd::Packet v = Act::apply(acc);
+  if (valid >= W) {
+    simd::store(out, residual ? simd::add(v, simd::load(residual)) : v);
+  } else if (valid > 0) {
+    alignas(64) float tmp[W];
+    simd::store(tmp, v);
+    for (int64_t k = 0; k < valid; ++k) out[k] = residual ? tmp[k] + residual[k] : tmp[k];
+  }
+}
+
+/// The epilogue of a tile (store_packet of each accumulator).
+template <int Rows, int Panels, int NP, class Act>
+inline void store_tile(simd::Packet (&acc)[Rows][Panels][NP], float* out, const float* residual,
+                       int64_t cout, int64_t col) {
+  constexpr int W = simd::kWidth;
+  for (int q = 0; q < Panels; ++q)
+    for (int j = 0; j < NP; ++j) {
+      const int64_t offset = q * kPanel + j * W;
+      for (int r = 0; r < Rows; ++r)
+        store_packet<Act>(acc[r][q][j], out + r * cout + offset,
+                          residual ? residual + r * cout + offset : nullptr, cout - (col + offset));
+    }
+}
+
+/// One tile: Rows input rows times Panels consecutive weight panels, NP packets of each (NP = 1
+/// when a panel's second packet would be all padding). Every output element is one accumulator
+/// starting from the bias and summing fma(in[r, ci], w[ci, co]) for ci = 0..cin-1 in order, then
+/// the epilogue: the same operations whichever tile shape (or ISA-specific tile) computes it, so
+/// results do not depend on how rows are split.
+template <int Rows, int Panels, int NP, class Act>
+inline void tile(const float* in, int64_t cin, const float* panel, const float* bias, float* out,
+                 const float* residual, int64_t cout, int64_t col) {
+  constexpr int W = simd::kWidth;
+  const int64_t panel_size = cin * kPanel;
+  simd::Packet acc[Rows][Panels][NP];
+  for (int r = 0; r < Rows; ++r)
+    for (int q = 0; q < Panels; ++q)
+      for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::load_aligned(bias + q * kPanel + j * W);
+  for (int64_t ci = 0; ci < cin; ++ci) {
+    simd::Packet wv[Panels][NP];
+    for (int q = 0; q < Panels; ++q)
+      for (int j = 0; j < NP; ++j)
+        wv[q][j] = simd::load_aligned(panel + q * panel_size + ci * kPanel + j * W);
+    for (int r = 0; r < Rows; ++r) {
+      const simd::Packet a = simd::broadcast(in[r * cin + ci]);
+      for (int q = 0; q < Panels; ++q)
+        for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::fmadd(a, wv[q][j], acc[r][q][j]);
+    }
+  }
+  store_tile<Rows, Panels, NP, Act>(acc, out, residual, cout, col);
+}
+
+}  // namespace pointwise_detail
+}  // namespace kernels
+}  // namespace MOBILENET_ISA
+}  // namespace mobilenet
