@@ -41,9 +41,10 @@ const Activation kActivations[] = {Activation::Identity, Activation::ReLU, Activ
 TEST(Pointwise, MatchesReferenceOnOddShapes) {
   uint32_t seed = 1;
   // rows 13 and 37: packed groups of 12 rows on AArch64 plus a tail; cin 700: two packed groups
-  // per block; cin 1400: too wide to pack, the unpacked tiles.
+  // per block; cin 1400: too wide to pack, the unpacked tiles. cout 200: enough weight panels
+  // for threads to split the channels of the 1- and 5-row cases.
   for (int64_t cin : {1, 3, 7, 17, 33, 64, 700, 1400})
-    for (int64_t cout : {1, 3, 7, 16, 17, 33, 40})
+    for (int64_t cout : {1, 3, 7, 16, 17, 33, 40, 200})
       for (int64_t rows : {1, 5, 9, 13, 37})
         for (bool residual : {false, true}) {
           const Activation act = kActivations[seed % 5];
@@ -55,10 +56,15 @@ TEST(Pointwise, MatchesReferenceOnOddShapes) {
           const auto ref =
               reference::conv(x, is, w, b, cout, 1, 1, {}, 1, act, residual ? res.data() : nullptr);
           const mobilenet::PointwiseConv2d layer({cin, cout, act}, w.data(), b.data());
-          for (int threads : {1, 2}) {
+          std::vector<float> single_thread;
+          for (int threads : {1, 2, 3}) {
             mobilenet::ThreadPool pool(threads);
             mobilenet::Tensor out(ref.shape);
             layer.forward({x.data(), is}, out, pool, residual ? res.data() : nullptr);
+            if (threads == 1) single_thread.assign(out.data(), out.data() + out.numel());
+            for (int64_t i = 0; i < out.numel(); ++i)  // whatever the split: rows or channels
+              ASSERT_EQ(out.data()[i], single_thread[static_cast<size_t>(i)])
+                  << "pointwise rows " << rows << " cout " << cout << " threads " << threads;
             expect_close(ref, out.data(),
                          "pointwise cin " + std::to_string(cin) + " cout " + std::to_string(cout) +
                              " rows " + std::to_string(rows) + " act " + to_string(act) +

@@ -59,28 +59,30 @@ inline constexpr int kRowGrain = kPackedRows;
 inline constexpr int kRowGrain = kRows;
 #endif
 
-/// Rows in [1, kRows) with as many panels per tile as keep about 2 * kRows accumulators.
+/// Rows in [1, kRows) times panels [p_begin, p_end), with as many panels per tile as keep about
+/// 2 * kRows accumulators.
 template <class Act, int Rows = 1>
 inline void tail_rows(int64_t rows, const float* in, const PackedPointwise& w, float* out,
-                      const float* residual) {
+                      const float* residual, int64_t p_begin, int64_t p_end) {
   if constexpr (Rows < kRows) {
     if (rows == Rows)
-      row_tile<Rows, std::max(1, kRows / Rows), Act>(in, w, out, residual, 0,
-                                                     pointwise_panels(w.cout));
+      row_tile<Rows, std::max(1, kRows / Rows), Act>(in, w, out, residual, p_begin, p_end);
     else
-      tail_rows<Act, Rows + 1>(rows, in, w, out, residual);
+      tail_rows<Act, Rows + 1>(rows, in, w, out, residual, p_begin, p_end);
   }
 }
 
 }  // namespace pointwise_detail
 
-/// Computes rows [row_begin, row_end) of `out` ([rows][cout]) from `in` ([rows][cin]).
-/// `residual`, if not null, has the layout of `out` and is added after the activation.
+/// Computes rows [row_begin, row_end) of `out` ([rows][cout]) from `in` ([rows][cin]), output
+/// channels [p_begin * kPanel, p_end * kPanel) of them (weight panels p_begin..p_end-1; see
+/// pointwise_panels). `residual`, if not null, has the layout of `out` and is added after the
+/// activation.
 template <class Act>
 void pointwise(const float* in, const PackedPointwise& w, float* out, const float* residual,
-               int64_t row_begin, int64_t row_end) {
+               int64_t row_begin, int64_t row_end, int64_t p_begin, int64_t p_end) {
   using namespace pointwise_detail;
-  const int64_t cin = w.cin, cout = w.cout, panels = pointwise_panels(cout);
+  const int64_t cin = w.cin, cout = w.cout;
   const auto res_at = [&](int64_t r) { return residual ? residual + r * cout : nullptr; };
 #ifdef MOBILENET_POINTWISE_PACKED
   if (kPackedRows * cin <= kPackFloats && row_end - row_begin >= kPackedRows) {
@@ -91,12 +93,13 @@ void pointwise(const float* in, const PackedPointwise& w, float* out, const floa
     for (; r + kPackedRows <= row_end;) {
       const int64_t groups = std::min(block_groups, (row_end - r) / kPackedRows);
       pack_rows(in + r * cin, cin, groups, packed);
-      packed_rows<Act>(packed, groups, w, out + r * cout, res_at(r));
+      packed_rows<Act>(packed, groups, w, out + r * cout, res_at(r), p_begin, p_end);
       r += groups * kPackedRows;
     }
     for (; r + kRows <= row_end; r += kRows)
-      row_tile<kRows, 1, Act>(in + r * cin, w, out + r * cout, res_at(r), 0, panels);
-    if (r < row_end) tail_rows<Act>(row_end - r, in + r * cin, w, out + r * cout, res_at(r));
+      row_tile<kRows, 1, Act>(in + r * cin, w, out + r * cout, res_at(r), p_begin, p_end);
+    if (r < row_end)
+      tail_rows<Act>(row_end - r, in + r * cin, w, out + r * cout, res_at(r), p_begin, p_end);
     return;
   }
 #endif
@@ -111,13 +114,20 @@ void pointwise(const float* in, const PackedPointwise& w, float* out, const floa
   for (int64_t b0 = row_begin; b0 < row_end; b0 += block) {
     const int64_t b1 = std::min(row_end, b0 + block);
     const int64_t full_end = b0 + (b1 - b0) / kRows * kRows;
-    for (int64_t p = 0; p < panels; ++p)
+    for (int64_t p = p_begin; p < p_end; ++p)
       for (int64_t r = b0; r < full_end; r += kRows)
         row_tile<kRows, 1, Act>(in + r * cin, w, out + r * cout, res_at(r), p, p + 1);
     if (full_end < b1)
       tail_rows<Act>(b1 - full_end, in + full_end * cin, w, out + full_end * cout,
-                     res_at(full_end));
+                     res_at(full_end), p_begin, p_end);
   }
+}
+
+/// All output channels of rows [row_begin, row_end).
+template <class Act>
+void pointwise(const float* in, const PackedPointwise& w, float* out, const float* residual,
+               int64_t row_begin, int64_t row_end) {
+  pointwise<Act>(in, w, out, residual, row_begin, row_end, 0, pointwise_panels(w.cout));
 }
 
 }  // namespace kernels

@@ -378,16 +378,16 @@ template <int NP, bool Partial, class Act>
   store_rows<Act, NP, Partial>(acc0, acc1, out, residual, cout, col, rows);
 }
 
-/// All panels over `groups` packed groups of rows. tile_packed_asm is inlined here, so the
-/// vector registers it uses are saved once per call rather than once per tile.
+/// Panels [p_begin, p_end) over `groups` packed groups of rows. tile_packed_asm is inlined here,
+/// so the vector registers it uses are saved once per call rather than once per tile.
 template <class Act>
 inline void packed_rows(const float* packed, int64_t groups, const PackedPointwise& w, float* out,
-                        const float* residual) {
-  const int64_t cin = w.cin, cout = w.cout, panels = pointwise_panels(cout);
+                        const float* residual, int64_t p_begin, int64_t p_end) {
+  const int64_t cin = w.cin, cout = w.cout;
   for (int64_t g = 0; g < groups; ++g) {
     const float* a = packed + g * kPackedRows * cin;
     const int64_t row = g * kPackedRows;
-    for (int64_t p = 0; p < panels; ++p) {
+    for (int64_t p = p_begin; p < p_end; ++p) {
       const int64_t col = p * kPanel;
       const float* panel = w.weights.data() + p * cin * kPanel;
       float* o = out + row * cout + col;

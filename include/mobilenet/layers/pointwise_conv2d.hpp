@@ -34,16 +34,27 @@ class PointwiseConv2d {
             in.pixels() / in.n * o_.in_channels * o_.out_channels};
   }
 
-  /// `residual`, if given, has the shape of `out` and is added after the activation.
+  /// `residual`, if given, has the shape of `out` and is added after the activation. Threads
+  /// split the rows; when there are too few rows to give each thread a tile (fully connected
+  /// layers at batch 1, squeeze-excite), they split the output channels (whole weight panels),
+  /// each reading its share of the weights. (Splitting channels also on 7x7 layers measured no
+  /// faster: the next layer's threads then read rows half written by the other core.)
   void forward(ConstTensorView in, TensorView out, ThreadPool& pool,
                const float* residual = nullptr) const {
     check_shapes("PointwiseConv2d", in.shape, out.shape, o_.in_channels, output_shape(in.shape));
+    const int64_t rows = in.shape.pixels(), panels = kernels::pointwise_panels(o_.out_channels);
+    const bool split_channels = rows < kernels::pointwise_detail::kRowGrain * pool.threads() &&
+                                panels >= pool.threads();
     dispatch_activation(o_.activation, [&](auto act) {
       using Act = decltype(act);
-      pool.parallel_for(in.shape.pixels(), kernels::pointwise_detail::kRowGrain,
-                        [&](int64_t r0, int64_t r1) {
-                          kernels::pointwise<Act>(in.data, packed_, out.data, residual, r0, r1);
-                        });
+      if (split_channels)
+        pool.parallel_for(panels, 1, [&](int64_t p0, int64_t p1) {
+          kernels::pointwise<Act>(in.data, packed_, out.data, residual, 0, rows, p0, p1);
+        });
+      else
+        pool.parallel_for(rows, kernels::pointwise_detail::kRowGrain, [&](int64_t r0, int64_t r1) {
+          kernels::pointwise<Act>(in.data, packed_, out.data, residual, r0, r1);
+        });
     });
   }
 
