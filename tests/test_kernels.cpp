@@ -179,6 +179,12 @@ TEST(Pool, GlobalAverageAndChannelScale) {
             sum += x[static_cast<size_t>((n * h * w + p) * c + ch)];
           ASSERT_NEAR(pooled[static_cast<size_t>(n * c + ch)], sum / double(h * w), 1e-6);
         }
+      // The same means from row sums (SE's threads split the rows), whatever the split.
+      std::vector<float> row_sums(static_cast<size_t>(s.n * h * c)), from_rows(pooled.size());
+      mobilenet::kernels::sum_rows({x.data(), s}, row_sums.data(), 0, 1);
+      mobilenet::kernels::sum_rows({x.data(), s}, row_sums.data(), 1, s.n * h);
+      mobilenet::kernels::mean_of_row_sums(row_sums.data(), s, from_rows.data(), 0, s.n);
+      for (size_t i = 0; i < pooled.size(); ++i) ASSERT_NEAR(from_rows[i], pooled[i], 1e-6);
       const auto scale = random_vector(s.n * c, 7);
       const auto before = x;
       mobilenet::kernels::scale_channels({x.data(), s}, scale.data(), 0, s.n * h);

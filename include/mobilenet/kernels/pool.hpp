@@ -29,31 +29,51 @@ inline void for_channel_groups(int64_t C, F&& f) {
   for (; c < C; ++c) f(c, std::integral_constant<int, 0>{});
 }
 
+/// out[c] = scale * sum over i < count of first[i * C + c], for c < C: `count` NHWC pixels (or
+/// rows of per-channel sums), summed in order.
+inline void sum_pixels(const float* first, int64_t count, int64_t C, float scale, float* out) {
+  constexpr int W = simd::kWidth;
+  for_channel_groups(C, [&](int64_t c, auto packets) {
+    constexpr int G = decltype(packets)::value;
+    if constexpr (G == 0) {
+      float sum = 0.0f;
+      for (int64_t p = 0; p < count; ++p) sum += first[p * C + c];
+      out[c] = sum * scale;
+    } else {
+      simd::Packet sum[G];
+      for (int g = 0; g < G; ++g) sum[g] = simd::zero();
+      for (const float* px = first + c; px != first + c + count * C; px += C)
+        for (int g = 0; g < G; ++g) sum[g] = simd::add(sum[g], simd::load(px + g * W));
+      for (int g = 0; g < G; ++g)
+        simd::store(out + c + g * W, simd::mul(sum[g], simd::broadcast(scale)));
+    }
+  });
+}
+
 /// out[n, c] = mean over (h, w) of in[n, h, w, c], for images [n_begin, n_end). Each channel
 /// sums its pixels in order.
 inline void global_average_pool(ConstTensorView in, float* out, int64_t n_begin, int64_t n_end) {
-  constexpr int W = simd::kWidth;
   const int64_t C = in.shape.c, hw = in.shape.h * in.shape.w;
-  const float inv = 1.0f / static_cast<float>(hw);
-  for (int64_t n = n_begin; n < n_end; ++n) {
-    const float* image = in.data + n * hw * C;
-    float* o = out + n * C;
-    for_channel_groups(C, [&](int64_t c, auto packets) {
-      constexpr int G = decltype(packets)::value;
-      if constexpr (G == 0) {
-        float sum = 0.0f;
-        for (int64_t p = 0; p < hw; ++p) sum += image[p * C + c];
-        o[c] = sum * inv;
-      } else {
-        simd::Packet sum[G];
-        for (int g = 0; g < G; ++g) sum[g] = simd::zero();
-        for (const float* px = image + c; px != image + c + hw * C; px += C)
-          for (int g = 0; g < G; ++g) sum[g] = simd::add(sum[g], simd::load(px + g * W));
-        for (int g = 0; g < G; ++g)
-          simd::store(o + c + g * W, simd::mul(sum[g], simd::broadcast(inv)));
-      }
-    });
-  }
+  for (int64_t n = n_begin; n < n_end; ++n)
+    sum_pixels(in.data + n * hw * C, hw, C, 1.0f / static_cast<float>(hw), out + n * C);
+}
+
+/// sums[row, c] = sum over w of in[row, w, c] for rows [row_begin, row_end) over batch x height:
+/// the first half of a global average pool that threads can split by rows (each then reads the
+/// rows it wrote), finished by mean_of_row_sums.
+inline void sum_rows(ConstTensorView in, float* sums, int64_t row_begin, int64_t row_end) {
+  const int64_t Wd = in.shape.w, C = in.shape.c;
+  for (int64_t row = row_begin; row < row_end; ++row)
+    sum_pixels(in.data + row * Wd * C, Wd, C, 1.0f, sums + row * C);
+}
+
+/// out[n, c] = the mean of image n of `shape` from its sum_rows, rows added in order, for images
+/// [n_begin, n_end). The result does not depend on how the rows were split.
+inline void mean_of_row_sums(const float* sums, const Shape& shape, float* out, int64_t n_begin,
+                             int64_t n_end) {
+  const int64_t C = shape.c, H = shape.h;
+  const float inv = 1.0f / static_cast<float>(H * shape.w);
+  for (int64_t n = n_begin; n < n_end; ++n) sum_pixels(sums + n * H * C, H, C, inv, out + n * C);
 }
 
 /// x[n, h, w, c] *= scale[n, c] for rows [row_begin, row_end) over batch x height.

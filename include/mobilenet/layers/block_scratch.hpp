@@ -18,6 +18,7 @@ struct BlockScratch {
 /// Floats each scratch buffer needs for one block at one input shape.
 struct BlockScratchSize {
   int64_t expanded = 0, depthwise = 0;
+  int64_t se_row_sums = 0;  // batch x height x SE channels (the depthwise output's)
   int64_t se_channels = 0;  // batch x SE channels: the pooled and gate buffers
   int64_t se_squeeze = 0;   // batch x SE squeeze width: the hidden buffer
 };

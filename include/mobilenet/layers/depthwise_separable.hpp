@@ -30,7 +30,7 @@ class DepthwiseSeparable {
             fused && BandPlan::worth_fusing(in)
                 ? threads * BandPlan::make(in, depthwise_, threads).band_floats
                 : depthwise_.output_shape(in).numel(),
-            0, 0};
+            0, 0, 0};
   }
 
   void describe(const std::string& name, const Shape& in, std::vector<LayerInfo>& out) const {

@@ -42,7 +42,8 @@ class InvertedResidual {
   /// layer-by-layer one (whole expanded and depthwise tensors), which profiling uses.
   BlockScratchSize scratch_size(const Shape& in, int threads, bool fused) const {
     const Shape e = expanded_shape(in), d = depthwise_.output_shape(e);
-    BlockScratchSize size{expand_ ? e.numel() : 0, d.numel(), se_ ? in.n * se_->channels() : 0,
+    BlockScratchSize size{expand_ ? e.numel() : 0, d.numel(),
+                          se_ ? in.n * d.h * se_->channels() : 0, se_ ? in.n * se_->channels() : 0,
                           se_ ? in.n * se_->squeeze() : 0};
     if (fused && BandPlan::worth_fusing(e)) {
       const BandPlan plan = BandPlan::make(e, depthwise_, threads);

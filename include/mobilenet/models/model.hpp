@@ -119,7 +119,7 @@ class Model {
     ws.activations[1] = region(kActivationB);
     ws.scratch = {region(kExpanded),
                   region(kDepthwise),
-                  {region(kSePooled), region(kSeHidden), region(kSeGate)}};
+                  {region(kSeRowSums), region(kSePooled), region(kSeHidden), region(kSeGate)}};
     ws.pooled = region(kPooled);
     ws.hidden = region(kHidden);
     ws.logits = region(kLogits);
@@ -240,6 +240,7 @@ class Model {
     kActivationB,
     kExpanded,
     kDepthwise,
+    kSeRowSums,
     kSePooled,
     kSeHidden,
     kSeGate,
@@ -293,6 +294,7 @@ class Model {
            if (!s) return;
            size[kExpanded] = std::max(size[kExpanded], s->expanded);
            size[kDepthwise] = std::max(size[kDepthwise], s->depthwise);
+           size[kSeRowSums] = std::max(size[kSeRowSums], s->se_row_sums);
            size[kSePooled] = size[kSeGate] = std::max(size[kSePooled], s->se_channels);
            size[kSeHidden] = std::max(size[kSeHidden], s->se_squeeze);
          });
