@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "mobilenet/mobilenet.hpp"
+#include "error_expectations.hpp"
 #include "safetensors_writer.hpp"
 
 namespace {
@@ -15,17 +16,9 @@ using testing_io::make_safetensors;
 using testing_io::NamedTensor;
 
 std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "/mobilenet_io_" + name;
+  return testing_io::temp_path("mobilenet_io_", name);
 }
-
-void expect_error_containing(const std::function<void()>& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    FAIL() << "expected mobilenet::Error";
-  } catch (const Error& e) {
-    for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << "'" << p << "' not in: " << e.what();
-  }
-}
+using testing_io::expect_error_containing;
 
 TEST(Safetensors, ReadsTensorsAndMetadata) {
   const std::string bytes = make_safetensors({{"a", {{2, 3}, {1, 2, 3, 4, 5, 6}}}, {"b", {{1}, {7}}}},

@@ -12,9 +12,9 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <functional>
 
 #include "mobilenet/mobilenet.hpp"
+#include "error_expectations.hpp"
 #include "safetensors_writer.hpp"
 
 namespace {
@@ -24,20 +24,9 @@ using testing_io::make_safetensors;
 using testing_io::NamedTensor;
 
 std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "/mobilenet_timm_" + name;
+  return testing_io::temp_path("mobilenet_timm_", name);
 }
-
-void expect_error_containing(const std::function<void()>& f,
-                             const std::vector<std::string>& parts) {
-  try {
-    f();
-    FAIL() << "expected mobilenet::Error";
-  } catch (const Error& e) {
-    for (const auto& p : parts)
-      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
-          << "'" << p << "' not in: " << e.what();
-  }
-}
+using testing_io::expect_error_containing;
 
 int64_t parameters(const Model& m) {
   int64_t n = 0;
