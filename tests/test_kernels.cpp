@@ -64,7 +64,8 @@ TEST(Pointwise, MatchesReferenceOnOddShapes) {
             if (threads == 1) single_thread.assign(out.data(), out.data() + out.numel());
             for (int64_t i = 0; i < out.numel(); ++i)  // whatever the split: rows or channels
               ASSERT_EQ(out.data()[i], single_thread[static_cast<size_t>(i)])
-                  << "pointwise rows " << rows << " cout " << cout << " threads " << threads;
+                  << "pointwise cin " << cin << " rows " << rows << " cout " << cout << " threads "
+                  << threads << " at flat index " << i;
             expect_close(ref, out.data(),
                          "pointwise cin " + std::to_string(cin) + " cout " + std::to_string(cout) +
                              " rows " + std::to_string(rows) + " act " + to_string(act) +

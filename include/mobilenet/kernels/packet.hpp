@@ -30,6 +30,21 @@ inline Packet mul(const Packet& a, const Packet& b) { return Eigen::internal::pm
 inline Packet max(const Packet& a, const Packet& b) { return Eigen::internal::pmax(a, b); }
 inline Packet min(const Packet& a, const Packet& b) { return Eigen::internal::pmin(a, b); }
 
+/// `v` unchanged, hidden from the optimiser: an add that follows an activation ending in a
+/// multiply (hard-sigmoid, hard-swish) must not be contracted into an FMA in some inlined copies
+/// of a kernel and not in others, or results would depend on which tile computed them (hence on
+/// the thread count). Emits no instruction.
+inline Packet opaque(Packet v) {
+#if defined(EIGEN_VECTORIZE_SSE) && defined(__GNUC__)
+  asm("" : "+v"(v));
+#elif defined(EIGEN_VECTORIZE_NEON) && defined(__GNUC__)
+  asm("" : "+w"(v));
+#elif defined(__GNUC__)
+  asm("" : "+g"(v));
+#endif
+  return v;
+}
+
 }  // namespace simd
 }  // namespace MOBILENET_ISA
 }  // namespace mobilenet

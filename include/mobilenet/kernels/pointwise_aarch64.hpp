@@ -87,7 +87,7 @@ template <std::size_t... I>
 /// Activation, + residual: one full packet of one row.
 template <class Act>
 [[gnu::always_inline]] inline float32x4_t finish(float32x4_t v, const float* residual) {
-  v = Act::apply(v);
+  v = simd::opaque(Act::apply(v));  // see opaque(): the add must stay an add
   return residual ? vaddq_f32(v, vld1q_f32(residual)) : v;
 }
 

@@ -65,7 +65,7 @@ inline void store_packet(
     simd::Packet acc, float* out, const float* residual,
     int64_t valid) {  // by value: a reference would keep callers' accumulators in memory
   constexpr int W = simd::kWidth;
-  const simd::Packet v = Act::apply(acc);
+  const simd::Packet v = simd::opaque(Act::apply(acc));
   if (valid >= W) {
     simd::store(out, residual ? simd::add(v, simd::load(residual)) : v);
   } else if (valid > 0) {
