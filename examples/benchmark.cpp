@@ -1,7 +1,7 @@
 // mobilenet-benchmark: latency of the table-built models with random weights (no files needed),
 // like ncnn's benchncnn: warm-up, loops, threads, CPU pinning, cool-down, median/min/max, arena and
-// peak memory, and an optional per-layer profile. Built with MOBILENET_STATIC_TOOLS=ON it is one
-// static executable: `adb push` it to a phone and run it from `adb shell`.
+// peak memory, and an optional per-layer or per-stage profile. Built with MOBILENET_STATIC_TOOLS=ON
+// it is one static executable: `adb push` it to a phone and run it from `adb shell`.
 
 #include <sys/resource.h>
 
@@ -18,8 +18,13 @@
 static const char kUsage[] =
     "usage: mobilenet-benchmark [--arch all|v1,v2,v3_large,v3_small] [--width W] [--resolution R]\n"
     "                           [--batch N] [--threads T] [--loops N] [--warmup N]\n"
-    "                           [--cooldown SECONDS] [--cpus LIST | --big-cores] [--profile]\n"
-    "Times forward() on models with seeded random weights. --profile adds a per-layer table.\n"
+    "                           [--cooldown SECONDS] [--cpus LIST | --big-cores]\n"
+    "                           [--profile | --profile-stages]\n"
+    "Times forward() on models with seeded random weights. --profile adds a per-layer table "
+    "(blocks\n"
+    "then run layer by layer, unfused); --profile-stages one row per stage (stem, block, last "
+    "conv,\n"
+    "head) on the real, fused path.\n"
     "--cpus 4-7 pins every thread to those CPUs; --big-cores pins to the cores whose cpufreq\n"
     "maximum is above the slowest cores' (the big cores of a big.LITTLE phone). --cooldown sleeps\n"
     "before each model so a phone's clocks recover from the previous one.\n";
@@ -29,7 +34,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::vector<mobilenet::Arch> parse_archs(const std::string& list) {
-  if (list == "all") return {mobilenet::Arch::V1, mobilenet::Arch::V2, mobilenet::Arch::V3Large, mobilenet::Arch::V3Small};
+  if (list == "all")
+    return {mobilenet::Arch::V1, mobilenet::Arch::V2, mobilenet::Arch::V3Large,
+            mobilenet::Arch::V3Small};
   std::vector<mobilenet::Arch> archs;
   std::stringstream ss(list);
   for (std::string name; std::getline(ss, name, ',');) archs.push_back(mobilenet::parse_arch(name));
@@ -42,20 +49,23 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
-void print_profile(const mobilenet::Model& model, const mobilenet::Workspace& ws, int64_t size, int64_t batch) {
-  const auto rows = model.layers(size, size);
+void print_profile(const std::vector<mobilenet::LayerInfo>& rows, const mobilenet::Workspace& ws,
+                   int64_t batch) {
   const auto& seconds = ws.profile().seconds();
   const double runs = static_cast<double>(std::max<std::size_t>(ws.profile().runs(), 1));
   double total = 0;
   for (double s : seconds) total += s;
-  std::printf("  %-24s %-32s %-14s %9s %9s %6s\n", "layer", "type", "output", "ms", "GFLOP/s", "%");
+  std::printf("  %-24s %-32s %-14s %9s %9s %6s\n", "layer or stage", "type", "output", "ms",
+              "GFLOP/s", "%");
   for (size_t i = 0; i < rows.size(); ++i) {
     const double ms = 1e3 * seconds[i] / runs;
-    const std::string shape = std::to_string(rows[i].output.h) + "x" + std::to_string(rows[i].output.w) + "x" +
+    const std::string shape = std::to_string(rows[i].output.h) + "x" +
+                              std::to_string(rows[i].output.w) + "x" +
                               std::to_string(rows[i].output.c);
-    const double gflops = ms > 0 ? 2.0 * static_cast<double>(rows[i].macs * batch) / (ms * 1e6) : 0.0;
-    std::printf("  %-24s %-32s %-14s %9.4f %9.1f %6.1f\n", rows[i].name.c_str(), rows[i].type.c_str(),
-                shape.c_str(), ms, gflops, 100.0 * seconds[i] / total);
+    const double gflops =
+        ms > 0 ? 2.0 * static_cast<double>(rows[i].macs * batch) / (ms * 1e6) : 0.0;
+    std::printf("  %-24s %-32s %-14s %9.4f %9.1f %6.1f\n", rows[i].name.c_str(),
+                rows[i].type.c_str(), shape.c_str(), ms, gflops, 100.0 * seconds[i] / total);
   }
 }
 
@@ -63,40 +73,50 @@ void print_profile(const mobilenet::Model& model, const mobilenet::Workspace& ws
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-benchmark", [&] {
-    const cli::Args args(argc, argv,
-                         {"arch", "width", "resolution", "batch", "threads", "loops", "warmup", "cooldown", "cpus"},
-                         {"help", "profile", "big-cores"});
+    const cli::Args args(
+        argc, argv,
+        {"arch", "width", "resolution", "batch", "threads", "loops", "warmup", "cooldown", "cpus"},
+        {"help", "profile", "profile-stages", "big-cores"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (!args.positional.empty()) throw mobilenet::Error("unexpected argument '" + args.positional[0] + "'");
+    if (!args.positional.empty())
+      throw mobilenet::Error("unexpected argument '" + args.positional[0] + "'");
     const int size = args.integer("resolution", 224), batch = args.integer("batch", 1);
     const int threads = args.integer("threads", 1), loops = args.integer("loops", 50);
     const int warmup = args.integer("warmup", 5);
     const double cooldown = args.number("cooldown", 0.0);
-    if (loops < 1 || warmup < 0 || cooldown < 0) throw mobilenet::Error("--loops must be positive, --warmup and --cooldown non-negative");
-    const bool profile = args.has("profile");
-    if (args.has("cpus") && args.has("big-cores")) throw mobilenet::Error("give --cpus or --big-cores, not both");
+    if (loops < 1 || warmup < 0 || cooldown < 0)
+      throw mobilenet::Error("--loops must be positive, --warmup and --cooldown non-negative");
+    const bool profile = args.has("profile"), profile_stages = args.has("profile-stages");
+    if (args.has("cpus") && args.has("big-cores"))
+      throw mobilenet::Error("give --cpus or --big-cores, not both");
     std::string pinning = "not pinned";
     if (args.has("cpus") || args.has("big-cores")) {
       // Before any model exists: the thread pools created below inherit this mask.
-      const std::vector<int> cpus = args.has("cpus") ? cli::parse_cpu_list(args.get("cpus")) : cli::big_cores();
+      const std::vector<int> cpus =
+          args.has("cpus") ? cli::parse_cpu_list(args.get("cpus")) : cli::big_cores();
       cli::pin_to_cpus(cpus);
       pinning = "pinned to CPUs";
       for (size_t i = 0; i < cpus.size(); ++i) pinning += (i ? "," : " ") + std::to_string(cpus[i]);
     }
-    std::printf("mobilenet-benchmark: isa %s, %d thread(s) %s, batch %d, %dx%d, %d loops after %d warm-up\n",
-                mobilenet::isa_name(), threads, pinning.c_str(), batch, size, size, loops, warmup);
-    std::printf("%-10s %6s %10s %10s %10s %9s %10s %10s\n", "model", "width", "median ms", "min ms", "max ms",
-                "GFLOP/s", "arena MiB", "MMACs");
+    std::printf(
+        "mobilenet-benchmark: isa %s, %d thread(s) %s, batch %d, %dx%d, %d loops after %d "
+        "warm-up\n",
+        mobilenet::isa_name(), threads, pinning.c_str(), batch, size, size, loops, warmup);
+    std::printf("%-10s %6s %10s %10s %10s %9s %10s %10s\n", "model", "width", "median ms", "min ms",
+                "max ms", "GFLOP/s", "arena MiB", "MMACs");
     for (const mobilenet::Arch arch : parse_archs(args.get("arch", "all"))) {
       if (cooldown > 0) std::this_thread::sleep_for(std::chrono::duration<double>(cooldown));
       const double width = args.number("width", 1.0);
       const mobilenet::Model model = mobilenet::random_model(arch, {width, 1000});
-      mobilenet::Workspace ws = model.workspace({batch, size, size, threads, profile});
+      mobilenet::WorkspaceOptions options{batch, size, size, threads, profile};
+      options.profile_stages = profile_stages;
+      mobilenet::Workspace ws = model.workspace(options);
       mobilenet::Tensor x({batch, size, size, 3});
-      for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = static_cast<float>(i % 251) / 125.0f - 1.0f;
+      for (int64_t i = 0; i < x.numel(); ++i)
+        x.data()[i] = static_cast<float>(i % 251) / 125.0f - 1.0f;
       for (int i = 0; i < warmup; ++i) model.forward(x, ws);
       ws.clear_profile();
       std::vector<double> ms;
@@ -109,10 +129,13 @@ int main(int argc, char** argv) {
       const double median = ms[ms.size() / 2];
       int64_t macs = 0;
       for (const auto& l : model.layers(size, size)) macs += l.macs;
-      std::printf("%-10s %6.2f %10.3f %10.3f %10.3f %9.1f %10.2f %10.1f\n", mobilenet::to_string(arch), width,
-                  median, ms.front(), ms.back(), 2.0 * static_cast<double>(macs * batch) / (median * 1e6),
-                  static_cast<double>(ws.arena_bytes()) / (1 << 20), static_cast<double>(macs) / 1e6);
-      if (profile) print_profile(model, ws, size, batch);
+      std::printf("%-10s %6.2f %10.3f %10.3f %10.3f %9.1f %10.2f %10.1f\n",
+                  mobilenet::to_string(arch), width, median, ms.front(), ms.back(),
+                  2.0 * static_cast<double>(macs * batch) / (median * 1e6),
+                  static_cast<double>(ws.arena_bytes()) / (1 << 20),
+                  static_cast<double>(macs) / 1e6);
+      if (profile) print_profile(model.layers(size, size), ws, batch);
+      if (profile_stages) print_profile(model.stages(size, size), ws, batch);
     }
     std::printf("peak RSS %.1f MiB\n", peak_rss_mib());
     return 0;

@@ -28,10 +28,18 @@ void* operator new(std::size_t n, std::align_val_t a) {
   if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 
@@ -64,7 +72,8 @@ TEST(Architectures, MacsWithinTwoPercentOfThePapers) {
   const std::pair<Arch, double> papers[] = {
       {Arch::V1, 569e6}, {Arch::V2, 300e6}, {Arch::V3Large, 217e6}, {Arch::V3Small, 56e6}};
   for (auto [arch, macs] : papers)
-    EXPECT_NEAR(static_cast<double>(totals(random_model(arch)).macs), macs, 0.02 * macs) << to_string(arch);
+    EXPECT_NEAR(static_cast<double>(totals(random_model(arch)).macs), macs, 0.02 * macs)
+        << to_string(arch);
 }
 
 TEST(Architectures, WidthMultiplierRoundsLikeTorchvision) {
@@ -114,7 +123,9 @@ TEST(Workspace, AnyPositiveResolutionRuns) {
     m.workspace({1, 0, 5, 1});
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("height and width in [1, 32768], got batch 1, 0x5"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("height and width in [1, 32768], got batch 1, 0x5"),
+              std::string::npos)
+        << e.what();
   }
 }
 
@@ -139,7 +150,8 @@ TEST(Forward, BitIdenticalAcrossThreadCountsAndRuns) {
       const ConstTensorView b = m.forward(x, ws);
       ASSERT_EQ(b.shape, (Shape{2, 1, 1, 21}));
       for (int64_t i = 0; i < b.numel(); ++i)
-        ASSERT_EQ(b.data[i], first[static_cast<size_t>(i)]) << to_string(arch) << " threads " << threads;
+        ASSERT_EQ(b.data[i], first[static_cast<size_t>(i)])
+            << to_string(arch) << " threads " << threads;
     }
   }
 }
@@ -161,8 +173,55 @@ TEST(Forward, FusedBlocksMatchLayerByLayerBitForBit) {
       Workspace ws = m.workspace({2, 193, 161, threads});
       const ConstTensorView got = m.forward(x, ws);
       for (int64_t i = 0; i < got.numel(); ++i)
-        ASSERT_EQ(got.data[i], expected[static_cast<size_t>(i)]) << to_string(arch) << " threads " << threads;
+        ASSERT_EQ(got.data[i], expected[static_cast<size_t>(i)])
+            << to_string(arch) << " threads " << threads;
     }
+  }
+}
+
+// The per-stage profile times the real path: results bit-identical to an unprofiled workspace
+// (blocks still fused), one row per stage whose MACs add up to the per-layer rows', a time for
+// every stage, and no allocation in forward.
+TEST(Profile, StagesTimeTheFusedPathWithoutChangingIt) {
+  for (Arch arch : {Arch::V1, Arch::V3Small}) {
+    const Model m = random_model(arch, {1.0, 17});
+    Tensor x({1, 160, 160, 3});
+    fill(x, 3);
+    Workspace plain = m.workspace({1, 160, 160, 2});
+    const ConstTensorView ref = m.forward(x, plain);
+    const std::vector<float> expected(ref.data, ref.data + ref.numel());
+    WorkspaceOptions o{1, 160, 160, 2};
+    o.profile_stages = true;
+    Workspace ws = m.workspace(o);
+    EXPECT_EQ(ws.arena_bytes(), plain.arena_bytes()) << "a fused plan, not the layer-by-layer one";
+    m.forward(x, ws);
+    const long before = g_allocations.load();
+    const ConstTensorView got = m.forward(x, ws);
+    EXPECT_EQ(g_allocations.load() - before, 0) << to_string(arch);
+    for (int64_t i = 0; i < got.numel(); ++i)
+      ASSERT_EQ(got.data[i], expected[static_cast<size_t>(i)]) << to_string(arch);
+
+    const std::vector<LayerInfo> stages = m.stages(160, 160);
+    ASSERT_EQ(stages.size(), m.spec().blocks.size() + (m.spec().last_conv_out ? 3u : 2u));
+    EXPECT_EQ(stages.front().name, "features.0");
+    EXPECT_EQ(stages[3].name, "features.3");
+    EXPECT_EQ(stages.back().name, "classifier");
+    int64_t stage_macs = 0, layer_macs = 0;
+    for (const LayerInfo& s : stages) stage_macs += s.macs;
+    for (const LayerInfo& l : m.layers(160, 160)) layer_macs += l.macs;
+    EXPECT_EQ(stage_macs, layer_macs);
+    ASSERT_EQ(ws.profile().seconds().size(), stages.size());
+    EXPECT_EQ(ws.profile().runs(), 2u);
+    for (size_t k = 0; k < stages.size(); ++k)
+      EXPECT_GT(ws.profile().seconds()[k], 0.0) << stages[k].name;
+  }
+  WorkspaceOptions both;
+  both.profile = both.profile_stages = true;
+  try {
+    random_model(Arch::V3Small).workspace(both);
+    FAIL() << "profile and profile_stages together were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("profile_stages"), std::string::npos) << e.what();
   }
 }
 

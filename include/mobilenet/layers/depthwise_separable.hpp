@@ -42,7 +42,7 @@ class DepthwiseSeparable {
   /// bit-identical results.
   void forward(ConstTensorView in, TensorView out, const BlockScratch& s, ThreadPool& pool,
                Profiler& prof) const {
-    if (!prof.enabled() && BandPlan::worth_fusing(in.shape)) {
+    if (!prof.per_layer() && BandPlan::worth_fusing(in.shape)) {
       check_shapes("DepthwiseSeparable", in.shape, out.shape, depthwise_.options().channels,
                    output_shape(in.shape));
       run_fused_bands(in, nullptr, depthwise_, &pointwise_, nullptr, out.data, nullptr, nullptr,

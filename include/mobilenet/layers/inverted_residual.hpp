@@ -68,7 +68,7 @@ class InvertedResidual {
   void forward(ConstTensorView in, TensorView out, const BlockScratch& s, ThreadPool& pool,
                Profiler& prof) const {
     const float* residual = has_residual() ? in.data : nullptr;
-    if (!prof.enabled() && BandPlan::worth_fusing(expanded_shape(in.shape))) {
+    if (!prof.per_layer() && BandPlan::worth_fusing(expanded_shape(in.shape))) {
       const Shape d = depthwise_.output_shape(expanded_shape(in.shape));
       check_shapes("InvertedResidual", in.shape, out.shape, in_channels(),
                    project_.output_shape(d));

@@ -123,7 +123,9 @@ class Model {
     ws.pooled = region(kPooled);
     ws.hidden = region(kHidden);
     ws.logits = region(kLogits);
-    if (o.profile) ws.profiler_.enable(layers(o.height, o.width).size());
+    if (o.profile) ws.profiler_.enable(layers(o.height, o.width).size(), Profiler::Level::Layers);
+    if (o.profile_stages)
+      ws.profiler_.enable(stages(o.height, o.width).size(), Profiler::Level::Stages);
     for (size_t k = 0; k < o.features.size(); ++k) {
       ws.feature_stages_.push_back(o.features[k]);
       ws.feature_slots_.push_back({base + plan.feature_offset[k], plan.feature_shape[k]});
@@ -151,6 +153,7 @@ class Model {
     TensorView a{ws.activations[current], stem_.output_shape(x.shape)};
     stem_.forward(x, a, pool);
     prof.lap();
+    prof.end_stage();
     int stage = 0;
     keep_features(ws, stage++, a);
     for (const Block& block : blocks_) {
@@ -158,6 +161,7 @@ class Model {
           [&](const auto& b) {
             TensorView out{ws.activations[1 - current], b.output_shape(a.shape)};
             b.forward(a, out, ws.scratch, pool, prof);
+            prof.end_stage();
             a = out;
           },
           block);
@@ -168,10 +172,12 @@ class Model {
       TensorView out{ws.activations[1 - current], last_conv_->output_shape(a.shape)};
       last_conv_->forward(a, out, pool);
       prof.lap();
+      prof.end_stage();
       a = out;
       keep_features(ws, stage, a);
     }
     classifier_.forward(a, ws.pooled, ws.hidden, ws.logits, pool, prof);
+    prof.end_stage();
     prof.finish();
     return {ws.logits, {x.shape.n, 1, 1, spec_.num_classes}};
   }
@@ -180,22 +186,31 @@ class Model {
   /// `height` x `width`, in execution order.
   std::vector<LayerInfo> layers(int64_t height, int64_t width) const {
     std::vector<LayerInfo> rows;
-    Shape s = stem_.output_shape({1, height, width, 3});
-    rows.push_back(stem_.info("features.0", {1, height, width, 3}));
-    for (size_t i = 0; i < blocks_.size(); ++i) {
-      const std::string name = "features." + std::to_string(i + 1);
-      std::visit(
-          [&](const auto& b) {
-            b.describe(name, s, rows);
-            s = b.output_shape(s);
-          },
-          blocks_[i]);
-    }
-    if (last_conv_) {
-      rows.push_back(last_conv_->info("features." + std::to_string(blocks_.size() + 1), s));
-      s = last_conv_->output_shape(s);
-    }
-    classifier_.describe("classifier", s, rows);
+    describe_stages(height, width, [&](const std::string&, const std::vector<LayerInfo>& layers) {
+      rows.insert(rows.end(), layers.begin(), layers.end());
+    });
+    return rows;
+  }
+
+  /// One row per stage (the stem, each block, the last 1x1 conv, the classifier head) at a
+  /// batch-1 input of `height` x `width`: its layers' rows merged, the type listing what the
+  /// layers are ("expand+depthwise+se+project"), the output the stage's last.
+  std::vector<LayerInfo> stages(int64_t height, int64_t width) const {
+    std::vector<LayerInfo> rows;
+    describe_stages(
+        height, width, [&](const std::string& name, const std::vector<LayerInfo>& layers) {
+          if (layers.size() == 1) {
+            rows.push_back(layers.front());
+            return;
+          }
+          LayerInfo stage{name, "", layers.back().output, 0, 0};
+          for (const LayerInfo& l : layers) {
+            stage.type += (stage.type.empty() ? "" : "+") + l.name.substr(name.size() + 1);
+            stage.params += l.params;
+            stage.macs += l.macs;
+          }
+          rows.push_back(stage);
+        });
     return rows;
   }
 
@@ -264,8 +279,40 @@ class Model {
         std::copy(t.data, t.data + t.numel(), ws.feature_slots_[k].data);
   }
 
-  /// Stages: 0 the stem, 1..N the blocks, N+1 the last 1x1 conv if there is one.
-  int stages() const { return static_cast<int>(blocks_.size()) + (last_conv_ ? 2 : 1); }
+  /// Calls f(stage name, its layers' rows) for the stem, each block, the last 1x1 conv and the
+  /// classifier, at a batch-1 input of `height` x `width`.
+  template <class F>
+  void describe_stages(int64_t height, int64_t width, F&& f) const {
+    std::vector<LayerInfo> rows;
+    const auto emit = [&](const std::string& name) {
+      f(name, rows);
+      rows.clear();
+    };
+    Shape s = stem_.output_shape({1, height, width, 3});
+    rows.push_back(stem_.info("features.0", {1, height, width, 3}));
+    emit("features.0");
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      const std::string name = "features." + std::to_string(i + 1);
+      std::visit(
+          [&](const auto& b) {
+            b.describe(name, s, rows);
+            s = b.output_shape(s);
+          },
+          blocks_[i]);
+      emit(name);
+    }
+    if (last_conv_) {
+      const std::string name = "features." + std::to_string(blocks_.size() + 1);
+      rows.push_back(last_conv_->info(name, s));
+      s = last_conv_->output_shape(s);
+      emit(name);
+    }
+    classifier_.describe("classifier", s, rows);
+    emit("classifier");
+  }
+
+  /// Feature stages: 0 the stem, 1..N the blocks, N+1 the last 1x1 conv if there is one.
+  int stage_count() const { return static_cast<int>(blocks_.size()) + (last_conv_ ? 2 : 1); }
 
   Plan make_plan(const WorkspaceOptions& o) const {
     // Bounds keep every size product below 2^63; larger inputs are not images.
@@ -276,10 +323,12 @@ class Model {
                   "] and height and width in [1, " + std::to_string(kMaxSide) + "], got batch " +
                   std::to_string(o.batch) + ", " + std::to_string(o.height) + "x" +
                   std::to_string(o.width));
+    if (o.profile && o.profile_stages)
+      throw Error("workspace: profile (per layer) and profile_stages exclude each other");
     for (int f : o.features)
-      if (f < 0 || f >= stages())
+      if (f < 0 || f >= stage_count())
         throw Error("workspace: feature index " + std::to_string(f) + " outside [0, " +
-                    std::to_string(stages() - 1) + "] (torchvision's model.features indices)");
+                    std::to_string(stage_count() - 1) + "] (torchvision's model.features indices)");
     int64_t size[kRegions] = {};
     std::vector<Shape> stage_shapes;
     // Blocks run fused (banded, per-thread scratch) unless the profiler times each layer.

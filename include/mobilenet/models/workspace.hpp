@@ -21,10 +21,13 @@ struct WorkspaceOptions {
   int64_t height = 224;  ///< Input height in pixels.
   int64_t width = 224;   ///< Input width in pixels.
   int threads = 1;       ///< Threads per layer, the calling thread included.
-  bool profile = false;  ///< Time every layer (see Workspace::profile()).
+  bool profile = false;  ///< Time every layer, blocks run unfused (see Workspace::profile()).
   /// Feature maps to keep, by torchvision's `model.features[i]` index: 0 is the stem, 1..N the
   /// blocks, N+1 the last 1x1 conv (V2/V3). Read them with Workspace::feature(k) after forward.
   std::vector<int> features = {};
+  /// Time every stage (stem, block, last conv, head) as it runs unprofiled, fused blocks
+  /// included (see Workspace::profile()). Exclusive with `profile`.
+  bool profile_stages = false;
 };
 
 inline namespace MOBILENET_ISA {
@@ -40,7 +43,8 @@ class Workspace {
   std::size_t arena_bytes() const { return arena_.size() * sizeof(float); }
   /// Threads each layer runs on, the caller included.
   int threads() const { return pool_->threads(); }
-  /// With WorkspaceOptions::profile: seconds per row of Model::layers(), summed over runs.
+  /// Seconds per row of Model::layers() (WorkspaceOptions::profile) or of Model::stages()
+  /// (profile_stages), summed over runs.
   const Profiler& profile() const { return profiler_; }
   /// Resets the profile's times and run count to zero.
   void clear_profile() { profiler_.clear(); }
@@ -64,8 +68,8 @@ class Workspace {
   float* pooled = nullptr;
   float* hidden = nullptr;
   float* logits = nullptr;
-  std::vector<int> feature_stages_;              // stage index per kept feature map
-  std::vector<TensorView> feature_slots_;        // where each is kept in the arena
+  std::vector<int> feature_stages_;        // stage index per kept feature map
+  std::vector<TensorView> feature_slots_;  // where each is kept in the arena
 };
 
 }  // namespace MOBILENET_ISA
