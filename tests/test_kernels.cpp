@@ -83,7 +83,7 @@ TEST(Depthwise, MatchesReferenceOnOddShapes) {
                                                {4, 4}, {9, 23}, {40, 9}};
   for (int k : {3, 5})
     for (int stride : {1, 2})
-      for (int64_t c : {1, 3, 7, 16, 17, 33, 67})  // 67: pixel-major rows (kWideChannels)
+      for (int64_t c : {1, 3, 7, 16, 17, 33, 67, 256})  // 256: pixel-major rows on x86
         for (auto [h, w] : sizes)
           for (bool tf_same : {false, true}) {
             const Activation act = kActivations[seed % 5];
@@ -113,10 +113,16 @@ TEST(Depthwise, MatchesReferenceOnOddShapes) {
 }
 
 // Rows of more floats than kernels::zero_row provides: the rows above and below the image skip
-// their missing taps instead of reading zeros (both the channel-major and pixel-major paths).
+// their missing taps instead of reading zeros (both the channel-major and, with 256 channels on
+// x86, the pixel-major path).
 TEST(Depthwise, MatchesReferenceOnRowsWiderThanTheZeroRow) {
   uint32_t seed = 400;
-  for (auto [w, c] : {std::pair<int64_t, int64_t>{1000, 33}, {500, 67}})
+#if !defined(EIGEN_VECTORIZE_NEON)
+  ASSERT_TRUE(mobilenet::kernels::depthwise_detail::pixel_major(256, 1));
+  ASSERT_TRUE(mobilenet::kernels::depthwise_detail::pixel_major(256, 2));
+  ASSERT_FALSE(mobilenet::kernels::depthwise_detail::pixel_major(67, 1));
+#endif
+  for (auto [w, c] : {std::pair<int64_t, int64_t>{1000, 33}, {500, 67}, {160, 256}})
     for (int k : {3, 5})
       for (int stride : {1, 2}) {
         ASSERT_EQ(mobilenet::kernels::zero_row(w * c), nullptr);

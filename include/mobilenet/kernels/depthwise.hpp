@@ -6,7 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
+#include <numeric>
 #include <type_traits>
 
 #include "mobilenet/core/aligned_buffer.hpp"
@@ -250,17 +250,25 @@ template <int K, int S, class Act>
   }
 }
 
-/// Channels from which a row runs pixel-major (row_pixels): walking one channel packet along a
-/// row reads addresses C * 4 bytes apart, which for wide rows map to a handful of L1 sets and
-/// evict each other (on Zen 5, pixel-major runs V1's 28x28x128 stride-2 layer 1.6x and its
-/// 14x14x512 layers 1.25x as fast; 32 channels measured no clear difference). On ARM, where we
-/// can count instructions but not time them, rows stay channel-major: the weights then stay in
-/// registers, and V3-Large executes 7% fewer instructions (bench/arm_insnmix.sh).
+/// Whether rows run pixel-major (row_pixels) instead of channel-major (packet_rows), which keeps
+/// a packet's K*K weights in registers for whole rows and is the faster order, 1.3-4x on Zen 5
+/// (`mobilenet_bench --benchmark_filter=Depthwise`; the 7x7 5x5 layers 4x), except when one
+/// packet's input columns are a multiple of 1 KiB apart (S * C floats): its loads then map to at
+/// most 4 of the 64 sets of an x86 L1 (64-byte lines, 32-48 KiB, 8-12 ways) and evict each
+/// other. Pixel-major ran those layers 1.1-1.3x as fast (C = 128/256 at stride 2, 256/512 at
+/// stride 1 in V1). On ARM, where we can count instructions but not time them, rows stay
+/// channel-major: V3-Large executes 7% fewer instructions than pixel-major (bench/arm_insnmix.sh).
+inline bool pixel_major(int64_t C, int S) {
 #if defined(EIGEN_VECTORIZE_NEON)
-inline constexpr int64_t kWideChannels = std::numeric_limits<int64_t>::max();
+  (void)C, (void)S;
+  return false;
 #else
-inline constexpr int64_t kWideChannels = 64;
+  constexpr int64_t kLine = 64 / sizeof(float), kSets = 64;
+  if (C % kLine) return false;  // the packets straddle lines, whose sets then differ
+  const int64_t sets = kSets / std::gcd(S * C / kLine, kSets);
+  return sets <= 4;
 #endif
+}
 
 /// One output row with the channels innermost: per group of kPixels output columns, every
 /// channel packet in turn, its K*K weight packets loaded from L1 each time.
@@ -328,7 +336,7 @@ void depthwise_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64
                     const PackedDepthwise& w, float* out) {
   constexpr int W = simd::kWidth;
   const int64_t out_row = cols.out_width * C;
-  if (C >= depthwise_detail::kWideChannels) {
+  if (depthwise_detail::pixel_major(C, S)) {
     for (int64_t i = 0; i < rows; ++i)
       depthwise_detail::row_pixels<K, S, Act>(taps[i], cols, C, w, out + i * out_row);
     return;
