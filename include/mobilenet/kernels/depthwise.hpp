@@ -97,6 +97,22 @@ inline TapRows<K> tap_rows(int64_t oy, int top, int64_t height, RowFn&& row,
   return t;
 }
 
+/// Channels [begin, end) of a C-channel tensor: begin a multiple of the packet width, end too or
+/// C. Threads that split a layer by channels each take one.
+struct ChannelRange {
+  int64_t begin, end;
+};
+
+/// f(c) for every channel packet of `range`: full packets from range.begin, then, if range.end is
+/// C and C is not a multiple of the packet width, the packet ending at C (it overlaps the one
+/// before and recomputes its channels with the same operations, hence the same values).
+template <class F>
+inline void for_each_packet(int64_t C, ChannelRange range, F&& f) {
+  constexpr int W = simd::kWidth;
+  for (int64_t c = range.begin; c + W <= range.end; c += W) f(c);
+  if (range.end == C && C % W) f(C - W);
+}
+
 namespace depthwise_detail {
 
 /// Output columns computed together in the interior: independent accumulators, and at stride 1
@@ -274,12 +290,9 @@ inline bool pixel_major(int64_t C, int S) {
 /// channel packet in turn, its K*K weight packets loaded from L1 each time.
 template <int K, int S, class Act>
 [[gnu::noinline]] void row_pixels(const TapRows<K>& taps, RowColumns cols, int64_t C,
-                                  const PackedDepthwise& w, float* out) {
-  constexpr int W = simd::kWidth, P = kPixels;
-  const auto each_packet = [&](auto&& f) {
-    for (int64_t c = 0; c + W <= C; c += W) f(c);
-    if (C % W) f(C - W);
-  };
+                                  const PackedDepthwise& w, float* out, ChannelRange range) {
+  constexpr int P = kPixels;
+  const auto each_packet = [&](auto&& f) { for_each_packet(C, range, f); };
   // f(taps, weights, bias) of channel packet c.
   const auto with_packet = [&](int64_t c, auto&& f) {
     TapRows<K> shifted = taps;
@@ -333,23 +346,21 @@ template <int K, int S, class Act>
 /// the same operations, hence the same values.
 template <int K, int S, class Act>
 void depthwise_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64_t C,
-                    const PackedDepthwise& w, float* out) {
-  constexpr int W = simd::kWidth;
+                    const PackedDepthwise& w, float* out, ChannelRange range) {
   const int64_t out_row = cols.out_width * C;
   if (depthwise_detail::pixel_major(C, S)) {
     for (int64_t i = 0; i < rows; ++i)
-      depthwise_detail::row_pixels<K, S, Act>(taps[i], cols, C, w, out + i * out_row);
+      depthwise_detail::row_pixels<K, S, Act>(taps[i], cols, C, w, out + i * out_row, range);
     return;
   }
-  if (C >= W) {
-    for (int64_t c = 0; c + W <= C; c += W)
+  if (C >= simd::kWidth) {
+    for_each_packet(C, range, [&](int64_t c) {
       depthwise_detail::packet_rows<K, S, Act>(taps, rows, cols, C, w, c, out, out_row);
-    if (C % W)
-      depthwise_detail::packet_rows<K, S, Act>(taps, rows, cols, C, w, C - W, out, out_row);
+    });
     return;
   }
   for (int64_t i = 0; i < rows; ++i)  // fewer channels than one packet
-    for (int64_t c = 0; c < C; ++c)
+    for (int64_t c = range.begin; c < range.end; ++c)
       for (int64_t ox = 0; ox < cols.out_width; ++ox) {
         const TapRows<K>& t = taps[i];
         const int64_t ix0 = ox * S - cols.left;
@@ -372,22 +383,23 @@ inline constexpr int64_t kRowsPerCall = 16;
 template <int K, int S, class Act, class RowFn>
 void depthwise_image_rows(int64_t oy_begin, int64_t oy_end, int64_t in_height, RowColumns cols,
                           int top, int64_t C, const PackedDepthwise& w, RowFn&& input_row,
-                          float* out) {
+                          float* out, ChannelRange range) {
   const float* zeros = zero_row(cols.in_width * C);
   TapRows<K> taps[kRowsPerCall];
   for (int64_t oy = oy_begin; oy < oy_end; oy += kRowsPerCall) {
     const int64_t rows = std::min(kRowsPerCall, oy_end - oy);
     for (int64_t i = 0; i < rows; ++i)
       taps[i] = tap_rows<K, S>(oy + i, top, in_height, input_row, zeros);
-    depthwise_rows<K, S, Act>(taps, rows, cols, C, w, out + (oy - oy_begin) * cols.out_width * C);
+    depthwise_rows<K, S, Act>(taps, rows, cols, C, w, out + (oy - oy_begin) * cols.out_width * C,
+                              range);
   }
 }
 
 /// Computes output rows [row_begin, row_end) of `out` from the tensor `in`, counting rows over
-/// batch x height.
+/// batch x height, for the channels of `range`.
 template <int K, int S, class Act>
 void depthwise(ConstTensorView in, const PackedDepthwise& w, const Padding& pad, TensorView out,
-               int64_t row_begin, int64_t row_end) {
+               int64_t row_begin, int64_t row_end, ChannelRange range) {
   const int64_t H = in.shape.h, Wd = in.shape.w, C = in.shape.c, OH = out.shape.h;
   const RowColumns cols = row_columns<K, S>(Wd, out.shape.w, pad.left);
   for (int64_t row = row_begin; row < row_end;) {
@@ -395,7 +407,7 @@ void depthwise(ConstTensorView in, const PackedDepthwise& w, const Padding& pad,
     const float* image = in.data + n * H * Wd * C;
     depthwise_image_rows<K, S, Act>(
         oy, oy_end, H, cols, pad.top, C, w, [&](int64_t iy) { return image + iy * Wd * C; },
-        out.data + row * out.shape.w * C);
+        out.data + row * out.shape.w * C, range);
     row += oy_end - oy;
   }
 }
