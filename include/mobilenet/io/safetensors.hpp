@@ -4,6 +4,7 @@
 // {string: string}}, then the raw little-endian tensor bytes. Everything is validated before it
 // is trusted; every failure is a mobilenet::Error naming the file and the problem.
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -15,8 +16,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "mobilenet/core/error.hpp"
 
@@ -50,15 +49,23 @@ class SafetensorsFile {
     if (!f) throw Error(path + ": cannot open file");
     const std::streamoff size = f.tellg();
     if (size < 0) throw Error(path + ": cannot read file size");
+    // On 32-bit targets a file can be larger than one read (or an allocation) can hold.
+    if (static_cast<uint64_t>(size) >
+            static_cast<uint64_t>(std::numeric_limits<std::streamsize>::max()) ||
+        static_cast<uint64_t>(size) >= static_cast<uint64_t>(std::numeric_limits<size_t>::max()))
+      throw Error(path + ": " + std::to_string(size) +
+                  " bytes is too large to load on this platform");
     std::string bytes(static_cast<size_t>(size), '\0');
     f.seekg(0);
-    if (size > 0 && !f.read(bytes.data(), size)) throw Error(path + ": read failed");
+    if (size > 0 && !f.read(bytes.data(), static_cast<std::streamsize>(size)))
+      throw Error(path + ": read failed");
     return SafetensorsFile(path, std::move(bytes));
   }
 
   /// Parses `bytes` as a safetensors file; `name` is used in error messages.
   /// @throws Error if the bytes are not a valid safetensors file.
-  SafetensorsFile(std::string name, std::string bytes) : name_(std::move(name)), bytes_(std::move(bytes)) {
+  SafetensorsFile(std::string name, std::string bytes)
+      : name_(std::move(name)), bytes_(std::move(bytes)) {
     parse();
   }
 
@@ -88,7 +95,8 @@ class SafetensorsFile {
         std::memcpy(&bits, src + 2 * i, 2);
         out[i] = e.dtype == "F16"
                      ? static_cast<float>(Eigen::half(Eigen::half_impl::raw_uint16_to_half(bits)))
-                     : static_cast<float>(Eigen::bfloat16(Eigen::bfloat16_impl::raw_uint16_to_bfloat16(bits)));
+                     : static_cast<float>(
+                           Eigen::bfloat16(Eigen::bfloat16_impl::raw_uint16_to_bfloat16(bits)));
       }
     } else {
       throw Error(name_ + ": tensor '" + tensor + "' has dtype " + e.dtype +
@@ -128,7 +136,8 @@ class SafetensorsFile {
   struct HeaderChecker {
     static constexpr int kMaxDepth = 8;
     const SafetensorsFile* file;
-    std::shared_ptr<std::vector<std::set<std::string>>> keys = std::make_shared<std::vector<std::set<std::string>>>();
+    std::shared_ptr<std::vector<std::set<std::string>>> keys =
+        std::make_shared<std::vector<std::set<std::string>>>();
 
     bool operator()(int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) const {
       using E = nlohmann::json::parse_event_t;
@@ -143,19 +152,25 @@ class SafetensorsFile {
   };
 
   void parse() {
-    if (bytes_.size() < 8) fail("file is " + std::to_string(bytes_.size()) + " bytes, too short for a safetensors header");
+    if (bytes_.size() < 8)
+      fail("file is " + std::to_string(bytes_.size()) +
+           " bytes, too short for a safetensors header");
     uint64_t header_len = 0;
-    for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes_[static_cast<size_t>(i)]);
+    for (int i = 7; i >= 0; --i)
+      header_len = (header_len << 8) | static_cast<unsigned char>(bytes_[static_cast<size_t>(i)]);
     if (header_len > kMaxHeaderBytes)
-      fail("header length " + std::to_string(header_len) + " exceeds the " + std::to_string(kMaxHeaderBytes) + "-byte limit");
+      fail("header length " + std::to_string(header_len) + " exceeds the " +
+           std::to_string(kMaxHeaderBytes) + "-byte limit");
     if (header_len > bytes_.size() - 8)
-      fail("header length " + std::to_string(header_len) + " runs past the end of the " + std::to_string(bytes_.size()) + "-byte file");
+      fail("header length " + std::to_string(header_len) + " runs past the end of the " +
+           std::to_string(bytes_.size()) + "-byte file");
     data_offset_ = 8 + static_cast<size_t>(header_len);
     const uint64_t data_size = bytes_.size() - data_offset_;
 
     nlohmann::json header;
     try {
-      header = nlohmann::json::parse(bytes_.begin() + 8, bytes_.begin() + static_cast<std::ptrdiff_t>(data_offset_),
+      header = nlohmann::json::parse(bytes_.begin() + 8,
+                                     bytes_.begin() + static_cast<std::ptrdiff_t>(data_offset_),
                                      HeaderChecker{this});
     } catch (const nlohmann::json::exception& e) {
       fail(std::string("header is not valid JSON: ") + e.what());
@@ -185,7 +200,8 @@ class SafetensorsFile {
       uint64_t bytes = elem;
       for (const auto& d : *shape) {
         if (!d.is_number_unsigned())
-          fail(where + "shape has a dimension (" + brief(d) + ") that is not a non-negative integer");
+          fail(where + "shape has a dimension (" + brief(d) +
+               ") that is not a non-negative integer");
         const uint64_t dim = d.get<uint64_t>();
         if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
             (dim != 0 && bytes > std::numeric_limits<uint64_t>::max() / dim))
@@ -204,7 +220,8 @@ class SafetensorsFile {
              "] lie outside the " + std::to_string(data_size) + "-byte data section");
       if (e.end - e.begin != bytes)
         fail(where + "dtype " + e.dtype + " and shape " + shape_string(e.shape) + " need " +
-             std::to_string(bytes) + " bytes but data_offsets span " + std::to_string(e.end - e.begin));
+             std::to_string(bytes) + " bytes but data_offsets span " +
+             std::to_string(e.end - e.begin));
       if (e.begin != e.end) ranges.emplace_back(e.begin, e.end);
       tensors_.emplace(key, std::move(e));
     }
