@@ -85,11 +85,12 @@ class DepthwiseConv2d {
  private:
   /// Whether threads split the channels rather than the rows: when each would get fewer than 8
   /// rows (the 14x14 and 7x7 layers at 2 threads) of a channel-major layer. Split by rows, each
-  /// thread walks its channel packets down a few rows, and its stride prefetch runs on into the
-  /// rows the other core is writing: at 2 threads these layers ran slower than at 1 (V3-Small's
-  /// 14x14x240 5x5 layers 0.028 -> 0.045 ms). Split by channels they took 0.032 ms, and V3-Small
-  /// 2-4% less in all. Pixel-major layers (V1's) keep the row split: their threads would share
-  /// every pixel's cache lines, and V1 was slower so.
+  /// thread walks its channel packets down a few rows next to the rows the other core is writing
+  /// (hardware prefetch across the boundary is the likely cost; there are no performance
+  /// counters on our VM to confirm it): at 2 threads these layers ran slower than at 1 (V3-Small's
+  /// 14x14x240 5x5 layers 0.028 -> 0.041-0.049 ms). Split by channels they took 0.032 ms, and
+  /// V3-Small 0-5% less in all. Pixel-major layers (V1's) keep the row split: their threads would
+  /// share every pixel's cache lines, and V1 was slower so.
   bool split_channels(int64_t rows, int threads) const {
     constexpr int64_t kMinRowsPerThread = 8;
     return threads > 1 && rows < kMinRowsPerThread * threads &&
