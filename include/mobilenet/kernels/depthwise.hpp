@@ -271,8 +271,10 @@ template <int K, int S, class Act>
 /// (`mobilenet_bench --benchmark_filter=Depthwise`; the 7x7 5x5 layers 4x), except when one
 /// packet's input columns are a multiple of 1 KiB apart (S * C floats): its loads then map to at
 /// most 4 of the 64 sets of an x86 L1 (64-byte lines, 32-48 KiB, 8-12 ways) and evict each
-/// other. Pixel-major ran those layers 1.1-1.3x as fast (C = 128/256 at stride 2, 256/512 at
-/// stride 1 in V1). On ARM, where we can count instructions but not time them, rows stay
+/// other. V1's are such layers: pixel-major ran its stride-2 ones (C = 128, 256) 1.2-1.35x as
+/// fast with hot caches, and the whole of V1 2-4% faster with its stride-1 ones (C = 256, 512)
+/// pixel-major too (alternated runs), though those were not slower channel-major in isolation.
+/// On ARM, where we can count instructions but not time them, rows stay
 /// channel-major: V3-Large executes 7% fewer instructions than pixel-major (bench/arm_insnmix.sh).
 inline bool pixel_major(int64_t C, int S) {
 #if defined(EIGEN_VECTORIZE_NEON)
