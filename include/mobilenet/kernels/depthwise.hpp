@@ -272,10 +272,10 @@ template <int K, int S, class Act>
 /// packet's input columns are a multiple of 1 KiB apart (S * C floats): its loads then map to at
 /// most 4 of the 64 sets of an x86 L1 (64-byte lines, 32-48 KiB, 8-12 ways) and evict each
 /// other. V1's are such layers: pixel-major ran its stride-2 ones (C = 128, 256) 1.2-1.35x as
-/// fast with hot caches, and the whole of V1 2-4% faster with its stride-1 ones (C = 256, 512)
-/// pixel-major too (alternated runs), though those were not slower channel-major in isolation.
-/// On ARM, where we can count instructions but not time them, rows stay
-/// channel-major: V3-Large executes 7% fewer instructions than pixel-major (bench/arm_insnmix.sh).
+/// fast with hot caches, and the whole of V1 2-7% faster with its stride-1 ones (C = 256, 512)
+/// pixel-major too (alternated runs), though those were faster channel-major in isolation.
+/// On ARM, where we can count instructions but not time them, rows stay channel-major: V3-Large
+/// executes 7% fewer instructions than pixel-major (bench/arm_insnmix.sh).
 inline bool pixel_major(int64_t C, int S) {
 #if defined(EIGEN_VECTORIZE_NEON)
   (void)C, (void)S;
