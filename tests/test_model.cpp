@@ -137,14 +137,19 @@ void fill(Tensor& t, uint32_t seed) {
   }
 }
 
+// The logits of `x` run in `ws`, copied out of the workspace (the next forward overwrites them).
+std::vector<float> logits_of(const Model& m, const Tensor& x, Workspace& ws) {
+  const ConstTensorView y = m.forward(x, ws);
+  return {y.data, y.data + y.numel()};
+}
+
 TEST(Forward, BitIdenticalAcrossThreadCountsAndRuns) {
   for (Arch arch : {Arch::V1, Arch::V2, Arch::V3Large, Arch::V3Small}) {
     const Model m = random_model(arch, {0.5, 21});
     Tensor x({2, 67, 45, 3});
     fill(x, 3);
     Workspace one = m.workspace({2, 67, 45, 1});
-    const ConstTensorView a = m.forward(x, one);
-    const std::vector<float> first(a.data, a.data + a.numel());
+    const std::vector<float> first = logits_of(m, x, one);
     for (int threads : {1, 2, 3}) {
       Workspace ws = m.workspace({2, 67, 45, threads});
       const ConstTensorView b = m.forward(x, ws);
@@ -167,8 +172,7 @@ TEST(Forward, FusedBlocksMatchLayerByLayerBitForBit) {
     WorkspaceOptions layer_by_layer{2, 193, 161, 1};
     layer_by_layer.profile = true;
     Workspace ref_ws = m.workspace(layer_by_layer);
-    const ConstTensorView ref = m.forward(x, ref_ws);
-    const std::vector<float> expected(ref.data, ref.data + ref.numel());
+    const std::vector<float> expected = logits_of(m, x, ref_ws);
     for (int threads : {1, 2, 3}) {
       Workspace ws = m.workspace({2, 193, 161, threads});
       const ConstTensorView got = m.forward(x, ws);
@@ -188,8 +192,7 @@ TEST(Profile, StagesTimeTheFusedPathWithoutChangingIt) {
     Tensor x({1, 160, 160, 3});
     fill(x, 3);
     Workspace plain = m.workspace({1, 160, 160, 2});
-    const ConstTensorView ref = m.forward(x, plain);
-    const std::vector<float> expected(ref.data, ref.data + ref.numel());
+    const std::vector<float> expected = logits_of(m, x, plain);
     WorkspaceOptions o{1, 160, 160, 2};
     o.profile_stages = true;
     Workspace ws = m.workspace(o);
