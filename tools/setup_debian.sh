@@ -15,6 +15,7 @@ test_packages=(
   libgtest-dev libbenchmark-dev       # tests and benchmarks
   python3-torch python3-torchvision   # the reference the parity tests compare against
   python3-numpy python3-pil python3-sklearn  # fixtures and the digits model's data
+  python3-onnx                        # the ONNX import tests (tools/onnx_import.py)
 )
 # Further arguments name extra packages (the ARM, sanitizer and benchmark scripts' tools).
 case "${1:-test}" in
