@@ -104,12 +104,6 @@ inline void tile(const float* in, int64_t cin, const float* panel, const float* 
     for (int q = 0; q < Panels; ++q)
       for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::load_aligned(bias + q * kPanel + j * W);
   for (int64_t ci = 0; ci < cin; ++ci) {
-#ifdef PF_EXP
-    if constexpr (Rows == 8) {
-      __builtin_prefetch(panel + panel_size + ci * kPanel, 0, 2);
-      __builtin_prefetch(panel + panel_size + ci * kPanel + 16, 0, 2);
-    }
-#endif
     simd::Packet wv[Panels][NP];
     for (int q = 0; q < Panels; ++q)
       for (int j = 0; j < NP; ++j)
