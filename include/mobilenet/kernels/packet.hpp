@@ -4,6 +4,8 @@
 // and one place the tests check against scalar code.
 
 #include <Eigen/Core>
+#include <cstdint>
+#include <type_traits>
 
 #include "mobilenet/core/isa.hpp"
 
@@ -29,6 +31,31 @@ inline Packet add(const Packet& a, const Packet& b) { return Eigen::internal::pa
 inline Packet mul(const Packet& a, const Packet& b) { return Eigen::internal::pmul(a, b); }
 inline Packet max(const Packet& a, const Packet& b) { return Eigen::internal::pmax(a, b); }
 inline Packet min(const Packet& a, const Packet& b) { return Eigen::internal::pmin(a, b); }
+
+/// The first `n` lanes (0 < n < kWidth) of `v` stored at `p`; nothing is written past p + n.
+/// Masked stores where Eigen has them (AVX-512, AVX), else through a buffer.
+inline void store_first(float* p, const Packet& v, int n) {
+#if defined(EIGEN_VECTORIZE_AVX512) || defined(EIGEN_VECTORIZE_AVX)
+  using Mask = std::conditional_t<kWidth == 16, std::uint16_t, std::uint8_t>;  // a bit per lane
+  Eigen::internal::pstoreu(p, v, static_cast<Mask>((1u << n) - 1));
+#else
+  alignas(64) float lanes[kWidth];
+  store(lanes, v);
+  for (int k = 0; k < n; ++k) p[k] = lanes[k];
+#endif
+}
+/// The first `n` lanes (0 < n < kWidth) loaded from `p`, the others zero; nothing is read past
+/// p + n.
+inline Packet load_first(const float* p, int n) {
+#if defined(EIGEN_VECTORIZE_AVX512) || defined(EIGEN_VECTORIZE_AVX)
+  using Mask = std::conditional_t<kWidth == 16, std::uint16_t, std::uint8_t>;  // a bit per lane
+  return Eigen::internal::ploadu<Packet>(p, static_cast<Mask>((1u << n) - 1));
+#else
+  alignas(64) float lanes[kWidth] = {};
+  for (int k = 0; k < n; ++k) lanes[k] = p[k];
+  return load_aligned(lanes);
+#endif
+}
 
 /// `v` unchanged, hidden from the optimiser: an add that follows an activation ending in a
 /// multiply (hard-sigmoid, hard-swish) must not be contracted into an FMA in some inlined copies

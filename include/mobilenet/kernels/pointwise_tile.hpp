@@ -58,8 +58,8 @@ inline PackedPointwise pack_pointwise(const float* w, const float* bias, int64_t
 
 namespace pointwise_detail {
 
-/// The epilogue of one accumulator packet: activation, + residual, stored; a partial packet
-/// (`valid` < W channels left) through a buffer, so nothing is written past `cout`.
+/// The epilogue of one accumulator packet: activation, + residual, stored; of a partial packet
+/// (`valid` < W channels left) only the valid lanes, so nothing is written past `cout`.
 template <class Act>
 inline void store_packet(
     simd::Packet acc, float* out, const float* residual,
@@ -69,9 +69,8 @@ inline void store_packet(
   if (valid >= W) {
     simd::store(out, residual ? simd::add(v, simd::load(residual)) : v);
   } else if (valid > 0) {
-    alignas(64) float tmp[W];
-    simd::store(tmp, v);
-    for (int64_t k = 0; k < valid; ++k) out[k] = residual ? tmp[k] + residual[k] : tmp[k];
+    const int n = static_cast<int>(valid);
+    simd::store_first(out, residual ? simd::add(v, simd::load_first(residual, n)) : v, n);
   }
 }
 
