@@ -145,20 +145,22 @@ TEST(Depthwise, MatchesReferenceOnRowsWiderThanTheZeroRow) {
 
 TEST(Conv2d, StemMatchesReference) {
   uint32_t seed = 500;
-  const std::pair<int64_t, int64_t> sizes[] = {{1, 1}, {3, 2}, {15, 7}, {9, 9}};
+  // 5x37: output rows with 2-4 whole tiles of interior pixels (read straight from the input when
+  // cin is 3) and gathered pixels on both sides, at both strides; the small sizes: gathered only.
+  const std::pair<int64_t, int64_t> sizes[] = {{1, 1}, {3, 2}, {15, 7}, {9, 9}, {5, 37}};
   for (int64_t cin : {1, 3, 4})
     for (int64_t cout : {1, 7, 16, 17, 33})
       for (int stride : {1, 2})
         for (auto [h, w] : sizes) {
           const Activation act = kActivations[seed % 5];
           const Shape is{2, h, w, cin};
+          // PyTorch's padding, or TF "same" at stride 2 (the extra pixel bottom and right).
+          const Padding pad = stride == 2 && seed % 2 ? Padding{0, 0, 1, 1} : Padding::symmetric(1);
           const auto x = random_vector(is.numel(), seed++, -2, 2);
           const auto wt = random_vector(cout * cin * 9, seed++);
           const auto b = random_vector(cout, seed++);
-          const auto ref =
-              reference::conv(x, is, wt, b, cout, 3, stride, Padding::symmetric(1), 1, act);
-          const mobilenet::Conv2d layer({cin, cout, 3, stride, Padding::symmetric(1), act},
-                                        wt.data(), b.data());
+          const auto ref = reference::conv(x, is, wt, b, cout, 3, stride, pad, 1, act);
+          const mobilenet::Conv2d layer({cin, cout, 3, stride, pad, act}, wt.data(), b.data());
           for (int threads : {1, 2}) {
             mobilenet::ThreadPool pool(threads);
             mobilenet::Tensor out(ref.shape);

@@ -1,10 +1,12 @@
 #pragma once
 // Dense KxK convolution, NHWC, for layers with few input channels (the 3-channel stem):
 //   out[n, oy, ox, co] = act(bias[co] + sum_{ky,kx,ci} in[n, iy, ix, ci] * w[co, ci, ky, kx])
-// as a GEMM: each output pixel's K*K*cin input values (zeros for taps in the padding) are
-// gathered into one row (im2col), and the rows go through the pointwise GEMM kernel, whose
-// weights are packed as [cout][ky][kx][ci]. With K*K*cin = 27 the GEMM keeps the FMA units busy,
-// where broadcasting each input into packets of outputs left them two-thirds idle.
+// as a GEMM over rows of each output pixel's K*K*cin input values, weights packed as
+// [cout][ky][kx][ci] like a pointwise layer's. Pixels whose taps all fall inside the image read
+// their K tap rows straight from the input (direct_tile); the border pixels' rows are gathered
+// (im2col, zeros for taps in the padding) and go through the pointwise kernel. With
+// K*K*cin = 27 the GEMM keeps the FMA units busy, where broadcasting each input into packets of
+// outputs left them two-thirds idle.
 
 #include <algorithm>
 #include <cstdint>
@@ -77,6 +79,56 @@ inline void gather(const float* image, int64_t H, int64_t Wd, int64_t cin, const
   }
 }
 
+/// Rows consecutive output pixels of one output row, all taps inside the image, times one weight
+/// panel, read straight from the input: `taps[ky]` points at the first pixel's first tap of tap
+/// row ky, and pixel r's taps of that row are the K*CIN floats from taps[ky] + r*S*CIN. The
+/// pointwise tile's loop with K input runs per row instead of one (making the pointwise tile
+/// itself take runs cost 8-10% on its small-cin layers, so this is a separate instance); the sums
+/// run in the order of a gathered row, from the bias, so every pixel gets the value the gathered
+/// path would give it.
+template <int K, int S, int CIN, int Rows, int NP, class Act>
+inline void direct_tile(const float* const (&taps)[K], const float* panel, const float* bias,
+                        float* out, int64_t cout, int64_t col) {
+  using namespace pointwise_detail;
+  constexpr int W = simd::kWidth, kRun = K * CIN;
+  simd::Packet acc[Rows][1][NP];
+  for (int r = 0; r < Rows; ++r)
+    for (int j = 0; j < NP; ++j) acc[r][0][j] = simd::load_aligned(bias + j * W);
+  for (int ky = 0; ky < K; ++ky)
+    for (int t = 0; t < kRun; ++t) {
+      simd::Packet wv[NP];
+      for (int j = 0; j < NP; ++j)
+        wv[j] = simd::load_aligned(panel + (ky * kRun + t) * kPanel + j * W);
+      for (int r = 0; r < Rows; ++r) {
+        const simd::Packet a = simd::broadcast(taps[ky][r * S * CIN + t]);
+        for (int j = 0; j < NP; ++j) acc[r][0][j] = simd::fmadd(a, wv[j], acc[r][0][j]);
+      }
+    }
+  finish_tile<Rows, 1, NP, Act>(acc, out, nullptr, cout, col);
+}
+
+/// Output pixels [ox, ox + count) of one output row, all taps inside the image, count a multiple
+/// of kRows: direct_tile on every weight panel.
+template <int K, int S, int CIN, class Act>
+inline void direct_pixels(const float* const (&rows)[K], int64_t ix0, int64_t count,
+                          const PackedPointwise& w, float* out) {
+  using namespace pointwise_detail;
+  const int64_t cout = w.cout;
+  for (int64_t p = 0; p < count; p += kRows) {
+    const float* taps[K];
+    for (int ky = 0; ky < K; ++ky) taps[ky] = rows[ky] + (ix0 + p * S) * CIN;
+    for (int64_t q = 0; q < pointwise_panels(cout); ++q) {
+      const int64_t col = q * kPanel;
+      const float* panel = w.weights.data() + q * K * K * CIN * kPanel;
+      float* o = out + p * cout + col;
+      if (cout - col > simd::kWidth)
+        direct_tile<K, S, CIN, kRows, 2, Act>(taps, panel, w.bias.data() + col, o, cout, col);
+      else
+        direct_tile<K, S, CIN, kRows, 1, Act>(taps, panel, w.bias.data() + col, o, cout, col);
+    }
+  }
+}
+
 }  // namespace conv2d_detail
 
 /// Computes output rows [row_begin, row_end) of `out`, counting rows over batch x height:
@@ -93,14 +145,34 @@ void conv2d(ConstTensorView in, const PackedPointwise& w, const Padding& pad, Te
     const int64_t n = row / OH, oy = row % OH;
     const float* image = in.data + n * H * Wd * cin;
     float* orow = out.data + row * OW * cout;
-    for (int64_t ox0 = 0; ox0 < OW; ox0 += chunk) {
-      const int64_t count = std::min(chunk, OW - ox0);
-      if (cin == 3)
-        conv2d_detail::gather<K, S, 3>(image, H, Wd, cin, pad, oy * S - pad.top, ox0, count, rows);
-      else
-        conv2d_detail::gather<K, S, 0>(image, H, Wd, cin, pad, oy * S - pad.top, ox0, count, rows);
-      pointwise<Act>(rows, w, orow + ox0 * cout, nullptr, 0, count);
+    const int64_t iy0 = oy * S - pad.top;
+    // Columns [direct_begin, direct_end) run direct (3-channel input, all K tap rows inside the
+    // image, all taps of the columns too, whole tiles); the others are gathered.
+    int64_t direct_begin = 0, direct_end = 0;
+    if (cin == 3 && iy0 >= 0 && iy0 + K <= H) {
+      direct_begin = std::min<int64_t>(OW, (pad.left + S - 1) / S);
+      const int64_t last = Wd - K + pad.left >= 0 ? (Wd - K + pad.left) / S + 1 : 0;
+      const int64_t interior_end = std::max(direct_begin, std::min<int64_t>(OW, last));
+      direct_end = direct_begin + (interior_end - direct_begin) / pointwise_detail::kRows *
+                                      pointwise_detail::kRows;
+      const float* tap_rows[K];
+      for (int ky = 0; ky < K; ++ky) tap_rows[ky] = image + (iy0 + ky) * Wd * cin;
+      conv2d_detail::direct_pixels<K, S, 3, Act>(tap_rows, direct_begin * S - pad.left,
+                                                 direct_end - direct_begin, w,
+                                                 orow + direct_begin * cout);
     }
+    const auto gathered = [&](int64_t begin, int64_t end) {
+      for (int64_t ox0 = begin; ox0 < end; ox0 += chunk) {
+        const int64_t count = std::min(chunk, end - ox0);
+        if (cin == 3)
+          conv2d_detail::gather<K, S, 3>(image, H, Wd, cin, pad, iy0, ox0, count, rows);
+        else
+          conv2d_detail::gather<K, S, 0>(image, H, Wd, cin, pad, iy0, ox0, count, rows);
+        pointwise<Act>(rows, w, orow + ox0 * cout, nullptr, 0, count);
+      }
+    };
+    gathered(0, direct_begin);
+    gathered(direct_end, OW);
   }
 }
 

@@ -88,6 +88,33 @@ inline void store_tile(simd::Packet (&acc)[Rows][Panels][NP], float* out, const 
     }
 }
 
+/// The epilogue of a tile's accumulators, fully unrolled (and inlined into the tile) so that the
+/// accumulators stay in registers: indexed by a loop variable, or passed by reference to a call,
+/// they are stored to the stack and reloaded, which cost 4-14% on the 24-128 input channel layers
+/// (bench/, 8-row tiles). Only a tile with a partial packet (the last panel of some layers) goes
+/// through store_tile, on a copy.
+template <int Rows, int Panels, int NP, class Act>
+[[gnu::always_inline]] inline void finish_tile(const simd::Packet (&acc)[Rows][Panels][NP],
+                                               float* out, const float* residual, int64_t cout,
+                                               int64_t col) {
+  constexpr int W = simd::kWidth;
+  const bool all_full = col + Panels * kPanel - (2 - NP) * W <= cout;
+  simd::Packet partial[Rows][Panels][NP];
+#pragma GCC unroll 16
+  for (int r = 0; r < Rows; ++r)
+#pragma GCC unroll 16
+    for (int q = 0; q < Panels; ++q)
+#pragma GCC unroll 16
+      for (int j = 0; j < NP; ++j) {
+        const int64_t o = r * cout + q * kPanel + j * W;
+        if (all_full)
+          store_packet<Act>(acc[r][q][j], out + o, residual ? residual + o : nullptr, W);
+        else
+          partial[r][q][j] = acc[r][q][j];
+      }
+  if (!all_full) store_tile<Rows, Panels, NP, Act>(partial, out, residual, cout, col);
+}
+
 /// One tile: Rows input rows times Panels consecutive weight panels, NP packets of each (NP = 1
 /// when a panel's second packet would be all padding). Every output element is one accumulator
 /// starting from the bias and summing fma(in[r, ci], w[ci, co]) for ci = 0..cin-1 in order, then
@@ -113,25 +140,7 @@ inline void tile(const float* in, int64_t cin, const float* panel, const float* 
         for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::fmadd(a, wv[q][j], acc[r][q][j]);
     }
   }
-  // The epilogue, fully unrolled so that the accumulators stay in registers: indexed by a loop
-  // variable, or passed by reference to store_tile, they are stored to the stack and reloaded,
-  // which cost 4-14% on the 24-128 input channel layers (bench/, 8-row tiles). Only a tile with
-  // a partial packet (the last panel of some layers) goes through store_tile, on a copy.
-  const bool all_full = col + Panels * kPanel - (2 - NP) * W <= cout;
-  simd::Packet partial[Rows][Panels][NP];
-#pragma GCC unroll 16
-  for (int r = 0; r < Rows; ++r)
-#pragma GCC unroll 16
-    for (int q = 0; q < Panels; ++q)
-#pragma GCC unroll 16
-      for (int j = 0; j < NP; ++j) {
-        const int64_t o = r * cout + q * kPanel + j * W;
-        if (all_full)
-          store_packet<Act>(acc[r][q][j], out + o, residual ? residual + o : nullptr, W);
-        else
-          partial[r][q][j] = acc[r][q][j];
-      }
-  if (!all_full) store_tile<Rows, Panels, NP, Act>(partial, out, residual, cout, col);
+  finish_tile<Rows, Panels, NP, Act>(acc, out, residual, cout, col);
 }
 
 }  // namespace pointwise_detail
