@@ -113,6 +113,10 @@ inline void for_each_packet(int64_t C, ChannelRange range, F&& f) {
   if (range.end == C && C % W) f(C - W);
 }
 
+/// Output rows per depthwise_rows call: their tap rows fit on the stack, and the weights are
+/// loaded once per channel packet for all of them.
+inline constexpr int64_t kRowsPerCall = 16;
+
 namespace depthwise_detail {
 
 /// Output columns computed together in the interior: independent accumulators, and at stride 1
@@ -236,8 +240,10 @@ inline void interior_row(const TapRows<K>& taps, RowColumns cols, int64_t C,
     interior_columns<K, S, 1, Act>(taps, ox * S - cols.left, C, wk, bias, out + ox * C);
 }
 
-/// `rows` output rows (taps[i] -> out + i * out_row) of the channel packet at `c`: its K*K
-/// weight packets are loaded once and stay in registers for all the rows. The border columns
+/// `rows` output rows (taps[i] -> out + i * out_row) of the channel packet at `c`, `taps` and
+/// `out` already pointing at the packet's channels (moved on by the caller, which measured up to
+/// 1.35x faster on 5x5 kernels than moving them here): its K*K weight packets are loaded once
+/// and stay in registers for all the rows. The border columns
 /// run one column at a time for all the rows, as their tap columns are the same in every row;
 /// then the interior of each row. Rows with missing tap rows (no zero row) check every tap.
 /// Not inlined: a function of its own keeps the weights in registers, where inlined into the
@@ -250,18 +256,15 @@ template <int K, int S, class Act>
   for (int t = 0; t < K * K; ++t) wk[t] = simd::load(w.weights.data() + t * w.stride + c);
   const simd::Packet bias = simd::load(w.bias.data() + c);
   for (int64_t ox = 0; ox < cols.ox_lo; ++ox)
-    border_columns<K, S, Act>(taps, rows, cols, C, wk, bias, c, ox, out, out_row);
+    border_columns<K, S, Act>(taps, rows, cols, C, wk, bias, 0, ox, out, out_row);
   for (int64_t ox = cols.ox_hi; ox < cols.out_width; ++ox)
-    border_columns<K, S, Act>(taps, rows, cols, C, wk, bias, c, ox, out, out_row);
+    border_columns<K, S, Act>(taps, rows, cols, C, wk, bias, 0, ox, out, out_row);
   for (int64_t i = 0; i < rows; ++i) {
-    TapRows<K> t = taps[i];
-    if (all_tap_rows(t)) {
-      for (int ky = 0; ky < K; ++ky) t.row[ky] += c;
-      interior_row<K, S, Act>(t, cols, C, wk, bias, out + i * out_row + c);
+    if (all_tap_rows(taps[i])) {
+      interior_row<K, S, Act>(taps[i], cols, C, wk, bias, out + i * out_row);
     } else {
-      for (int ky = t.ky0; ky < t.ky1; ++ky) t.row[ky] += c;
       for (int64_t ox = 0; ox < cols.out_width; ++ox)
-        column<K, S, Act>(t, C, wk, bias, cols, ox, out + i * out_row + c);
+        column<K, S, Act>(taps[i], C, wk, bias, cols, ox, out + i * out_row);
     }
   }
 }
@@ -357,7 +360,13 @@ void depthwise_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64
   }
   if (C >= simd::kWidth) {
     for_each_packet(C, range, [&](int64_t c) {
-      depthwise_detail::packet_rows<K, S, Act>(taps, rows, cols, C, w, c, out, out_row);
+      TapRows<K> packet_taps[kRowsPerCall];
+      for (int64_t i = 0; i < rows; ++i) {
+        packet_taps[i] = taps[i];
+        for (int ky = taps[i].ky0; ky < taps[i].ky1; ++ky) packet_taps[i].row[ky] += c;
+      }
+      depthwise_detail::packet_rows<K, S, Act>(packet_taps, rows, cols, C, w, c, out + c,
+                                               out_row);
     });
     return;
   }
@@ -375,10 +384,6 @@ void depthwise_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64
         out[i * out_row + ox * C + c] = Act::apply(acc);
       }
 }
-
-/// Output rows per depthwise_rows call: their tap rows fit on the stack, and the weights are
-/// loaded once per channel packet for all of them.
-inline constexpr int64_t kRowsPerCall = 16;
 
 /// Output rows [oy_begin, oy_end) of one image of `in_height` x `in_width` x C into `out`
 /// (row oy_begin first), reading input row iy at `input_row(iy)`.
