@@ -365,8 +365,7 @@ void depthwise_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64
         packet_taps[i] = taps[i];
         for (int ky = taps[i].ky0; ky < taps[i].ky1; ++ky) packet_taps[i].row[ky] += c;
       }
-      depthwise_detail::packet_rows<K, S, Act>(packet_taps, rows, cols, C, w, c, out + c,
-                                               out_row);
+      depthwise_detail::packet_rows<K, S, Act>(packet_taps, rows, cols, C, w, c, out + c, out_row);
     });
     return;
   }
