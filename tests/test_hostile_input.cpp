@@ -444,8 +444,9 @@ TEST(NonFinite, InfAndNaNInputsRunAndStayInTheirBatchItem) {
   // Item 0: +inf, -inf and NaN pixels; item 1: the clean image.
   Tensor two({2, 40, 36, 3});
   const int64_t per_item = one.numel();
-  std::memcpy(two.data(), one.data(), per_item * sizeof(float));
-  std::memcpy(two.data() + per_item, one.data(), per_item * sizeof(float));
+  const std::size_t item_bytes = static_cast<std::size_t>(per_item) * sizeof(float);
+  std::memcpy(two.data(), one.data(), item_bytes);
+  std::memcpy(two.data() + per_item, one.data(), item_bytes);
   two.data()[5] = std::numeric_limits<float>::infinity();
   two.data()[500] = -std::numeric_limits<float>::infinity();
   two.data()[1000] = std::nanf("");
