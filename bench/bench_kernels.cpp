@@ -1,9 +1,13 @@
 // Per-kernel throughput on every distinct pointwise and depthwise layer shape of the four
 // networks at 224x224, generated from the config tables (so the shapes are the real ones).
-//   build/bench/mobilenet_bench --benchmark_filter='Pointwise|Depthwise'
+//   build/bench/mobilenet_bench --benchmark_filter='FmaPeak|Pointwise|Depthwise'
+// Each reports GFLOP/s and "%peak" (Google Benchmark prints it as a rate, "97.5/s"): the share of
+// the single-core FMA peak, which FmaPeak measures in the same process.
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
 #include <set>
 #include <tuple>
 
@@ -34,6 +38,47 @@ Shapes collect() {
   return s;
 }
 
+// Single-core FMA peak: 16 independent chains of packet FMAs (two FMA pipes of 4-cycle latency
+// need 8 in flight), each value passed through simd::opaque so the compiler cannot merge the
+// identical chains. The kernels' "% peak" counters divide by this, measured in the same process.
+double fma_peak_gflops() {
+  static const double peak = [] {
+    using mobilenet::simd::Packet;
+    constexpr int kChains = 16;
+    constexpr long kIterations = 2000000;
+    Packet acc[kChains];
+    const Packet a = mobilenet::simd::broadcast(1.0000001f), b = mobilenet::simd::broadcast(1e-7f);
+    double best = 0;
+    for (int rep = 0; rep < 5; ++rep) {
+      for (Packet& x : acc) x = mobilenet::simd::zero();
+      const auto t0 = std::chrono::steady_clock::now();
+      for (long i = 0; i < kIterations; ++i) {
+#pragma GCC unroll 16
+        for (int k = 0; k < kChains; ++k)
+          acc[k] = mobilenet::simd::opaque(mobilenet::simd::fmadd(acc[k], a, b));
+      }
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      benchmark::DoNotOptimize(acc);
+      best = std::max(best, 2.0 * kChains * mobilenet::simd::kWidth * kIterations / seconds / 1e9);
+    }
+    return best;
+  }();
+  return peak;
+}
+
+void BM_FmaPeak(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(fma_peak_gflops());
+  state.counters["GFLOP/s"] = fma_peak_gflops();
+}
+
+// GFLOP/s and % of the FMA peak for `flop` floating-point operations per iteration.
+void report_rate(benchmark::State& state, double flop) {
+  state.counters["GFLOP/s"] = benchmark::Counter(flop, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["%peak"] =
+      benchmark::Counter(flop * 100.0 / (fma_peak_gflops() * 1e9), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void BM_Pointwise(benchmark::State& state) {
   const int64_t pixels = state.range(0), cin = state.range(1), cout = state.range(2);
   std::vector<float> w(static_cast<size_t>(cin * cout), 0.01f), b(static_cast<size_t>(cout), 0.0f);
@@ -44,7 +89,7 @@ void BM_Pointwise(benchmark::State& state) {
     layer.forward(in, out, pool);
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(pixels * cin * cout), benchmark::Counter::kIsIterationInvariantRate);
+  report_rate(state, 2.0 * double(pixels * cin * cout));
 }
 
 void BM_Depthwise(benchmark::State& state) {
@@ -58,11 +103,12 @@ void BM_Depthwise(benchmark::State& state) {
     layer.forward(in, out, pool);
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(out.shape().pixels() * c * k * k), benchmark::Counter::kIsIterationInvariantRate);
+  report_rate(state, 2.0 * double(out.shape().pixels() * c * k * k));
 }
 
 const bool registered = [] {
   const Shapes s = collect();
+  benchmark::RegisterBenchmark("FmaPeak", BM_FmaPeak)->Iterations(1);
   for (const auto& [pixels, cin, cout] : s.pointwise)
     benchmark::RegisterBenchmark("Pointwise", BM_Pointwise)->Args({pixels, cin, cout})->ArgNames({"pixels", "cin", "cout"});
   for (const auto& [size, c, k, stride] : s.depthwise)
