@@ -1,7 +1,7 @@
 // ONNX Runtime side of bench/compare_peers.sh: times session.run of one model.
 //
 //   node ort_bench.js --model M.onnx --input input.bin --threads T --runs N --warmup W
-//                     [--logits-out y.bin] [--modules DIR]
+//                     [--logits-out y.bin] [--modules DIR] [--nodes yes]
 //
 // CPU execution provider, intraOpNumThreads T, interOpNumThreads 1, graph optimisation "all",
 // sequential execution: ORT's default settings for a latency-bound batch-1 service. The input is a
@@ -9,6 +9,9 @@
 // measured with process.hrtime. Prints one line: "median_ms min_ms ort_version". The median is
 // sorted[n/2], the same definition as mobilenet-benchmark. onnxruntime-node is resolved from
 // --modules (the scratch directory compare_peers.sh installs it into), then from the cwd.
+// --nodes yes: ORT's own profiler on instead, and one line per graph node (median kernel time in
+// microseconds over the timed runs, operator, output shape) to set beside
+// `mobilenet-benchmark --profile`; the profiler's overhead makes those runs' total slower.
 'use strict';
 const fs = require('fs');
 
@@ -24,6 +27,34 @@ function parseArgs(argv) {
   return out;
 }
 
+// Where ORT writes its profile: a name of this process's own in the temporary directory.
+function profilePrefix() {
+  return require('path').join(require('os').tmpdir(), `ort_bench_profile_${process.pid}`);
+}
+
+// Per node of ORT's profile (a JSON list of trace events, one "<node>_kernel_time" event per node
+// and run), skipping the first `skipRuns` runs of each node: median microseconds, operator, shape.
+function printNodes(file, skipRuns) {
+  const events = JSON.parse(fs.readFileSync(file, 'utf8'));
+  fs.unlinkSync(file);
+  const nodes = new Map();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const name = e.name.slice(0, -'_kernel_time'.length);
+    if (!nodes.has(name)) nodes.set(name, { us: [], op: e.args.op_name, shape: e.args.output_type_shape });
+    nodes.get(name).us.push(e.dur);
+  }
+  let total = 0;
+  for (const [name, n] of nodes) {
+    const us = n.us.slice(skipRuns).sort((a, b) => a - b);
+    const median = us[Math.floor(us.length / 2)];
+    total += median;
+    const shape = JSON.stringify(n.shape || '').replace(/[{}"[\]]/g, '').replace(/^float:/, '');
+    console.log(`${median.toFixed(0).padStart(7)} us  ${String(n.op).padEnd(18)} ${shape.padEnd(16)} ${name}`);
+  }
+  console.log(`${total.toFixed(0).padStart(7)} us  total of the node medians`);
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const paths = [args.modules, process.cwd()].filter(Boolean);
@@ -34,6 +65,8 @@ async function main() {
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    enableProfiling: args.nodes === 'yes',
+    profileFilePrefix: profilePrefix(),
   });
   const raw = fs.readFileSync(args.input);
   const data = new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4);
@@ -50,6 +83,15 @@ async function main() {
   if (args.logitsOut) {
     const y = out[session.outputNames[0]].data;
     fs.writeFileSync(args.logitsOut, Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+  }
+  if (args.nodes === 'yes') {
+    session.endProfiling();  // writes <prefix>_<date>.json (returns nothing in onnxruntime-node)
+    const dir = require('os').tmpdir(), base = require('path').basename(profilePrefix());
+    const file = fs.readdirSync(dir).find((f) => f.startsWith(base) && f.endsWith('.json'));
+    if (!file) throw new Error(`no ORT profile ${profilePrefix()}_*.json was written`);
+    printNodes(require('path').join(dir, file), args.warmup);
+    await session.release();
+    return;
   }
   await session.release();
   console.log(`${ms[Math.floor(ms.length / 2)].toFixed(4)} ${ms[0].toFixed(4)} ${ort.env.versions.node}`);
