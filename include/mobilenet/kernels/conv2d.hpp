@@ -79,6 +79,16 @@ inline void gather(const float* image, int64_t H, int64_t Wd, int64_t cin, const
   }
 }
 
+/// Whether interior pixels run direct_tile. Not on AArch64: its gathered rows go through the
+/// packed assembly tile (pointwise_aarch64.hpp), which loads four inputs per instruction where
+/// direct_tile broadcasts each; with direct_tile, V2 and V3-Small executed 3.3% more instructions
+/// per inference (bench/arm_insnmix.sh).
+#ifdef MOBILENET_POINTWISE_PACKED
+inline constexpr bool kDirect = false;
+#else
+inline constexpr bool kDirect = true;
+#endif
+
 /// Rows consecutive output pixels of one output row, all taps inside the image, times one weight
 /// panel, read straight from the input: `taps[ky]` points at the first pixel's first tap of tap
 /// row ky, and pixel r's taps of that row are the K*CIN floats from taps[ky] + r*S*CIN. The
@@ -149,7 +159,7 @@ void conv2d(ConstTensorView in, const PackedPointwise& w, const Padding& pad, Te
     // Columns [direct_begin, direct_end) run direct (3-channel input, all K tap rows inside the
     // image, all taps of the columns too, whole tiles); the others are gathered.
     int64_t direct_begin = 0, direct_end = 0;
-    if (cin == 3 && iy0 >= 0 && iy0 + K <= H) {
+    if (conv2d_detail::kDirect && cin == 3 && iy0 >= 0 && iy0 + K <= H) {
       direct_begin = std::min<int64_t>(OW, (pad.left + S - 1) / S);
       const int64_t last = Wd - K + pad.left >= 0 ? (Wd - K + pad.left) / S + 1 : 0;
       const int64_t interior_end = std::max(direct_begin, std::min<int64_t>(OW, last));
