@@ -251,10 +251,10 @@ inline void interior_row(const TapRows<K>& taps, RowColumns cols, int64_t C,
 /// `rows` output rows (taps[i] -> out + i * out_row) of the channel packet at `c`, `taps` and
 /// `out` already pointing at the packet's channels (moved on by the caller, which measured up to
 /// 1.35x faster on 5x5 kernels than moving them here): its K*K weight packets are loaded once
-/// and stay in registers for all the rows. The border columns
-/// run one column at a time for all the rows, as their tap columns are the same in every row;
-/// then the interior of each row. Rows with missing tap rows (no zero row) check every tap.
-/// Not inlined: a function of its own keeps the weights in registers, where inlined into the
+/// and stay in registers for all the rows. The border columns run one column at a time for all
+/// the rows, as their tap columns are the same in every row; then the interior of every row, a
+/// block of kBlockColumns columns at a time. Rows with missing tap rows (no zero row) check every
+/// tap. Not inlined: a function of its own keeps the weights in registers, where inlined into the
 /// caller's loops they were reloaded from the stack for every tap.
 template <int K, int S, class Act>
 [[gnu::noinline]] void packet_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64_t C,
