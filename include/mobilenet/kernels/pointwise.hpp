@@ -20,18 +20,22 @@ namespace kernels {
 namespace pointwise_detail {
 
 #ifndef MOBILENET_POINTWISE_PACKED
-template <int Rows, int Panels, int NP, class Act>
+template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
 inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
-                      float* out, const float* residual, int64_t cout, int64_t col) {
-  tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
+                      float* out, const float* residual, int64_t cout, int64_t col,
+                      const float* prefetch = nullptr) {
+  if (Prefetch && prefetch)
+    tile<Rows, Panels, NP, Act, true>(in, cin, panel, bias, out, residual, cout, col, prefetch);
+  else
+    tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
 }
 #endif
 
 /// Rows rows (compile-time) times panels [p_begin, p_end): Panels at a time while enough remain
 /// (more independent accumulators when there are few rows, e.g. the classifier at batch 1).
-template <int Rows, int Panels, class Act>
+template <int Rows, int Panels, class Act, bool Prefetch = false>
 inline void row_tile(const float* in, const PackedPointwise& w, float* out, const float* residual,
-                     int64_t p_begin, int64_t p_end) {
+                     int64_t p_begin, int64_t p_end, const float* prefetch = nullptr) {
   const int64_t cin = w.cin, cout = w.cout, last = pointwise_panels(cout) - 1;
   const auto at = [&](int64_t p) {
     const int64_t col = p * kPanel;
@@ -41,7 +45,7 @@ inline void row_tile(const float* in, const PackedPointwise& w, float* out, cons
   int64_t p = p_begin;
   for (; p + Panels <= std::min(p_end, last); p += Panels) {  // all but the last panel are full
     const auto [panel, bias, o, res, col] = at(p);
-    full_tile<Rows, Panels, 2, Act>(in, cin, panel, bias, o, res, cout, col);
+    full_tile<Rows, Panels, 2, Act, Prefetch>(in, cin, panel, bias, o, res, cout, col, prefetch);
   }
   for (; p < p_end; ++p) {
     const auto [panel, bias, o, res, col] = at(p);
@@ -77,14 +81,63 @@ inline void tail_rows(int64_t rows, const float* in, const PackedPointwise& w, f
 inline constexpr int kMinBalancedRows = kRows - kRows / 4;
 
 /// One tile of `rows` rows, in [kMinBalancedRows, kRows], on one panel column range.
-template <class Act, int Rows = kRows>
+template <class Act, bool Prefetch, int Rows = kRows>
 inline void balanced_tile(int64_t rows, const float* in, const PackedPointwise& w, float* out,
-                          const float* residual, int64_t p_begin, int64_t p_end) {
+                          const float* residual, int64_t p_begin, int64_t p_end,
+                          const float* prefetch = nullptr) {
   if constexpr (Rows >= kMinBalancedRows) {
     if (rows == Rows)
-      row_tile<Rows, 1, Act>(in, w, out, residual, p_begin, p_end);
+      row_tile<Rows, 1, Act, Prefetch>(in, w, out, residual, p_begin, p_end, prefetch);
     else
-      balanced_tile<Act, Rows - 1>(rows, in, w, out, residual, p_begin, p_end);
+      balanced_tile<Act, Prefetch, Rows - 1>(rows, in, w, out, residual, p_begin, p_end, prefetch);
+  }
+}
+
+/// The generic loop of pointwise() below: blocks of rows, panel-major inside a block. With
+/// Prefetch, each panel's first tile also prefetches the next panel.
+template <class Act, bool Prefetch>
+void panel_major(const float* in, const PackedPointwise& w, float* out, const float* residual,
+                 int64_t row_begin, int64_t row_end, int64_t p_begin, int64_t p_end) {
+  const int64_t cin = w.cin, cout = w.cout;
+  const auto res_at = [&](int64_t r) { return residual ? residual + r * cout : nullptr; };
+  // Rows per block: about 256 KiB of input, which stays in L2 while each weight panel in turn
+  // meets all its rows. Panel-major order reads each weight once per block: a layer's weights
+  // come from memory (they do not stay cached from one inference to the next), and one pass
+  // over them streams while the block's rows are computed. (Row-major order made every 8-row
+  // tile pass over all weights, the first pass waiting on memory: 7x7 layers ran at 75% of
+  // their hot-cache speed inside a model.)
+  // A block of at most 8 tiles' rows (7x7 layers, a thread's share of them) goes in tiles of
+  // kMinBalancedRows..kRows rows where it can, so that no short tail tile makes one more pass
+  // over all the weights for a few rows: with 4 MB of weights, V1's last layer took as long on
+  // 49 rows as on 56 with a 1-row tail. With more tiles the tail costs little, and balanced
+  // tiles measured 3-5% slower on 14x14 layers with 40-80 input channels.
+  const auto next_panel = [&](int64_t p) {
+    return Prefetch && p + 1 < p_end ? w.weights.data() + (p + 1) * cin * kPanel : nullptr;
+  };
+  const int64_t block =
+      std::max<int64_t>(kRows, (65536 / std::max<int64_t>(cin, 1)) / kRows * kRows);
+  for (int64_t b0 = row_begin; b0 < row_end; b0 += block) {
+    const int64_t b1 = std::min(row_end, b0 + block), rows = b1 - b0;
+    const int64_t tiles = (rows + kRows - 1) / kRows;
+    if (tiles <= 8 && rows >= kMinBalancedRows * tiles) {
+      // `tiles` tiles of rows / tiles rows, the first rows % tiles of them one row more.
+      for (int64_t p = p_begin; p < p_end; ++p)
+        for (int64_t i = 0, r = b0; i < tiles; ++i) {
+          const int64_t n = rows / tiles + (i < rows % tiles ? 1 : 0);
+          balanced_tile<Act, Prefetch>(n, in + r * cin, w, out + r * cout, res_at(r), p, p + 1,
+                                       i == 0 ? next_panel(p) : nullptr);
+          r += n;
+        }
+      continue;
+    }
+    const int64_t full_end = b0 + rows / kRows * kRows;
+    for (int64_t p = p_begin; p < p_end; ++p)
+      for (int64_t r = b0; r < full_end; r += kRows)
+        row_tile<kRows, 1, Act, Prefetch>(in + r * cin, w, out + r * cout, res_at(r), p, p + 1,
+                                          r == b0 ? next_panel(p) : nullptr);
+    if (full_end < b1)
+      tail_rows<Act>(b1 - full_end, in + full_end * cin, w, out + full_end * cout, res_at(full_end),
+                     p_begin, p_end);
   }
 }
 
@@ -98,10 +151,11 @@ template <class Act>
 void pointwise(const float* in, const PackedPointwise& w, float* out, const float* residual,
                int64_t row_begin, int64_t row_end, int64_t p_begin, int64_t p_end) {
   using namespace pointwise_detail;
-  const int64_t cin = w.cin, cout = w.cout;
-  const auto res_at = [&](int64_t r) { return residual ? residual + r * cout : nullptr; };
+  const int64_t cin = w.cin;
 #ifdef MOBILENET_POINTWISE_PACKED
   if (kPackedRows * cin <= kPackFloats && row_end - row_begin >= kPackedRows) {
+    const int64_t cout = w.cout;
+    const auto res_at = [&](int64_t r) { return residual ? residual + r * cout : nullptr; };
     // Blocks of whole groups, at most kPackFloats of input: packed once, then every panel.
     alignas(16) float packed[kPackFloats];
     const int64_t block_groups = kPackFloats / (kPackedRows * cin);
@@ -119,40 +173,16 @@ void pointwise(const float* in, const PackedPointwise& w, float* out, const floa
     return;
   }
 #endif
-  // Rows per block: about 256 KiB of input, which stays in L2 while each weight panel in turn
-  // meets all its rows. Panel-major order reads each weight once per block: a layer's weights
-  // come from memory (they do not stay cached from one inference to the next), and one pass
-  // over them streams while the block's rows are computed. (Row-major order made every 8-row
-  // tile pass over all weights, the first pass waiting on memory: 7x7 layers ran at 75% of
-  // their hot-cache speed inside a model.)
-  // A block of at most 8 tiles' rows (7x7 layers, a thread's share of them) goes in tiles of
-  // kMinBalancedRows..kRows rows where it can, so that no short tail tile makes one more pass
-  // over all the weights for a few rows: with 4 MB of weights, V1's last layer took as long on
-  // 49 rows as on 56 with a 1-row tail. With more tiles the tail costs little, and balanced
-  // tiles measured 3-5% slower on 14x14 layers with 40-80 input channels.
-  const int64_t block =
-      std::max<int64_t>(kRows, (65536 / std::max<int64_t>(cin, 1)) / kRows * kRows);
-  for (int64_t b0 = row_begin; b0 < row_end; b0 += block) {
-    const int64_t b1 = std::min(row_end, b0 + block), rows = b1 - b0;
-    const int64_t tiles = (rows + kRows - 1) / kRows;
-    if (tiles <= 8 && rows >= kMinBalancedRows * tiles) {
-      // `tiles` tiles of rows / tiles rows, the first rows % tiles of them one row more.
-      for (int64_t p = p_begin; p < p_end; ++p)
-        for (int64_t i = 0, r = b0; i < tiles; ++i) {
-          const int64_t n = rows / tiles + (i < rows % tiles ? 1 : 0);
-          balanced_tile<Act>(n, in + r * cin, w, out + r * cout, res_at(r), p, p + 1);
-          r += n;
-        }
-      continue;
-    }
-    const int64_t full_end = b0 + rows / kRows * kRows;
-    for (int64_t p = p_begin; p < p_end; ++p)
-      for (int64_t r = b0; r < full_end; r += kRows)
-        row_tile<kRows, 1, Act>(in + r * cin, w, out + r * cout, res_at(r), p, p + 1);
-    if (full_end < b1)
-      tail_rows<Act>(b1 - full_end, in + full_end * cin, w, out + full_end * cout,
-                     res_at(full_end), p_begin, p_end);
-  }
+  // Weights of 256 KiB or more (V1 from 28x28x256 on, the 7x7 layers of V2 and V3) come from L3
+  // or memory on every inference: the first tile of each panel then also prefetches the next
+  // panel, which the hardware prefetcher did not do in time (V1, 1 thread: 14x14x512 blocks 4%,
+  // 7x7 blocks 6-10% faster). Smaller weights stay cached; prefetching them measured 2-3% slower,
+  // and so did the layers that do not prefetch when the prefetching tiles were inlined in the
+  // same loop, hence two instantiations.
+  if (cin * (p_end - p_begin) * kPanel * int64_t{sizeof(float)} >= 256 * 1024)
+    panel_major<Act, true>(in, w, out, residual, row_begin, row_end, p_begin, p_end);
+  else
+    panel_major<Act, false>(in, w, out, residual, row_begin, row_end, p_begin, p_end);
 }
 
 /// All output channels of rows [row_begin, row_end).

@@ -120,9 +120,12 @@ template <int Rows, int Panels, int NP, class Act>
 /// starting from the bias and summing fma(in[r, ci], w[ci, co]) for ci = 0..cin-1 in order, then
 /// the epilogue: the same operations whichever tile shape (or ISA-specific tile) computes it, so
 /// results do not depend on how rows are split.
-template <int Rows, int Panels, int NP, class Act>
+/// With Prefetch, the tile also fetches the panel `prefetch` (the next one) into L1 as it
+/// streams its own, one panel row per input channel (see pointwise()).
+template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
 inline void tile(const float* in, int64_t cin, const float* panel, const float* bias, float* out,
-                 const float* residual, int64_t cout, int64_t col) {
+                 const float* residual, int64_t cout, int64_t col,
+                 const float* prefetch = nullptr) {
   constexpr int W = simd::kWidth;
   const int64_t panel_size = cin * kPanel;
   simd::Packet acc[Rows][Panels][NP];
@@ -131,6 +134,11 @@ inline void tile(const float* in, int64_t cin, const float* panel, const float* 
       for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::load_aligned(bias + q * kPanel + j * W);
   for (int64_t ci = 0; ci < cin; ++ci) {
     simd::Packet wv[Panels][NP];
+    if constexpr (Prefetch) {
+      constexpr int kLineFloats = 16;  // 64-byte cache lines
+      for (int k = 0; k < kPanel; k += kLineFloats)
+        __builtin_prefetch(prefetch + ci * kPanel + k, /*read*/ 0, /*all cache levels*/ 3);
+    }
     for (int q = 0; q < Panels; ++q)
       for (int j = 0; j < NP; ++j)
         wv[q][j] = simd::load_aligned(panel + q * panel_size + ci * kPanel + j * W);
