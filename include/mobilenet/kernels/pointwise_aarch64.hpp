@@ -148,10 +148,12 @@ template <int Rows, int NP, bool Partial, class Act>
   store_rows<Act, NP, Partial>(acc0, acc1, out, residual, cout, col, rows);
 }
 
-template <int Rows, int Panels, int NP, class Act>
+/// The generic path's tile interface; `Prefetch` and `prefetch` are unused: AArch64 runs every
+/// MobileNet layer through the packed path, which does not prefetch.
+template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
 inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
                       float* out, const float* residual, int64_t cout, int64_t col,
-                      const float* /*prefetch: not used by these tiles*/ = nullptr) {
+                      const float* /*prefetch*/ = nullptr) {
   // Several panels (row tails, fully connected layers) run panel by panel: one input vector
   // serves four channels of a row here, where the generic tile needs a load per row and channel.
   for (int q = 0; q < Panels; ++q, panel += cin * kPanel, bias += kPanel, out += kPanel,
