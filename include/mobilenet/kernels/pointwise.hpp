@@ -24,10 +24,12 @@ template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
 inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
                       float* out, const float* residual, int64_t cout, int64_t col,
                       const float* prefetch = nullptr) {
-  if (Prefetch && prefetch)
-    tile<Rows, Panels, NP, Act, true>(in, cin, panel, bias, out, residual, cout, col, prefetch);
-  else
-    tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
+  if constexpr (Prefetch) {
+    if (prefetch)
+      return tile<Rows, Panels, NP, Act, true>(in, cin, panel, bias, out, residual, cout, col,
+                                               prefetch);
+  }
+  tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
 }
 #endif
 
