@@ -95,6 +95,12 @@ inline void balanced_tile(int64_t rows, const float* in, const PackedPointwise& 
   }
 }
 
+/// Whether `panels` weight panels of `cin` input channels are large enough (256 KiB) to come
+/// from L3 or memory on every inference (see pointwise()).
+inline bool large_weights(int64_t cin, int64_t panels) {
+  return cin * panels * kPanel * int64_t{sizeof(float)} >= 256 * 1024;
+}
+
 /// The generic loop of pointwise() below: blocks of rows, panel-major inside a block. With
 /// Prefetch, each panel's first tile also prefetches the next panel.
 template <class Act, bool Prefetch>
@@ -116,18 +122,25 @@ void panel_major(const float* in, const PackedPointwise& w, float* out, const fl
   const auto next_panel = [&](int64_t p) {
     return Prefetch && p + 1 < p_end ? w.weights.data() + (p + 1) * cin * kPanel : nullptr;
   };
-  const int64_t block =
+  const int64_t max_block =
       std::max<int64_t>(kRows, (65536 / std::max<int64_t>(cin, 1)) / kRows * kRows);
-  for (int64_t b0 = row_begin; b0 < row_end; b0 += block) {
-    const int64_t b1 = std::min(row_end, b0 + block), rows = b1 - b0;
+  const int64_t total = row_end - row_begin, blocks = (total + max_block - 1) / max_block;
+  for (int64_t i = 0; i < blocks; ++i) {
+    // Large weights (Prefetch): blocks of equal size, each in balanced tiles, so that no block
+    // ends in a short tail that makes one more pass over the weights for a few rows (V1's
+    // 14x14x512 layer made 3 passes over its 1 MB of weights for 196 rows, 2 with this).
+    const int64_t b0 = row_begin + (Prefetch ? total * i / blocks : i * max_block);
+    const int64_t b1 =
+        Prefetch ? row_begin + total * (i + 1) / blocks : std::min(row_end, b0 + max_block);
+    const int64_t rows = b1 - b0;
     const int64_t tiles = (rows + kRows - 1) / kRows;
-    if (tiles <= 8 && rows >= kMinBalancedRows * tiles) {
+    if ((tiles <= 8 || Prefetch) && rows >= kMinBalancedRows * tiles) {
       // `tiles` tiles of rows / tiles rows, the first rows % tiles of them one row more.
       for (int64_t p = p_begin; p < p_end; ++p)
-        for (int64_t i = 0, r = b0; i < tiles; ++i) {
-          const int64_t n = rows / tiles + (i < rows % tiles ? 1 : 0);
+        for (int64_t t = 0, r = b0; t < tiles; ++t) {
+          const int64_t n = rows / tiles + (t < rows % tiles ? 1 : 0);
           balanced_tile<Act, Prefetch>(n, in + r * cin, w, out + r * cout, res_at(r), p, p + 1,
-                                       i == 0 ? next_panel(p) : nullptr);
+                                       t == 0 ? next_panel(p) : nullptr);
           r += n;
         }
       continue;
@@ -181,10 +194,21 @@ void pointwise(const float* in, const PackedPointwise& w, float* out, const floa
   // 7x7 blocks 6-10% faster). Smaller weights stay cached; prefetching them measured 2-3% slower,
   // and so did the layers that do not prefetch when the prefetching tiles were inlined in the
   // same loop, hence two instantiations.
-  if (cin * (p_end - p_begin) * kPanel * int64_t{sizeof(float)} >= 256 * 1024)
+  if (large_weights(cin, p_end - p_begin))
     panel_major<Act, true>(in, w, out, residual, row_begin, row_end, p_begin, p_end);
   else
     panel_major<Act, false>(in, w, out, residual, row_begin, row_end, p_begin, p_end);
+}
+
+/// The row count that threads' shares of a layer should be multiples of: whole tiles, except for
+/// large weights, which panel_major splits into balanced tiles whatever the row count (V1's
+/// 14x14 layers then take 98 rows per thread, not 96 and 100 with a tail).
+inline int64_t pointwise_row_grain(const PackedPointwise& w) {
+  using namespace pointwise_detail;
+#ifndef MOBILENET_POINTWISE_PACKED
+  if (large_weights(w.cin, pointwise_panels(w.cout))) return 1;
+#endif
+  return kRowGrain;
 }
 
 /// All output channels of rows [row_begin, row_end).

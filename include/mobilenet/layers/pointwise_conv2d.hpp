@@ -43,8 +43,8 @@ class PointwiseConv2d {
                const float* residual = nullptr) const {
     check_shapes("PointwiseConv2d", in.shape, out.shape, o_.in_channels, output_shape(in.shape));
     const int64_t rows = in.shape.pixels(), panels = kernels::pointwise_panels(o_.out_channels);
-    const bool split_channels = rows < kernels::pointwise_detail::kRowGrain * pool.threads() &&
-                                panels >= pool.threads();
+    const bool split_channels =
+        rows < kernels::pointwise_detail::kRowGrain * pool.threads() && panels >= pool.threads();
     dispatch_activation(o_.activation, [&](auto act) {
       using Act = decltype(act);
       if (split_channels)
@@ -52,7 +52,7 @@ class PointwiseConv2d {
           kernels::pointwise<Act>(in.data, packed_, out.data, residual, 0, rows, p0, p1);
         });
       else
-        pool.parallel_for(rows, kernels::pointwise_detail::kRowGrain, [&](int64_t r0, int64_t r1) {
+        pool.parallel_for(rows, kernels::pointwise_row_grain(packed_), [&](int64_t r0, int64_t r1) {
           kernels::pointwise<Act>(in.data, packed_, out.data, residual, r0, r1);
         });
     });
