@@ -2,11 +2,12 @@
 // [1x1 expand ->] depthwise [-> 1x1 project] fused by bands of output rows, so the expanded
 // tensor (the largest of a MobileNet, up to 6x the block's input) never leaves the cache.
 //
-// Each thread takes a contiguous run of bands. It expands the input rows its bands read into a
-// ring buffer of its own (a band's rows overlap the next band's by K - S rows, which the ring
-// keeps instead of recomputing), runs the depthwise conv on the band, and projects the band
-// straight into the block's output. A block with squeeze-excite needs the whole depthwise output
-// before it can project: it fuses expand -> depthwise only, and projects afterwards.
+// Each thread takes an equal contiguous share of the output rows, in bands. It expands the input
+// rows its bands read into a ring buffer of its own (a band's rows overlap the next band's by K - S
+// rows, which the ring keeps instead of recomputing), runs the depthwise conv on the band, and
+// projects the band straight into the block's output. A block with squeeze-excite needs the whole
+// depthwise output before it can project: it fuses expand -> depthwise only, and projects
+// afterwards.
 //
 // Every output element is computed by the same operations as in the layer-by-layer path (the
 // kernels' results do not depend on how rows are split), so fused and unfused results are
@@ -67,20 +68,23 @@ inline void run_fused_bands(ConstTensorView in, const PointwiseConv2d* expand,
   const Shape d = dw.output_shape(e);
   const int64_t out_c = project ? project->options().out_channels : d.c;
   const BandPlan plan = BandPlan::make(e, dw, pool.threads());
-  const int64_t per_image = (d.h + plan.band_rows - 1) / plan.band_rows;
-  const int64_t bands = d.n * per_image;
-  const int64_t slots = std::min<int64_t>(pool.threads(), bands);
+  const int64_t total_rows = d.n * d.h;  // output rows over the batch
+  const int64_t slots = std::min<int64_t>(pool.threads(), total_rows);
   const int64_t S = dw.options().stride, K = dw.options().kernel, top = dw.options().padding.top;
   const int64_t in_row = in.shape.w * in.shape.c, e_row = e.w * e.c;
-  // One chunk per slot: chunk t owns ring t and band t.
+  // One chunk per slot: chunk t owns ring t and band t, and an equal share of the output rows
+  // (V2's 56x56 blocks ran 30 and 26 rows in whole bands of 6), in bands of at most
+  // plan.band_rows within one image.
   pool.parallel_for(slots, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       float* my_ring = expand ? ring + t * plan.ring_floats : nullptr;  // null when unused
       float* my_band = project ? band + t * plan.band_floats : nullptr;
       int64_t image = -1, have_lo = 0, have_hi = 0;  // input rows [have_lo, have_hi) in the ring
-      for (int64_t b = t * bands / slots; b < (t + 1) * bands / slots; ++b) {
-        const int64_t n = b / per_image, oy0 = (b % per_image) * plan.band_rows;
-        const int64_t oy1 = std::min(d.h, oy0 + plan.band_rows);
+      const int64_t row_end = (t + 1) * total_rows / slots;
+      for (int64_t row = t * total_rows / slots; row < row_end;) {
+        const int64_t n = row / d.h, oy0 = row % d.h;
+        const int64_t oy1 = std::min({d.h, oy0 + plan.band_rows, oy0 + (row_end - row)});
+        row += oy1 - oy0;
         const float* x = in.data + n * in.shape.h * in_row;
         if (expand) {
           const int64_t need_lo = std::clamp<int64_t>(oy0 * S - top, 0, e.h);
