@@ -95,10 +95,10 @@ inline void balanced_tile(int64_t rows, const float* in, const PackedPointwise& 
   }
 }
 
-/// Whether `panels` weight panels of `cin` input channels are large enough (256 KiB) to come
+/// Whether `panels` weight panels of `cin` input channels are large enough (96 KiB) to come
 /// from L3 or memory on every inference (see pointwise()).
 inline bool large_weights(int64_t cin, int64_t panels) {
-  return cin * panels * kPanel * int64_t{sizeof(float)} >= 256 * 1024;
+  return cin * panels * kPanel * int64_t{sizeof(float)} >= 96 * 1024;
 }
 
 /// The generic loop of pointwise() below: blocks of rows, panel-major inside a block. With
@@ -188,12 +188,13 @@ void pointwise(const float* in, const PackedPointwise& w, float* out, const floa
     return;
   }
 #endif
-  // Weights of 256 KiB or more (V1 from 28x28x256 on, the 7x7 layers of V2 and V3) come from L3
-  // or memory on every inference: the first tile of each panel then also prefetches the next
-  // panel, which the hardware prefetcher did not do in time (V1, 1 thread: 14x14x512 blocks 4%,
-  // 7x7 blocks 6-10% faster). Smaller weights stay cached; prefetching them measured 2-3% slower,
-  // and so did the layers that do not prefetch when the prefetching tiles were inlined in the
-  // same loop, hence two instantiations.
+  // Weights of 96 KiB or more (V1 from 28x28x128 on, the 14x14 and 7x7 layers of V2 and V3)
+  // come from L3 or memory on every inference: the first tile of each panel then also prefetches
+  // the next panel, which the hardware prefetcher did not do in time (V1, 1 thread: 14x14x512
+  // blocks 4%, 7x7 blocks 6-10% faster; lowering the bound from 256 to 96 KiB: V2's 14x14 blocks
+  // 1-2% faster, where the kernel ran 10-18% slower in the model than with hot caches). Smaller
+  // weights stay cached; prefetching them measured 2-3% slower, and so did the layers that do not
+  // prefetch when the prefetching tiles were inlined in the same loop, hence two instantiations.
   if (large_weights(cin, p_end - p_begin))
     panel_major<Act, true>(in, w, out, residual, row_begin, row_end, p_begin, p_end);
   else
