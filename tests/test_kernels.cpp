@@ -44,8 +44,9 @@ TEST(Pointwise, MatchesReferenceOnOddShapes) {
   // per block; cin 1400: too wide to pack, the unpacked tiles. cout 200: enough weight panels
   // for threads to split the channels of the 1- and 5-row cases; with cin 700 and 1400, weights
   // large enough for balanced tiles in blocks of equal size (rows 100: 2 or 3 blocks on x86).
+  // cout 24: pairs of rows on AVX-512 (pair_tile), 16 rows a tile, then the usual tiles.
   for (int64_t cin : {1, 3, 7, 17, 33, 64, 700, 1400})
-    for (int64_t cout : {1, 3, 7, 16, 17, 33, 40, 200})
+    for (int64_t cout : {1, 3, 7, 16, 17, 24, 33, 40, 200})
       for (int64_t rows : {1, 5, 9, 13, 37, 100})
         for (bool residual : {false, true}) {
           const Activation act = kActivations[seed % 5];

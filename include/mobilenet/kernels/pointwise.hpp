@@ -145,11 +145,21 @@ void panel_major(const float* in, const PackedPointwise& w, float* out, const fl
         }
       continue;
     }
-    const int64_t full_end = b0 + rows / kRows * kRows;
+    int64_t r0 = b0;  // rows before r0 went through pair_tile
+#if defined(EIGEN_VECTORIZE_AVX512)
+    if constexpr (!Prefetch) {
+      constexpr int kPairs = kRows;  // 24 accumulators
+      if (w.pair_weights.size() && p_begin == 0 && p_end == 1)
+        for (; r0 + 2 * kPairs <= b1; r0 += 2 * kPairs)
+          pair_tile<kPairs, Act>(in + r0 * cin, cin, w.pair_weights.data(), w.pair_bias.data(),
+                                 out + r0 * cout, res_at(r0));
+    }
+#endif
+    const int64_t full_end = r0 + (b1 - r0) / kRows * kRows;
     for (int64_t p = p_begin; p < p_end; ++p)
-      for (int64_t r = b0; r < full_end; r += kRows)
+      for (int64_t r = r0; r < full_end; r += kRows)
         row_tile<kRows, 1, Act, Prefetch>(in + r * cin, w, out + r * cout, res_at(r), p, p + 1,
-                                          r == b0 ? next_panel(p) : nullptr);
+                                          r == r0 ? next_panel(p) : nullptr);
     if (full_end < b1)
       tail_rows<Act>(b1 - full_end, in + full_end * cin, w, out + full_end * cout, res_at(full_end),
                      p_begin, p_end);
