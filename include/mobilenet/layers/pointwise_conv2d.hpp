@@ -35,16 +35,23 @@ class PointwiseConv2d {
   }
 
   /// `residual`, if given, has the shape of `out` and is added after the activation. Threads
-  /// split the rows; when there are too few rows to give each thread a tile (fully connected
-  /// layers at batch 1, squeeze-excite), they split the output channels (whole weight panels),
-  /// each reading its share of the weights. (Splitting channels also on 7x7 layers measured no
-  /// faster: the next layer's threads then read rows half written by the other core.)
+  /// split the rows; they split the output channels (whole weight panels), each reading its share
+  /// of the weights, when there are too few rows to give each thread a tile (fully connected
+  /// layers at batch 1, squeeze-excite), and on layers of few rows (7x7) with 1 MB of weights or
+  /// more, which would otherwise each stream all of them from L3 or memory (V1's 7x7 blocks at 2
+  /// threads 4-5% faster, V2's last two 2-3%). Splitting the channels of 7x7 layers with smaller
+  /// weights measured no faster: the next layer's threads then read rows half written by the
+  /// other core.
   void forward(ConstTensorView in, TensorView out, ThreadPool& pool,
                const float* residual = nullptr) const {
     check_shapes("PointwiseConv2d", in.shape, out.shape, o_.in_channels, output_shape(in.shape));
     const int64_t rows = in.shape.pixels(), panels = kernels::pointwise_panels(o_.out_channels);
-    const bool split_channels =
-        rows < kernels::pointwise_detail::kRowGrain * pool.threads() && panels >= pool.threads();
+    constexpr int64_t kFewRows = 64, kLargeWeights = 1 << 20;
+    const bool few_rows = rows < kernels::pointwise_detail::kRowGrain * pool.threads();
+    const bool streams_weights =
+        rows <= kFewRows &&
+        o_.in_channels * o_.out_channels * int64_t{sizeof(float)} >= kLargeWeights;
+    const bool split_channels = (few_rows || streams_weights) && panels >= pool.threads();
     dispatch_activation(o_.activation, [&](auto act) {
       using Act = decltype(act);
       if (split_channels)
