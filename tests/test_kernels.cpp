@@ -43,8 +43,10 @@ TEST(Pointwise, MatchesReferenceOnOddShapes) {
   // rows 13 and 37: packed groups of 12 rows on AArch64 plus a tail; cin 700: two packed groups
   // per block; cin 1400: too wide to pack, the unpacked tiles. cout 200: enough weight panels
   // for threads to split the channels of the 1- and 5-row cases; with cin 700 and 1400, weights
-  // large enough for balanced tiles in blocks of equal size (rows 100: 2 or 3 blocks on x86).
-  // cout 24: pairs of rows on AVX-512 (pair_tile), 16 rows a tile, then the usual tiles.
+  // large enough for balanced tiles in blocks of equal size (rows 100: 2 or 3 blocks on x86);
+  // cin 1400 x cout 200 (1.1 MB) with at most 64 rows: threads split the channels. cout 24:
+  // pairs of rows on AVX-512 (pair_tile), 16 rows a tile, then the usual tiles; at 2 and 3
+  // threads the rows 100 shares run balanced tiles, which ASSERT_EQ compares with pair_tile.
   for (int64_t cin : {1, 3, 7, 17, 33, 64, 700, 1400})
     for (int64_t cout : {1, 3, 7, 16, 17, 24, 33, 40, 200})
       for (int64_t rows : {1, 5, 9, 13, 37, 100})

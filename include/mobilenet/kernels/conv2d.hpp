@@ -154,12 +154,13 @@ template <int K, int S>
   if (next >= row_end) return;
   const int64_t H = in.shape.h, in_row = in.shape.w * in.shape.c;
   const int64_t n = next / out_height, oy = next % out_height;
-  // Rows of `next` below the previous output row's (all of them for the first row of an image).
+  // Rows of `next` below the previous output row's (all of them for the first row of an image;
+  // at the bottom, where `last` is clipped, a row the previous one read too, which costs little).
   const int64_t last = std::min(H, oy * S - top + K);
   const int64_t first = std::max<int64_t>(0, oy == 0 ? oy * S - top : last - S);
   const float* image = in.data + n * H * in_row;
-  for (const float* p = image + first * in_row; p < image + last * in_row; p += kLineFloats)
-    __builtin_prefetch(p, /*read*/ 0, /*L2*/ 2);
+  for (int64_t f = first * in_row; f < last * in_row; f += kLineFloats)
+    __builtin_prefetch(image + f, /*read*/ 0, /*L2*/ 2);
 }
 
 }  // namespace conv2d_detail

@@ -114,11 +114,13 @@ void panel_major(const float* in, const PackedPointwise& w, float* out, const fl
   // over them streams while the block's rows are computed. (Row-major order made every 8-row
   // tile pass over all weights, the first pass waiting on memory: 7x7 layers ran at 75% of
   // their hot-cache speed inside a model.)
-  // A block of at most 8 tiles' rows (7x7 layers, a thread's share of them) goes in tiles of
-  // kMinBalancedRows..kRows rows where it can, so that no short tail tile makes one more pass
-  // over all the weights for a few rows: with 4 MB of weights, V1's last layer took as long on
-  // 49 rows as on 56 with a 1-row tail. With more tiles the tail costs little, and balanced
-  // tiles measured 3-5% slower on 14x14 layers with 40-80 input channels.
+  // A block goes in tiles of kMinBalancedRows..kRows rows where it can, so that no short tail
+  // tile makes one more pass over all the weights for a few rows, when it has at most 8 tiles'
+  // rows (7x7 layers, a thread's share of them: with 4 MB of weights, V1's last layer took as
+  // long on 49 rows as on 56 with a 1-row tail) or large weights (below). Small weights with
+  // more tiles keep whole tiles and a tail, which costs them little: balanced tiles measured
+  // 3-5% slower on 14x14 layers with 40-80 input channels. Layers of one and a half packets of
+  // outputs take pairs of rows first (pair_tile).
   const auto next_panel = [&](int64_t p) {
     return Prefetch && p + 1 < p_end ? w.weights.data() + (p + 1) * cin * kPanel : nullptr;
   };
@@ -214,9 +216,9 @@ void pointwise(const float* in, const PackedPointwise& w, float* out, const floa
 /// The row count that threads' shares of a layer should be multiples of: whole tiles, except for
 /// large weights, which panel_major splits into balanced tiles whatever the row count (V1's
 /// 14x14 layers then take 98 rows per thread, not 96 and 100 with a tail).
-inline int64_t pointwise_row_grain(const PackedPointwise& w) {
+inline int64_t pointwise_row_grain([[maybe_unused]] const PackedPointwise& w) {
   using namespace pointwise_detail;
-#ifndef MOBILENET_POINTWISE_PACKED
+#ifndef MOBILENET_POINTWISE_PACKED  // the AArch64 packed path works in groups of kPackedRows
   if (large_weights(w.cin, pointwise_panels(w.cout))) return 1;
 #endif
   return kRowGrain;

@@ -199,7 +199,7 @@ inline void pair_tile(const float* in, int64_t cin, const float* pair_weights,
     for (int j = 0; j < 3; ++j) acc[p][j] = simd::load_aligned(pair_bias + j * W);
   for (int64_t ci = 0; ci < cin; ++ci) {
     simd::Packet wv[3];
-    for (int j = 0; j < 3; ++j) wv[j] = simd::load(pair_weights + ci * pair_floats + j * W);
+    for (int j = 0; j < 3; ++j) wv[j] = simd::load_aligned(pair_weights + ci * pair_floats + j * W);
     for (int p = 0; p < Pairs; ++p) {
       const simd::Packet a = simd::broadcast(in[(2 * p) * cin + ci]);
       const float* b_in = in + (2 * p + 1) * cin + ci;

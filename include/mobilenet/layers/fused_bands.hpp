@@ -32,7 +32,8 @@ struct BandPlan {
 
   /// About 256 KiB of expanded rows per thread: in L2 on current x86 and ARM cores, with room
   /// for the band's depthwise output and the projection weights. With several threads, at least
-  /// 4 bands per thread and image, so that uneven band counts cost little.
+  /// 4 bands per thread and image (from when threads took whole bands; with equal row shares,
+  /// whole-ring bands at 2 threads measured within noise and were not adopted).
   static BandPlan make(const Shape& dw_in, const DepthwiseConv2d& dw, int threads) {
     constexpr int64_t kRingBytes = 256 << 10;
     const int64_t K = dw.options().kernel, S = dw.options().stride;
