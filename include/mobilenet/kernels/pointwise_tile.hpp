@@ -151,10 +151,13 @@ template <int Rows, int Panels, int NP, class Act>
 /// results do not depend on how rows are split.
 /// With Prefetch, the tile also fetches the panel `prefetch` (the next one) into L1 as it
 /// streams its own, one panel row per input channel (see pointwise()).
+/// Not inlined: inlined into panel_major's loops, the same inner loop ran up to 12% slower (the
+/// 16-input-channel layers; all V1/V2/V3 pointwise shapes 2.4% faster in geometric mean out of
+/// line, mobilenet_bench; V2 2.2% and V1 1.4% faster in all, sum of stage minimums).
 template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
-inline void tile(const float* in, int64_t cin, const float* panel, const float* bias, float* out,
-                 const float* residual, int64_t cout, int64_t col,
-                 const float* prefetch = nullptr) {
+[[gnu::noinline]] void tile(const float* in, int64_t cin, const float* panel, const float* bias,
+                            float* out, const float* residual, int64_t cout, int64_t col,
+                            const float* prefetch = nullptr) {
   constexpr int W = simd::kWidth;
   const int64_t panel_size = cin * kPanel;
   simd::Packet acc[Rows][Panels][NP];
@@ -188,10 +191,11 @@ inline void tile(const float* in, int64_t cin, const float* panel, const float* 
 /// V3's 56x56 projections to 24 channels 67-69% -> 81-86% of the FMA peak (mobilenet_bench), V2
 /// 1.8% and V3-Large 2.6% faster in all (sum of stage minimums, 8 alternated rounds). Every output
 /// element gets the same operations as in `tile` (bias, then fmadd over ci in order, then the
-/// epilogue), so results do not depend on which of the two computes it.
+/// epilogue), so results do not depend on which of the two computes it. Not inlined, as `tile`
+/// (the 24-channel shapes 3% faster out of line in mobilenet_bench; the models within noise).
 template <int Pairs, class Act>
-inline void pair_tile(const float* in, int64_t cin, const float* pair_weights,
-                      const float* pair_bias, float* out, const float* residual) {
+[[gnu::noinline]] void pair_tile(const float* in, int64_t cin, const float* pair_weights,
+                                 const float* pair_bias, float* out, const float* residual) {
   constexpr int W = simd::kWidth;
   const int64_t pair_floats = 3 * W;  // = 2 * cout
   simd::Packet acc[Pairs][3];
