@@ -20,24 +20,29 @@ namespace kernels {
 namespace pointwise_detail {
 
 #ifndef MOBILENET_POINTWISE_PACKED
+/// `tiles` tiles of Rows consecutive rows (one with a prefetch).
 template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
 inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
                       float* out, const float* residual, int64_t cout, int64_t col,
-                      const float* prefetch = nullptr) {
+                      const float* prefetch = nullptr, int64_t tiles = 1) {
   if constexpr (Prefetch) {
     if (prefetch)
       return tile<Rows, Panels, NP, Act, true>(in, cin, panel, bias, out, residual, cout, col,
                                                prefetch);
   }
-  tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
+  if (tiles == 1)
+    return tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
+  tile_run<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col, tiles);
 }
 #endif
 
 /// Rows rows (compile-time) times panels [p_begin, p_end): Panels at a time while enough remain
-/// (more independent accumulators when there are few rows, e.g. the classifier at batch 1).
+/// (more independent accumulators when there are few rows, e.g. the classifier at batch 1); or
+/// `tiles` times Rows consecutive rows, panel by panel (only without a prefetch).
 template <int Rows, int Panels, class Act, bool Prefetch = false>
 inline void row_tile(const float* in, const PackedPointwise& w, float* out, const float* residual,
-                     int64_t p_begin, int64_t p_end, const float* prefetch = nullptr) {
+                     int64_t p_begin, int64_t p_end, const float* prefetch = nullptr,
+                     int64_t tiles = 1) {
   const int64_t cin = w.cin, cout = w.cout, last = pointwise_panels(cout) - 1;
   const auto at = [&](int64_t p) {
     const int64_t col = p * kPanel;
@@ -47,14 +52,15 @@ inline void row_tile(const float* in, const PackedPointwise& w, float* out, cons
   int64_t p = p_begin;
   for (; p + Panels <= std::min(p_end, last); p += Panels) {  // all but the last panel are full
     const auto [panel, bias, o, res, col] = at(p);
-    full_tile<Rows, Panels, 2, Act, Prefetch>(in, cin, panel, bias, o, res, cout, col, prefetch);
+    full_tile<Rows, Panels, 2, Act, Prefetch>(in, cin, panel, bias, o, res, cout, col, prefetch,
+                                              tiles);
   }
   for (; p < p_end; ++p) {
     const auto [panel, bias, o, res, col] = at(p);
     if (cout - col > simd::kWidth)
-      full_tile<Rows, 1, 2, Act>(in, cin, panel, bias, o, res, cout, col);
+      full_tile<Rows, 1, 2, Act>(in, cin, panel, bias, o, res, cout, col, nullptr, tiles);
     else
-      full_tile<Rows, 1, 1, Act>(in, cin, panel, bias, o, res, cout, col);
+      full_tile<Rows, 1, 1, Act>(in, cin, panel, bias, o, res, cout, col, nullptr, tiles);
   }
 }
 
@@ -158,10 +164,16 @@ void panel_major(const float* in, const PackedPointwise& w, float* out, const fl
     }
 #endif
     const int64_t full_end = r0 + (b1 - r0) / kRows * kRows;
-    for (int64_t p = p_begin; p < p_end; ++p)
-      for (int64_t r = r0; r < full_end; r += kRows)
-        row_tile<kRows, 1, Act, Prefetch>(in + r * cin, w, out + r * cout, res_at(r), p, p + 1,
-                                          r == r0 ? next_panel(p) : nullptr);
+    for (int64_t p = p_begin; p < p_end; ++p) {
+      if constexpr (Prefetch) {
+        for (int64_t r = r0; r < full_end; r += kRows)
+          row_tile<kRows, 1, Act, true>(in + r * cin, w, out + r * cout, res_at(r), p, p + 1,
+                                        r == r0 ? next_panel(p) : nullptr);
+      } else if (full_end > r0) {
+        row_tile<kRows, 1, Act>(in + r0 * cin, w, out + r0 * cout, res_at(r0), p, p + 1, nullptr,
+                                (full_end - r0) / kRows);
+      }
+    }
     if (full_end < b1)
       tail_rows<Act>(b1 - full_end, in + full_end * cin, w, out + full_end * cout, res_at(full_end),
                      p_begin, p_end);
