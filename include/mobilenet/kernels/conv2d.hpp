@@ -95,10 +95,12 @@ inline constexpr bool kDirect = true;
 /// pointwise tile's loop with K input runs per row instead of one (making the pointwise tile
 /// itself take runs cost 8-10% on its small-cin layers, so this is a separate instance); the sums
 /// run in the order of a gathered row, from the bias, so every pixel gets the value the gathered
-/// path would give it.
+/// path would give it. Not inlined, as the pointwise tile: V3-Large's stem (16 outputs) took
+/// 77-82 us instead of 92-102 inlined into direct_pixels' loops (sum of stage minimums, 6
+/// alternated rounds), V2's and V1's (32 outputs) 1-3% less.
 template <int K, int S, int CIN, int Rows, int NP, class Act>
-inline void direct_tile(const float* const (&taps)[K], const float* panel, const float* bias,
-                        float* out, int64_t cout, int64_t col) {
+[[gnu::noinline]] void direct_tile(const float* const (&taps)[K], const float* panel,
+                                   const float* bias, float* out, int64_t cout, int64_t col) {
   using namespace pointwise_detail;
   constexpr int W = simd::kWidth, kRun = K * CIN;
   simd::Packet acc[Rows][1][NP];
