@@ -20,15 +20,20 @@ namespace kernels {
 namespace pointwise_detail {
 
 #ifndef MOBILENET_POINTWISE_PACKED
-/// `tiles` tiles of Rows consecutive rows (one with a prefetch).
+/// `tiles` tiles of Rows consecutive rows; with `prefetch`, the first one prefetches (its own
+/// call: panel_major gives a prefetch to single tiles only).
 template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
 inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
                       float* out, const float* residual, int64_t cout, int64_t col,
                       const float* prefetch = nullptr, int64_t tiles = 1) {
   if constexpr (Prefetch) {
-    if (prefetch)
-      return tile<Rows, Panels, NP, Act, true>(in, cin, panel, bias, out, residual, cout, col,
-                                               prefetch);
+    if (prefetch) {
+      tile<Rows, Panels, NP, Act, true>(in, cin, panel, bias, out, residual, cout, col, prefetch);
+      if (--tiles == 0) return;
+      in += Rows * cin;
+      out += Rows * cout;
+      residual = residual ? residual + Rows * cout : nullptr;
+    }
   }
   if (tiles == 1)
     return tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
@@ -37,8 +42,8 @@ inline void full_tile(const float* in, int64_t cin, const float* panel, const fl
 #endif
 
 /// Rows rows (compile-time) times panels [p_begin, p_end): Panels at a time while enough remain
-/// (more independent accumulators when there are few rows, e.g. the classifier at batch 1); or
-/// `tiles` times Rows consecutive rows, panel by panel (only without a prefetch).
+/// (more independent accumulators when there are few rows, e.g. the classifier at batch 1), for
+/// `tiles` times Rows consecutive rows.
 template <int Rows, int Panels, class Act, bool Prefetch = false>
 inline void row_tile(const float* in, const PackedPointwise& w, float* out, const float* residual,
                      int64_t p_begin, int64_t p_end, const float* prefetch = nullptr,
@@ -218,7 +223,8 @@ void pointwise(const float* in, const PackedPointwise& w, float* out, const floa
   // blocks 4%, 7x7 blocks 6-10% faster; lowering the bound from 256 to 96 KiB: V2's 14x14 blocks
   // 1-2% faster, where the kernel ran 10-18% slower in the model than with hot caches). Smaller
   // weights stay cached; prefetching them measured 2-3% slower, and so did the layers that do not
-  // prefetch when the prefetching tiles were inlined in the same loop, hence two instantiations.
+  // prefetch when the prefetching tiles were inlined in the same loop (measured before the tiles
+  // were out of line, pointwise_tile.hpp), hence two instantiations.
   if (large_weights(cin, p_end - p_begin))
     panel_major<Act, true>(in, w, out, residual, row_begin, row_end, p_begin, p_end);
   else

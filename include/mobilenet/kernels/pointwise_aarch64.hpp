@@ -149,28 +149,26 @@ template <int Rows, int NP, bool Partial, class Act>
 }
 
 /// The generic path's tile interface (`tiles` tiles of Rows consecutive rows); `Prefetch` and
-/// `prefetch` are unused: AArch64 runs every MobileNet layer through the packed path, which does
-/// not prefetch.
+/// `prefetch` are unused: the conv layers of MobileNet run through the packed path, which does
+/// not prefetch, and the fully connected layers (fewer rows than a packed group) through this.
+/// Several panels (row tails, fully connected layers) run panel by panel: one input vector
+/// serves four channels of a row here, where the generic tile needs a load per row and channel.
 template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
 inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
                       float* out, const float* residual, int64_t cout, int64_t col,
                       const float* /*prefetch*/ = nullptr, int64_t tiles = 1) {
-  for (int64_t t = 0; t < tiles; ++t)
-    // Several panels (row tails, fully connected layers) run panel by panel: one input vector
-    // serves four channels of a row here, where the generic tile needs a load per row and
-    // channel.
-    for (int q = 0; q < Panels; ++q) {
-      const int64_t row_offset = t * Rows * cout, c = col + q * kPanel;
-      const float* p = panel + q * cin * kPanel;
-      const float* res = residual ? residual + row_offset + q * kPanel : nullptr;
-      float* o = out + row_offset + q * kPanel;
-      if (cout - c >= 4 * NP)
-        tile_by_lane<Rows, NP, false, Act>(in + t * Rows * cin, cin, p, bias + q * kPanel, o, res,
-                                           cout, c);
+  for (int q = 0; q < Panels; ++q, panel += cin * kPanel, bias += kPanel, out += kPanel,
+           residual = residual ? residual + kPanel : nullptr, col += kPanel) {
+    for (int64_t t = 0; t < tiles; ++t) {
+      const float* res = residual ? residual + t * Rows * cout : nullptr;
+      float* o = out + t * Rows * cout;
+      if (cout - col >= 4 * NP)
+        tile_by_lane<Rows, NP, false, Act>(in + t * Rows * cin, cin, panel, bias, o, res, cout,
+                                           col);
       else
-        tile_by_lane<Rows, NP, true, Act>(in + t * Rows * cin, cin, p, bias + q * kPanel, o, res,
-                                          cout, c);
+        tile_by_lane<Rows, NP, true, Act>(in + t * Rows * cin, cin, panel, bias, o, res, cout, col);
     }
+  }
 }
 
 /// Rows per tile of the packed AArch64 path (ncnn's arm64 sgemm uses the same 12 x 8 tile):
