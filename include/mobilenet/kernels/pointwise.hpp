@@ -93,16 +93,18 @@ inline void tail_rows(int64_t rows, const float* in, const PackedPointwise& w, f
 /// 4 elsewhere. Such tiles still have enough accumulators (12) to keep both FMA pipes busy.
 inline constexpr int kMinBalancedRows = kRows - kRows / 4;
 
-/// One tile of `rows` rows, in [kMinBalancedRows, kRows], on one panel column range.
+/// `tiles` tiles of `rows` rows each, rows in [kMinBalancedRows, kRows], on one panel column
+/// range.
 template <class Act, bool Prefetch, int Rows = kRows>
-inline void balanced_tile(int64_t rows, const float* in, const PackedPointwise& w, float* out,
-                          const float* residual, int64_t p_begin, int64_t p_end,
-                          const float* prefetch = nullptr) {
+inline void balanced_tiles(int64_t rows, int64_t tiles, const float* in, const PackedPointwise& w,
+                           float* out, const float* residual, int64_t p_begin, int64_t p_end,
+                           const float* prefetch = nullptr) {
   if constexpr (Rows >= kMinBalancedRows) {
     if (rows == Rows)
-      row_tile<Rows, 1, Act, Prefetch>(in, w, out, residual, p_begin, p_end, prefetch);
+      row_tile<Rows, 1, Act, Prefetch>(in, w, out, residual, p_begin, p_end, prefetch, tiles);
     else
-      balanced_tile<Act, Prefetch, Rows - 1>(rows, in, w, out, residual, p_begin, p_end, prefetch);
+      balanced_tiles<Act, Prefetch, Rows - 1>(rows, tiles, in, w, out, residual, p_begin, p_end,
+                                              prefetch);
   }
 }
 
@@ -148,14 +150,17 @@ void panel_major(const float* in, const PackedPointwise& w, float* out, const fl
     const int64_t rows = b1 - b0;
     const int64_t tiles = (rows + kRows - 1) / kRows;
     if ((tiles <= 8 || Prefetch) && rows >= kMinBalancedRows * tiles) {
-      // `tiles` tiles of rows / tiles rows, the first rows % tiles of them one row more.
-      for (int64_t p = p_begin; p < p_end; ++p)
-        for (int64_t t = 0, r = b0; t < tiles; ++t) {
-          const int64_t n = rows / tiles + (t < rows % tiles ? 1 : 0);
-          balanced_tile<Act, Prefetch>(n, in + r * cin, w, out + r * cout, res_at(r), p, p + 1,
-                                       t == 0 ? next_panel(p) : nullptr);
-          r += n;
-        }
+      // `tiles` tiles of rows / tiles rows, the first rows % tiles of them one row more: two
+      // runs of equal tiles, the first tile prefetching.
+      const int64_t n = rows / tiles, longer = rows % tiles, r1 = b0 + longer * (n + 1);
+      for (int64_t p = p_begin; p < p_end; ++p) {
+        if (longer)
+          balanced_tiles<Act, Prefetch>(n + 1, longer, in + b0 * cin, w, out + b0 * cout,
+                                        res_at(b0), p, p + 1, next_panel(p));
+        if (longer < tiles)
+          balanced_tiles<Act, Prefetch>(n, tiles - longer, in + r1 * cin, w, out + r1 * cout,
+                                        res_at(r1), p, p + 1, longer ? nullptr : next_panel(p));
+      }
       continue;
     }
     int64_t r0 = b0;  // rows before r0 went through pair_tile
