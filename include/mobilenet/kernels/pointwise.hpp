@@ -20,8 +20,8 @@ namespace kernels {
 namespace pointwise_detail {
 
 #ifndef MOBILENET_POINTWISE_PACKED
-/// `tiles` tiles of Rows consecutive rows; with `prefetch`, the first one prefetches (its own
-/// call: panel_major gives a prefetch to single tiles only).
+/// `tiles` tiles of Rows consecutive rows; with `prefetch`, the first one prefetches (a call of
+/// its own), the others run as one call.
 template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
 inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
                       float* out, const float* residual, int64_t cout, int64_t col,
