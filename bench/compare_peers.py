@@ -94,21 +94,34 @@ def parity(args):
 def summarize(args):
     # raw.csv rows: round,engine,arch,threads,median_ms,min_ms
     per = {}
+    by_round = {}  # (round, arch, threads) -> {engine: median_ms}
     with open(args.raw) as f:
         for row in csv.DictReader(f):
             key = (row["engine"], row["arch"], int(row["threads"]))
             per.setdefault(key, []).append(float(row["median_ms"]))
+            by_round.setdefault((row["round"], row["arch"], int(row["threads"])), {})[
+                row["engine"]] = float(row["median_ms"])
     med = {k: statistics.median(v) for k, v in per.items()}
+    # The two engines of one round ran back to back, so their ratio is measured under the same
+    # machine state; the spread of these ratios shows how much the VM drifted between rounds.
+    round_ratios = {}
+    for (_, a, t), ms in by_round.items():
+        if "ours" in ms and "ort" in ms:
+            round_ratios.setdefault((a, t), []).append(ms["ours"] / ms["ort"])
     rounds = max(len(v) for v in per.values())
     archs = [a for a in ARCHS if any(k[1] == a for k in med)]
     threads = sorted({k[2] for k in med})
-    lines = ["| model | threads | ours ms | ORT ms | ours/ORT |", "| --- | --- | --- | --- | --- |"]
+    lines = ["| model | threads | ours ms | ORT ms | ours/ORT | per-round ours/ORT: median (range) |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for t in threads:
         for a in archs:
             o, r = med.get(("ours", a, t)), med.get(("ort", a, t))
             ratio = "%.2f" % (o / r) if o and r else "-"
-            lines.append("| %s | %d | %s | %s | %s |" % (a, t, "%.3f" % o if o else "-",
-                                                        "%.3f" % r if r else "-", ratio))
+            rr = sorted(round_ratios.get((a, t), []))
+            spread = ("%.2f (%.2f-%.2f)" % (statistics.median(rr), rr[0], rr[-1])) if rr else "-"
+            lines.append("| %s | %d | %s | %s | %s | %s |" % (a, t, "%.3f" % o if o else "-",
+                                                             "%.3f" % r if r else "-", ratio,
+                                                             spread))
     if 1 in threads and len(threads) > 1:
         t2 = threads[-1]
         lines += ["", "| model | ours %d-thread speedup | ORT %d-thread speedup |" % (t2, t2),
@@ -121,8 +134,9 @@ def summarize(args):
             lines.append("| %s | %s | %s |" % (a, cells[0], cells[1]))
     table = "\n".join(lines)
     header = args.header.replace("\\n", "\n") if args.header else ""
-    note = ("Median over %d round(s) of the per-round median latency (batch 1, 224x224, float32)."
-            % rounds)
+    note = ("Median over %d round(s) of the per-round median latency (batch 1, 224x224, float32);"
+            " ours/ORT is the ratio of those medians, and the last column the ratio within each"
+            " round (both engines back to back)." % rounds)
     with open(args.out, "w") as f:
         f.write((header + "\n\n" if header else "") + note + "\n\n" + table + "\n")
     print(note)
