@@ -40,9 +40,8 @@ class PointwiseConv2d {
   /// layers at batch 1, squeeze-excite), and on layers of at most 64 rows (7x7 layers, fully
   /// connected layers at small batches) with 1 MB of weights or more, which would otherwise each
   /// stream all of them from L3 or memory (V1's 7x7 blocks at 2 threads 4-5% faster, V2's last
-  /// two 2-3%). Splitting the channels of 7x7 layers with smaller
-  /// weights measured no faster: the next layer's threads then read rows half written by the
-  /// other core.
+  /// two 2-3%). Splitting the channels of 7x7 layers with smaller weights measured no faster: the
+  /// next layer's threads then read rows half written by the other core.
   void forward(ConstTensorView in, TensorView out, ThreadPool& pool,
                const float* residual = nullptr) const {
     check_shapes("PointwiseConv2d", in.shape, out.shape, o_.in_channels, output_shape(in.shape));
