@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "mobilenet/kernels/pool.hpp"
@@ -147,6 +148,117 @@ TEST(Depthwise, MatchesReferenceOnRowsWiderThanTheZeroRow) {
                      "depthwise k" + std::to_string(k) + " s" + std::to_string(stride) + " c" +
                          std::to_string(c) + " width " + std::to_string(w));
       }
+}
+
+// Copies contiguous NHWC `x` of `s` into pixels `stride` floats apart, the padding NaN: a kernel
+// that read it would turn its outputs NaN.
+std::vector<float> padded_copy(const std::vector<float>& x, const Shape& s, int64_t stride) {
+  std::vector<float> p(static_cast<size_t>(s.pixels() * stride), std::nanf(""));
+  for (int64_t i = 0; i < s.pixels(); ++i)
+    std::copy_n(x.begin() + i * s.c, s.c, p.begin() + i * stride);
+  return p;
+}
+
+// Checks `padded` (pixels `stride` apart) against contiguous `expected` bit for bit, and that
+// the padding still holds `fill` (never written).
+void expect_same_padded(const std::vector<float>& padded, const mobilenet::Tensor& expected,
+                        int64_t stride, float fill, const std::string& what) {
+  const int64_t c = expected.shape().c;
+  for (int64_t p = 0; p < expected.shape().pixels(); ++p)
+    for (int64_t i = 0; i < stride; ++i) {
+      const float got = padded[static_cast<size_t>(p * stride + i)];
+      if (i < c)
+        ASSERT_EQ(got, expected.data()[p * c + i]) << what << " pixel " << p << " channel " << i;
+      else
+        ASSERT_EQ(got, fill) << what << ": padding written, pixel " << p << " lane " << i;
+    }
+}
+
+// Padded activations (a pixel stride above the channel count, as a model keeps between V1's
+// blocks): the same outputs bit for bit as contiguous tensors, the input padding never read and
+// the output padding never written. Pointwise: residual laid out like the output; cout 24 would
+// take pair tiles when contiguous (AVX-512); rows 100 with cin 700: balanced tiles.
+TEST(Padded, PointwiseMatchesContiguous) {
+  uint32_t seed = 700;
+  for (int64_t cin : {7, 64, 700})
+    for (int64_t cout : {17, 24, 64})
+      for (int64_t rows : {5, 37, 100})
+        for (bool residual : {false, true}) {
+          const Activation act = kActivations[seed % 5];
+          const int64_t in_stride = cin + 16 + seed % 3, out_stride = cout + 16;
+          const Shape is{1, 1, rows, cin}, os{1, 1, rows, cout};
+          const auto x = random_vector(is.numel(), seed++, -4, 4);
+          const auto w = random_vector(cout * cin, seed++);
+          const auto b = random_vector(cout, seed++);
+          const auto res = random_vector(os.numel(), seed++);
+          const auto x_padded = padded_copy(x, is, in_stride);
+          const auto res_padded = padded_copy(res, os, out_stride);
+          const mobilenet::PointwiseConv2d layer({cin, cout, act}, w.data(), b.data());
+          for (int threads : {1, 2}) {
+            mobilenet::ThreadPool pool(threads);
+            mobilenet::Tensor expected(os);
+            layer.forward({x.data(), is}, expected, pool, residual ? res.data() : nullptr);
+            std::vector<float> got(static_cast<size_t>(rows * out_stride), -7.0f);
+            layer.forward({x_padded.data(), is, in_stride}, {got.data(), os, out_stride}, pool,
+                          residual ? res_padded.data() : nullptr);
+            expect_same_padded(got, expected, out_stride, -7.0f,
+                               "padded pointwise cin " + std::to_string(cin) + " cout " +
+                                   std::to_string(cout) + " rows " + std::to_string(rows) +
+                                   " threads " + std::to_string(threads));
+          }
+        }
+}
+
+// Depthwise on padded input and output: 256 channels run pixel-major when contiguous (x86) and
+// channel-major padded, as in V1; 33: a last packet overlapping the one before.
+TEST(Padded, DepthwiseMatchesContiguous) {
+  uint32_t seed = 800;
+  for (int k : {3, 5})
+    for (int stride : {1, 2})
+      for (int64_t c : {16, 33, 256})
+        for (auto [h, w] : {std::pair<int64_t, int64_t>{9, 23}, {20, 6}}) {
+          const Activation act = kActivations[seed % 5];
+          const int64_t in_stride = mobilenet::kernels::padded_pixel_stride(c) + 16 + seed % 2;
+          const int64_t out_stride = c + 16;
+          const Shape is{2, h, w, c};
+          const auto x = random_vector(is.numel(), seed++, -4, 4);
+          const auto wt = random_vector(c * k * k, seed++);
+          const auto b = random_vector(c, seed++);
+          const auto x_padded = padded_copy(x, is, in_stride);
+          const Padding pad = Padding::symmetric((k - 1) / 2);
+          const mobilenet::DepthwiseConv2d layer({c, k, stride, pad, act}, wt.data(), b.data());
+          const Shape os = layer.output_shape(is);
+          for (int threads : {1, 2}) {
+            mobilenet::ThreadPool pool(threads);
+            mobilenet::Tensor expected(os);
+            layer.forward({x.data(), is}, expected, pool);
+            std::vector<float> got(static_cast<size_t>(os.pixels() * out_stride), -7.0f);
+            layer.forward({x_padded.data(), is, in_stride}, {got.data(), os, out_stride}, pool);
+            expect_same_padded(got, expected, out_stride, -7.0f,
+                               "padded depthwise k" + std::to_string(k) + " s" +
+                                   std::to_string(stride) + " c" + std::to_string(c) + " " +
+                                   std::to_string(h) + "x" + std::to_string(w) + " threads " +
+                                   std::to_string(threads));
+          }
+        }
+}
+
+// The layers that take contiguous tensors only say so instead of misreading a padded one.
+TEST(Padded, OtherLayersRejectPaddedTensors) {
+  const std::vector<float> w(4 * 3 * 9, 0.1f), b(4, 0.0f), x(5 * 5 * 8, 1.0f);
+  const mobilenet::Conv2d stem({3, 4, 3, 2, Padding::symmetric(1), Activation::ReLU}, w.data(),
+                               b.data());
+  mobilenet::ThreadPool pool(1);
+  mobilenet::Tensor out(stem.output_shape({1, 5, 5, 3}));
+  try {
+    stem.forward({x.data(), {1, 5, 5, 3}, 8}, out, pool);
+    FAIL() << "Conv2d accepted a padded input";
+  } catch (const mobilenet::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Conv2d: input [1, 5, 5, 3] (NHWC) is padded (pixel "
+                                         "stride 8)"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Conv2d, StemMatchesReference) {

@@ -37,22 +37,31 @@ struct Shape {
 /// A dynamic-size row-major float matrix (what a tensor view maps to).
 using RowMajorMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-/// A non-owning view of contiguous NHWC float data: a pointer and a Shape. Use the aliases
-/// TensorView (mutable) and ConstTensorView (read-only).
+/// A non-owning view of NHWC float data: a pointer, a Shape and, for padded data, a pixel
+/// stride. Use the aliases TensorView (mutable) and ConstTensorView (read-only).
 template <class T>
 struct BasicTensorView {
   T* data = nullptr;  ///< First element; the view does not own it.
-  Shape shape;        ///< Shape of the data (NHWC, contiguous).
+  Shape shape;        ///< Shape of the data (NHWC).
+  /// Floats from one pixel to the next when larger than shape.c: the padded activations a model
+  /// keeps between some layers (see Model::workspace). 0, the default, means shape.c: contiguous.
+  int64_t stride = 0;
 
   /// Number of elements.
   int64_t numel() const { return shape.numel(); }
-  /// The tensor as a (N*H*W) x C row-major matrix.
-  Eigen::Map<std::conditional_t<std::is_const_v<T>, const RowMajorMatrix, RowMajorMatrix>> matrix()
-      const {
-    return {data, static_cast<Eigen::Index>(shape.pixels()), static_cast<Eigen::Index>(shape.c)};
+  /// Floats from one pixel to the next: shape.c unless padded.
+  int64_t pixel_stride() const { return stride ? stride : shape.c; }
+  /// Whether the pixels follow each other without padding.
+  bool contiguous() const { return pixel_stride() == shape.c; }
+  /// The tensor as a (N*H*W) x C row-major matrix, rows pixel_stride() floats apart.
+  Eigen::Map<std::conditional_t<std::is_const_v<T>, const RowMajorMatrix, RowMajorMatrix>,
+             Eigen::Unaligned, Eigen::OuterStride<>>
+  matrix() const {
+    return {data, static_cast<Eigen::Index>(shape.pixels()), static_cast<Eigen::Index>(shape.c),
+            Eigen::OuterStride<>(static_cast<Eigen::Index>(pixel_stride()))};
   }
   /// A mutable view converts to a read-only one.
-  operator BasicTensorView<const T>() const { return {data, shape}; }
+  operator BasicTensorView<const T>() const { return {data, shape, stride}; }
 };
 
 /// A mutable, non-owning NHWC view.

@@ -116,7 +116,7 @@ template <int K, int S, int CIN, int Rows, int NP, class Act>
         for (int j = 0; j < NP; ++j) acc[r][0][j] = simd::fmadd(a, wv[j], acc[r][0][j]);
       }
     }
-  finish_tile<Rows, 1, NP, Act>(acc, out, nullptr, cout, col);
+  finish_tile<Rows, 1, NP, Act>(acc, out, nullptr, cout, col, cout);
 }
 
 /// Output pixels [ox, ox + count) of one output row, all taps inside the image, count a multiple
@@ -205,7 +205,7 @@ void conv2d(ConstTensorView in, const PackedPointwise& w, const Padding& pad, Te
           conv2d_detail::gather<K, S, 3>(image, H, Wd, cin, pad, iy0, ox0, count, rows);
         else
           conv2d_detail::gather<K, S, 0>(image, H, Wd, cin, pad, iy0, ox0, count, rows);
-        pointwise<Act>(rows, w, orow + ox0 * cout, nullptr, 0, count);
+        pointwise<Act>(rows, w, orow + ox0 * cout, nullptr, {w.cin, cout}, 0, count);
       }
     };
     gathered(0, direct_begin);

@@ -41,6 +41,12 @@ inline PackedDepthwise pack_depthwise(const float* w, const float* bias, int64_t
   return p;
 }
 
+/// Floats from one pixel to the next in the input rows and in the output: the channel count in
+/// dense NHWC tensors, more in padded ones (see Workspace).
+struct PixelStrides {
+  int64_t in, out;
+};
+
 /// The input rows one output row reads: row[ky] is input row oy*S - top + ky (column 0,
 /// channel 0) for the tap rows [ky0, ky1) inside the image; the others are never read. Rows are
 /// pointers, not offsets into one tensor, so a fused block can feed rows from a ring buffer.
@@ -135,7 +141,7 @@ inline constexpr int64_t kBlockColumns = 16;
 
 /// One output column of one channel packet with its taps limited to the image (any border).
 template <int K, int S, class Act>
-inline void column(const TapRows<K>& taps, int64_t C, const simd::Packet (&wk)[K * K],
+inline void column(const TapRows<K>& taps, PixelStrides px, const simd::Packet (&wk)[K * K],
                    simd::Packet bias, RowColumns cols, int64_t ox, float* out) {
   const int64_t ix0 = ox * S - cols.left;
   const int kx0 = static_cast<int>(std::max<int64_t>(0, -ix0));
@@ -143,8 +149,8 @@ inline void column(const TapRows<K>& taps, int64_t C, const simd::Packet (&wk)[K
   simd::Packet acc = bias;
   for (int ky = taps.ky0; ky < taps.ky1; ++ky)
     for (int kx = kx0; kx < kx1; ++kx)
-      acc = simd::fmadd(simd::load(taps.row[ky] + (ix0 + kx) * C), wk[ky * K + kx], acc);
-  simd::store(out + ox * C, Act::apply(acc));
+      acc = simd::fmadd(simd::load(taps.row[ky] + (ix0 + kx) * px.in), wk[ky * K + kx], acc);
+  simd::store(out + ox * px.out, Act::apply(acc));
 }
 
 /// Whether all K tap rows of a row can be read (inside the image, or a zero row).
@@ -153,12 +159,13 @@ inline bool all_tap_rows(const TapRows<K>& t) {
   return t.ky0 == 0 && t.ky1 == K;
 }
 
-/// One border column of `rows` rows whose tap columns are [KX0, KX1), reading input column ix0 of
-/// channel packet `c` and writing to out + i * out_row: constant loop bounds, so the weights stay
-/// in registers (same sums in the same order as `column`). Rows without all tap rows are skipped.
+/// One border column of `rows` rows whose tap columns are [KX0, KX1), reading input column ix0 at
+/// `offset` floats into each tap row and writing to out + i * out_row: constant loop bounds, so the
+/// weights stay in registers (same sums in the same order as `column`). Rows without all tap rows
+/// are skipped.
 template <int K, int KX0, int KX1, class Act>
 [[gnu::always_inline]] inline void edge_columns(const TapRows<K>* taps, int64_t rows,
-                                                int64_t offset, int64_t C,
+                                                int64_t offset, int64_t in_px,
                                                 const simd::Packet (&wk)[K * K], simd::Packet bias,
                                                 float* out, int64_t out_row) {
   for (int64_t i = 0; i < rows; ++i, out += out_row) {
@@ -167,30 +174,30 @@ template <int K, int KX0, int KX1, class Act>
     simd::Packet acc = bias;
     for (int ky = 0; ky < K; ++ky)
       for (int kx = KX0; kx < KX1; ++kx)
-        acc = simd::fmadd(simd::load(t.row[ky] + offset + kx * C), wk[ky * K + kx], acc);
+        acc = simd::fmadd(simd::load(t.row[ky] + offset + kx * in_px), wk[ky * K + kx], acc);
     simd::store(out, Act::apply(acc));
   }
 }
 
-/// Border column `ox` of channel packet `c` for `rows` rows (those with all tap rows): through
+/// Border column `ox` of one channel packet for `rows` rows (those with all tap rows): through
 /// edge_columns when its tap columns reach one side of the kernel (every border column but
 /// those of images narrower than the kernel), else through `column`.
 template <int K, int S, class Act>
 [[gnu::always_inline]] inline void border_columns(const TapRows<K>* taps, int64_t rows,
-                                                  RowColumns cols, int64_t C,
+                                                  RowColumns cols, PixelStrides px,
                                                   const simd::Packet (&wk)[K * K],
-                                                  simd::Packet bias, int64_t c, int64_t ox,
-                                                  float* out, int64_t out_row) {
-  const int64_t ix0 = ox * S - cols.left, offset = c + ix0 * C;
+                                                  simd::Packet bias, int64_t ox, float* out,
+                                                  int64_t out_row) {
+  const int64_t ix0 = ox * S - cols.left, offset = ix0 * px.in;
   const int kx0 = static_cast<int>(std::max<int64_t>(0, -ix0));
   const int kx1 = static_cast<int>(std::min<int64_t>(K, cols.in_width - ix0));
-  float* o = out + c + ox * C;
+  float* o = out + ox * px.out;
   static_assert(K == 3 || K == 5, "border cases below cover 3x3 and 5x5 kernels");
   const auto left = [&](auto kx) {  // tap columns [kx, K)
-    edge_columns<K, decltype(kx)::value, K, Act>(taps, rows, offset, C, wk, bias, o, out_row);
+    edge_columns<K, decltype(kx)::value, K, Act>(taps, rows, offset, px.in, wk, bias, o, out_row);
   };
   const auto right = [&](auto kx) {  // tap columns [0, kx)
-    edge_columns<K, 0, decltype(kx)::value, Act>(taps, rows, offset, C, wk, bias, o, out_row);
+    edge_columns<K, 0, decltype(kx)::value, Act>(taps, rows, offset, px.in, wk, bias, o, out_row);
   };
   using One = std::integral_constant<int, 1>;
   using Two = std::integral_constant<int, 2>;
@@ -206,35 +213,32 @@ template <int K, int S, class Act>
     if (kx0 == 0 && kx1 == 2) return right(Two{});
     if (kx0 == 0 && kx1 == 1) return right(One{});
   }
-  for (int64_t i = 0; i < rows; ++i) {
-    TapRows<K> t = taps[i];
-    if (!all_tap_rows(t)) continue;
-    for (int ky = 0; ky < K; ++ky) t.row[ky] += c;
-    column<K, S, Act>(t, C, wk, bias, cols, ox, out + i * out_row + c);
-  }
+  for (int64_t i = 0; i < rows; ++i)
+    if (all_tap_rows(taps[i]))
+      column<K, S, Act>(taps[i], px, wk, bias, cols, ox, out + i * out_row);
 }
 
 /// P interior output columns of one channel packet whose K tap rows are all inside the image,
 /// rows[ky] pointing at tap row ky's first input column: every loop has constant bounds and
 /// unrolls, so the weights stay in registers and identical input addresses are loaded once.
 template <int K, int S, int P, class Act>
-inline void interior_columns(const float* const (&rows)[K], int64_t C,
+inline void interior_columns(const float* const (&rows)[K], PixelStrides px,
                              const simd::Packet (&wk)[K * K], simd::Packet bias, float* out) {
   simd::Packet acc[P];
   for (int p = 0; p < P; ++p) acc[p] = bias;
   for (int ky = 0; ky < K; ++ky) {
-    const float* px = rows[ky];
+    const float* row = rows[ky];
     for (int kx = 0; kx < K; ++kx)
       for (int p = 0; p < P; ++p)
-        acc[p] = simd::fmadd(simd::load(px + (p * S + kx) * C), wk[ky * K + kx], acc[p]);
+        acc[p] = simd::fmadd(simd::load(row + (p * S + kx) * px.in), wk[ky * K + kx], acc[p]);
   }
-  for (int p = 0; p < P; ++p) simd::store(out + p * C, Act::apply(acc[p]));
+  for (int p = 0; p < P; ++p) simd::store(out + p * px.out, Act::apply(acc[p]));
 }
 
 /// The interior columns of one output row of one channel packet, `taps` pointing at the packet's
 /// channels and all K of them inside the image (or a zero row).
 template <int K, int S, class Act>
-inline void interior_row(const TapRows<K>& taps, RowColumns cols, int64_t C,
+inline void interior_row(const TapRows<K>& taps, RowColumns cols, PixelStrides px,
                          const simd::Packet (&wk)[K * K], simd::Packet bias, float* out) {
   constexpr int P = kPixels;
   // The tap row pointers move along the row, P * S input columns a step. Recomputed from the
@@ -242,20 +246,20 @@ inline void interior_row(const TapRows<K>& taps, RowColumns cols, int64_t C,
   // and were reloaded from the stack each group: stride-1 layers 10-30% slower with hot caches
   // (mobilenet_bench, e.g. 56x56x72 93 -> 115 GFLOP/s, 14x14x480 136 -> 160).
   const float* rows[K];
-  for (int ky = 0; ky < K; ++ky) rows[ky] = taps.row[ky] + (cols.ox_lo * S - cols.left) * C;
+  for (int ky = 0; ky < K; ++ky) rows[ky] = taps.row[ky] + (cols.ox_lo * S - cols.left) * px.in;
   int64_t ox = cols.ox_lo;
-  out += ox * C;
+  out += ox * px.out;
   const auto step = [&](int n) {
-    for (int ky = 0; ky < K; ++ky) rows[ky] += n * S * C;
-    out += n * C;
+    for (int ky = 0; ky < K; ++ky) rows[ky] += n * S * px.in;
+    out += n * px.out;
     ox += n;
   };
-  for (; ox + P <= cols.ox_hi; step(P)) interior_columns<K, S, P, Act>(rows, C, wk, bias, out);
+  for (; ox + P <= cols.ox_hi; step(P)) interior_columns<K, S, P, Act>(rows, px, wk, bias, out);
   if (ox + 2 <= cols.ox_hi) {
-    interior_columns<K, S, 2, Act>(rows, C, wk, bias, out);
+    interior_columns<K, S, 2, Act>(rows, px, wk, bias, out);
     step(2);
   }
-  if (ox < cols.ox_hi) interior_columns<K, S, 1, Act>(rows, C, wk, bias, out);
+  if (ox < cols.ox_hi) interior_columns<K, S, 1, Act>(rows, px, wk, bias, out);
 }
 
 /// `rows` output rows (taps[i] -> out + i * out_row) of the channel packet at `c`, `taps` and
@@ -267,48 +271,49 @@ inline void interior_row(const TapRows<K>& taps, RowColumns cols, int64_t C,
 /// tap. Not inlined: a function of its own keeps the weights in registers, where inlined into the
 /// caller's loops they were reloaded from the stack for every tap.
 template <int K, int S, class Act>
-[[gnu::noinline]] void packet_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64_t C,
-                                   const PackedDepthwise& w, int64_t c, float* out,
+[[gnu::noinline]] void packet_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols,
+                                   PixelStrides px, const PackedDepthwise& w, int64_t c, float* out,
                                    int64_t out_row) {
   simd::Packet wk[K * K];
   for (int t = 0; t < K * K; ++t) wk[t] = simd::load(w.weights.data() + t * w.stride + c);
   const simd::Packet bias = simd::load(w.bias.data() + c);
   for (int64_t ox = 0; ox < cols.ox_lo; ++ox)
-    border_columns<K, S, Act>(taps, rows, cols, C, wk, bias, 0, ox, out, out_row);
+    border_columns<K, S, Act>(taps, rows, cols, px, wk, bias, ox, out, out_row);
   for (int64_t ox = cols.ox_hi; ox < cols.out_width; ++ox)
-    border_columns<K, S, Act>(taps, rows, cols, C, wk, bias, 0, ox, out, out_row);
+    border_columns<K, S, Act>(taps, rows, cols, px, wk, bias, ox, out, out_row);
   for (int64_t b0 = cols.ox_lo; b0 < cols.ox_hi; b0 += kBlockColumns) {
     RowColumns block = cols;
     block.ox_lo = b0;
     block.ox_hi = std::min(cols.ox_hi, b0 + kBlockColumns);
     for (int64_t i = 0; i < rows; ++i)
       if (all_tap_rows(taps[i]))
-        interior_row<K, S, Act>(taps[i], block, C, wk, bias, out + i * out_row);
+        interior_row<K, S, Act>(taps[i], block, px, wk, bias, out + i * out_row);
   }
   for (int64_t i = 0; i < rows; ++i)
     if (!all_tap_rows(taps[i]))
       for (int64_t ox = 0; ox < cols.out_width; ++ox)
-        column<K, S, Act>(taps[i], C, wk, bias, cols, ox, out + i * out_row);
+        column<K, S, Act>(taps[i], px, wk, bias, cols, ox, out + i * out_row);
 }
 
 /// Whether rows run pixel-major (row_pixels) instead of channel-major (packet_rows), which keeps
 /// a packet's K*K weights in registers for whole rows and is the faster order, 1.3-4x on Zen 5
 /// (`mobilenet_bench --benchmark_filter=Depthwise`; the 7x7 5x5 layers 4x), except when one
-/// packet's input columns are a multiple of 1 KiB apart (S * C floats): its loads then map to at
-/// most 4 of the 64 sets of an x86 L1 (64-byte lines, 32-48 KiB, 8-12 ways) and evict each
-/// other. V1's are such layers: pixel-major ran its stride-2 ones (C = 128, 256) 1.2-1.35x as
-/// fast with hot caches, and the whole of V1 2-7% faster with its stride-1 ones (C = 256, 512)
-/// pixel-major too (alternated runs), though those were faster channel-major in isolation.
+/// packet's input columns are a multiple of 1 KiB apart (S * in_stride floats, in_stride the
+/// input's pixel stride): its loads then map to at most 4 of the 64 sets of an x86 L1 (64-byte
+/// lines, 32-48 KiB, 8-12 ways) and evict each other. Dense, V1's are such layers: pixel-major
+/// ran its stride-2 ones (C = 128, 256) 1.2-1.35x as fast with hot caches, and the whole of V1
+/// 2-7% faster with its stride-1 ones (C = 256, 512) pixel-major too (alternated runs), though
+/// those were faster channel-major in isolation. A model pads them instead (Workspace).
 /// On ARM, where we can count instructions but not time them, rows stay channel-major: V3-Large
 /// executes 7% fewer instructions than pixel-major (bench/arm_insnmix.sh).
-inline bool pixel_major(int64_t C, int S) {
+inline bool pixel_major(int64_t in_stride, int S) {
 #if defined(EIGEN_VECTORIZE_NEON)
-  (void)C, (void)S;
+  (void)in_stride, (void)S;
   return false;
 #else
   constexpr int64_t kLine = 64 / sizeof(float), kSets = 64;
-  if (C % kLine) return false;  // the packets straddle lines, whose sets then differ
-  const int64_t sets = kSets / std::gcd(S * C / kLine, kSets);
+  if (in_stride % kLine) return false;  // the packets straddle lines, whose sets then differ
+  const int64_t sets = kSets / std::gcd(S * in_stride / kLine, kSets);
   return sets <= 4;
 #endif
 }
@@ -317,7 +322,8 @@ inline bool pixel_major(int64_t C, int S) {
 /// channel packet in turn, its K*K weight packets loaded from L1 each time.
 template <int K, int S, class Act>
 [[gnu::noinline]] void row_pixels(const TapRows<K>& taps, RowColumns cols, int64_t C,
-                                  const PackedDepthwise& w, float* out, ChannelRange range) {
+                                  PixelStrides px, const PackedDepthwise& w, float* out,
+                                  ChannelRange range) {
   constexpr int P = kPixels;
   const auto each_packet = [&](auto&& f) { for_each_packet(C, range, f); };
   // f(taps, weights, bias) of channel packet c.
@@ -333,13 +339,12 @@ template <int K, int S, class Act>
       simd::Packet wk[K * K];
       for (int t = 0; t < K * K; ++t) wk[t] = simd::load(w.weights.data() + t * w.stride + c);
       const simd::Packet b = simd::load(w.bias.data() + c);
-      if (all_tap_rows(taps)) {
-        border_columns<K, S, Act>(&taps, 1, cols, C, wk, b, c, ox, out, 0);
-      } else {
-        TapRows<K> t = taps;
-        for (int ky = t.ky0; ky < t.ky1; ++ky) t.row[ky] += c;
-        column<K, S, Act>(t, C, wk, b, cols, ox, out + c);
-      }
+      TapRows<K> t = taps;
+      for (int ky = t.ky0; ky < t.ky1; ++ky) t.row[ky] += c;
+      if (all_tap_rows(t))
+        border_columns<K, S, Act>(&t, 1, cols, px, wk, b, ox, out + c, 0);
+      else
+        column<K, S, Act>(t, px, wk, b, cols, ox, out + c);
     });
   };
   const auto interior = [&](int64_t ox, auto pixels) {
@@ -347,8 +352,8 @@ template <int K, int S, class Act>
     each_packet([&](int64_t c) {
       with_packet(c, [&](const TapRows<K>& t, const simd::Packet(&wk)[K * K], simd::Packet b) {
         const float* rows[K];
-        for (int ky = 0; ky < K; ++ky) rows[ky] = t.row[ky] + (ox * S - cols.left) * C;
-        interior_columns<K, S, N, Act>(rows, C, wk, b, out + ox * C + c);
+        for (int ky = 0; ky < K; ++ky) rows[ky] = t.row[ky] + (ox * S - cols.left) * px.in;
+        interior_columns<K, S, N, Act>(rows, px, wk, b, out + ox * px.out + c);
       });
     });
   };
@@ -365,7 +370,27 @@ template <int K, int S, class Act>
 
 }  // namespace depthwise_detail
 
-/// Output rows taps[0..rows) into `out` (row i at out + i * out_width * C), all C channels. Per
+/// The pixel stride a model gives a tensor of C channels that depthwise layers read or write:
+/// C + 16 (one cache line of padding) when pixels C floats apart would put one channel packet's
+/// columns in at most 8 of the 64 sets of an x86 L1 (C a multiple of 128: V1's 56x56x128 to
+/// 7x7x1024 layers), so that a packet's columns spread over the sets and it runs channel-major
+/// like other layers; else C. Padded, V1's depthwise layers ran 1.2-2.2x as fast (14x14x512
+/// 25.5 -> 14.0 us, 28x28x256 43 -> 26.5, 56x56x128 80 -> 48-57, 7x7x1024 21 -> 9.5; medians,
+/// hot caches, input and output padded); its pointwise layers, which read whole pixels, ran
+/// -1.7..+0.7% padded. Not on ARM, whose depthwise layers are always channel-major and where we
+/// cannot time (their L1 sets differ too).
+inline int64_t padded_pixel_stride(int64_t C) {
+#if defined(EIGEN_VECTORIZE_NEON)
+  return C;
+#else
+  constexpr int64_t kLine = 64 / sizeof(float), kSets = 64;
+  if (C % kLine || kSets / std::gcd(C / kLine, kSets) > 8) return C;
+  return C + kLine;
+#endif
+}
+
+/// Output rows taps[0..rows) into `out` (row i at out + i * out_width * px.out), all C channels,
+/// pixels px.in floats apart in the input rows and px.out in the output. Per
 /// channel packet, the K*K weight packets stay in registers for all the rows while the loop
 /// runs along each row, kPixels output columns at a time. Columns whose taps all fall inside the
 /// image (the interior) run fully unrolled code without bounds checks; the border columns run
@@ -375,11 +400,11 @@ template <int K, int S, class Act>
 /// the same operations, hence the same values.
 template <int K, int S, class Act>
 void depthwise_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64_t C,
-                    const PackedDepthwise& w, float* out, ChannelRange range) {
-  const int64_t out_row = cols.out_width * C;
-  if (depthwise_detail::pixel_major(C, S)) {
+                    PixelStrides px, const PackedDepthwise& w, float* out, ChannelRange range) {
+  const int64_t out_row = cols.out_width * px.out;
+  if (depthwise_detail::pixel_major(px.in, S)) {
     for (int64_t i = 0; i < rows; ++i)
-      depthwise_detail::row_pixels<K, S, Act>(taps[i], cols, C, w, out + i * out_row, range);
+      depthwise_detail::row_pixels<K, S, Act>(taps[i], cols, C, px, w, out + i * out_row, range);
     return;
   }
   if (C >= simd::kWidth) {
@@ -389,7 +414,7 @@ void depthwise_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64
         packet_taps[i] = taps[i];
         for (int ky = taps[i].ky0; ky < taps[i].ky1; ++ky) packet_taps[i].row[ky] += c;
       }
-      depthwise_detail::packet_rows<K, S, Act>(packet_taps, rows, cols, C, w, c, out + c, out_row);
+      depthwise_detail::packet_rows<K, S, Act>(packet_taps, rows, cols, px, w, c, out + c, out_row);
     });
     return;
   }
@@ -403,41 +428,43 @@ void depthwise_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64
         float acc = w.bias.data()[c];
         for (int ky = t.ky0; ky < t.ky1; ++ky)
           for (int kx = kx0; kx < kx1; ++kx)
-            acc += t.row[ky][(ix0 + kx) * C + c] * w.weights.data()[(ky * K + kx) * w.stride + c];
-        out[i * out_row + ox * C + c] = Act::apply(acc);
+            acc +=
+                t.row[ky][(ix0 + kx) * px.in + c] * w.weights.data()[(ky * K + kx) * w.stride + c];
+        out[i * out_row + ox * px.out + c] = Act::apply(acc);
       }
 }
 
 /// Output rows [oy_begin, oy_end) of one image of `in_height` x `in_width` x C into `out`
-/// (row oy_begin first), reading input row iy at `input_row(iy)`.
+/// (row oy_begin first), reading input row iy at `input_row(iy)`; pixel strides `px`.
 template <int K, int S, class Act, class RowFn>
 void depthwise_image_rows(int64_t oy_begin, int64_t oy_end, int64_t in_height, RowColumns cols,
-                          int top, int64_t C, const PackedDepthwise& w, RowFn&& input_row,
-                          float* out, ChannelRange range) {
-  const float* zeros = zero_row(cols.in_width * C);
+                          int top, int64_t C, PixelStrides px, const PackedDepthwise& w,
+                          RowFn&& input_row, float* out, ChannelRange range) {
+  const float* zeros = zero_row(cols.in_width * px.in);
   TapRows<K> taps[kRowsPerCall];
   for (int64_t oy = oy_begin; oy < oy_end; oy += kRowsPerCall) {
     const int64_t rows = std::min(kRowsPerCall, oy_end - oy);
     for (int64_t i = 0; i < rows; ++i)
       taps[i] = tap_rows<K, S>(oy + i, top, in_height, input_row, zeros);
-    depthwise_rows<K, S, Act>(taps, rows, cols, C, w, out + (oy - oy_begin) * cols.out_width * C,
-                              range);
+    depthwise_rows<K, S, Act>(taps, rows, cols, C, px, w,
+                              out + (oy - oy_begin) * cols.out_width * px.out, range);
   }
 }
 
-/// Computes output rows [row_begin, row_end) of `out` from the tensor `in`, counting rows over
-/// batch x height, for the channels of `range`.
+/// Computes output rows [row_begin, row_end) of `out` from the tensor `in` (either may be
+/// padded: their pixel strides), counting rows over batch x height, for the channels of `range`.
 template <int K, int S, class Act>
 void depthwise(ConstTensorView in, const PackedDepthwise& w, const Padding& pad, TensorView out,
                int64_t row_begin, int64_t row_end, ChannelRange range) {
   const int64_t H = in.shape.h, Wd = in.shape.w, C = in.shape.c, OH = out.shape.h;
+  const PixelStrides px{in.pixel_stride(), out.pixel_stride()};
   const RowColumns cols = row_columns<K, S>(Wd, out.shape.w, pad.left);
   for (int64_t row = row_begin; row < row_end;) {
     const int64_t n = row / OH, oy = row % OH, oy_end = std::min(OH, oy + (row_end - row));
-    const float* image = in.data + n * H * Wd * C;
+    const float* image = in.data + n * H * Wd * px.in;
     depthwise_image_rows<K, S, Act>(
-        oy, oy_end, H, cols, pad.top, C, w, [&](int64_t iy) { return image + iy * Wd * C; },
-        out.data + row * out.shape.w * C, range);
+        oy, oy_end, H, cols, pad.top, C, px, w, [&](int64_t iy) { return image + iy * Wd * px.in; },
+        out.data + row * out.shape.w * px.out, range);
     row += oy_end - oy;
   }
 }

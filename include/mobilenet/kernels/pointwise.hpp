@@ -24,20 +24,21 @@ namespace pointwise_detail {
 /// its own), the others run as one call.
 template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
 inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
-                      float* out, const float* residual, int64_t cout, int64_t col,
+                      float* out, const float* residual, int64_t cout, int64_t col, RowStrides ld,
                       const float* prefetch = nullptr, int64_t tiles = 1) {
   if constexpr (Prefetch) {
     if (prefetch) {
-      tile<Rows, Panels, NP, Act, true>(in, cin, panel, bias, out, residual, cout, col, prefetch);
+      tile<Rows, Panels, NP, Act, true>(in, cin, panel, bias, out, residual, cout, col, ld,
+                                        prefetch);
       if (--tiles == 0) return;
-      in += Rows * cin;
-      out += Rows * cout;
-      residual = residual ? residual + Rows * cout : nullptr;
+      in += Rows * ld.in;
+      out += Rows * ld.out;
+      residual = residual ? residual + Rows * ld.out : nullptr;
     }
   }
   if (tiles == 1)
-    return tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
-  tile_run<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col, tiles);
+    return tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col, ld);
+  tile_run<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col, ld, tiles);
 }
 #endif
 
@@ -46,7 +47,7 @@ inline void full_tile(const float* in, int64_t cin, const float* panel, const fl
 /// `tiles` times Rows consecutive rows.
 template <int Rows, int Panels, class Act, bool Prefetch = false>
 inline void row_tile(const float* in, const PackedPointwise& w, float* out, const float* residual,
-                     int64_t p_begin, int64_t p_end, const float* prefetch = nullptr,
+                     RowStrides ld, int64_t p_begin, int64_t p_end, const float* prefetch = nullptr,
                      int64_t tiles = 1) {
   const int64_t cin = w.cin, cout = w.cout, last = pointwise_panels(cout) - 1;
   const auto at = [&](int64_t p) {
@@ -57,15 +58,15 @@ inline void row_tile(const float* in, const PackedPointwise& w, float* out, cons
   int64_t p = p_begin;
   for (; p + Panels <= std::min(p_end, last); p += Panels) {  // all but the last panel are full
     const auto [panel, bias, o, res, col] = at(p);
-    full_tile<Rows, Panels, 2, Act, Prefetch>(in, cin, panel, bias, o, res, cout, col, prefetch,
+    full_tile<Rows, Panels, 2, Act, Prefetch>(in, cin, panel, bias, o, res, cout, col, ld, prefetch,
                                               tiles);
   }
   for (; p < p_end; ++p) {
     const auto [panel, bias, o, res, col] = at(p);
     if (cout - col > simd::kWidth)
-      full_tile<Rows, 1, 2, Act>(in, cin, panel, bias, o, res, cout, col, nullptr, tiles);
+      full_tile<Rows, 1, 2, Act>(in, cin, panel, bias, o, res, cout, col, ld, nullptr, tiles);
     else
-      full_tile<Rows, 1, 1, Act>(in, cin, panel, bias, o, res, cout, col, nullptr, tiles);
+      full_tile<Rows, 1, 1, Act>(in, cin, panel, bias, o, res, cout, col, ld, nullptr, tiles);
   }
 }
 
@@ -80,12 +81,12 @@ inline constexpr int kRowGrain = kRows;
 /// 2 * kRows accumulators.
 template <class Act, int Rows = 1>
 inline void tail_rows(int64_t rows, const float* in, const PackedPointwise& w, float* out,
-                      const float* residual, int64_t p_begin, int64_t p_end) {
+                      const float* residual, RowStrides ld, int64_t p_begin, int64_t p_end) {
   if constexpr (Rows < kRows) {
     if (rows == Rows)
-      row_tile<Rows, std::max(1, kRows / Rows), Act>(in, w, out, residual, p_begin, p_end);
+      row_tile<Rows, std::max(1, kRows / Rows), Act>(in, w, out, residual, ld, p_begin, p_end);
     else
-      tail_rows<Act, Rows + 1>(rows, in, w, out, residual, p_begin, p_end);
+      tail_rows<Act, Rows + 1>(rows, in, w, out, residual, ld, p_begin, p_end);
   }
 }
 
@@ -97,13 +98,13 @@ inline constexpr int kMinBalancedRows = kRows - kRows / 4;
 /// range.
 template <class Act, bool Prefetch, int Rows = kRows>
 inline void balanced_tiles(int64_t rows, int64_t tiles, const float* in, const PackedPointwise& w,
-                           float* out, const float* residual, int64_t p_begin, int64_t p_end,
-                           const float* prefetch = nullptr) {
+                           float* out, const float* residual, RowStrides ld, int64_t p_begin,
+                           int64_t p_end, const float* prefetch = nullptr) {
   if constexpr (Rows >= kMinBalancedRows) {
     if (rows == Rows)
-      row_tile<Rows, 1, Act, Prefetch>(in, w, out, residual, p_begin, p_end, prefetch, tiles);
+      row_tile<Rows, 1, Act, Prefetch>(in, w, out, residual, ld, p_begin, p_end, prefetch, tiles);
     else
-      balanced_tiles<Act, Prefetch, Rows - 1>(rows, tiles, in, w, out, residual, p_begin, p_end,
+      balanced_tiles<Act, Prefetch, Rows - 1>(rows, tiles, in, w, out, residual, ld, p_begin, p_end,
                                               prefetch);
   }
 }
@@ -118,9 +119,12 @@ inline bool large_weights(int64_t cin, int64_t panels) {
 /// Prefetch, each panel's first tile also prefetches the next panel.
 template <class Act, bool Prefetch>
 void panel_major(const float* in, const PackedPointwise& w, float* out, const float* residual,
-                 int64_t row_begin, int64_t row_end, int64_t p_begin, int64_t p_end) {
-  const int64_t cin = w.cin, cout = w.cout;
-  const auto res_at = [&](int64_t r) { return residual ? residual + r * cout : nullptr; };
+                 RowStrides ld, int64_t row_begin, int64_t row_end, int64_t p_begin,
+                 int64_t p_end) {
+  const int64_t cin = w.cin;
+  const auto in_at = [&](int64_t r) { return in + r * ld.in; };
+  const auto out_at = [&](int64_t r) { return out + r * ld.out; };
+  const auto res_at = [&](int64_t r) { return residual ? residual + r * ld.out : nullptr; };
   // Rows per block: about 256 KiB of input, which stays in L2 while each weight panel in turn
   // meets all its rows. Panel-major order reads each weight once per block: a layer's weights
   // come from memory (they do not stay cached from one inference to the next), and one pass
@@ -155,11 +159,11 @@ void panel_major(const float* in, const PackedPointwise& w, float* out, const fl
       const int64_t n = rows / tiles, longer = rows % tiles, r1 = b0 + longer * (n + 1);
       for (int64_t p = p_begin; p < p_end; ++p) {
         if (longer)
-          balanced_tiles<Act, Prefetch>(n + 1, longer, in + b0 * cin, w, out + b0 * cout,
-                                        res_at(b0), p, p + 1, next_panel(p));
+          balanced_tiles<Act, Prefetch>(n + 1, longer, in_at(b0), w, out_at(b0), res_at(b0), ld, p,
+                                        p + 1, next_panel(p));
         if (longer < tiles)
-          balanced_tiles<Act, Prefetch>(n, tiles - longer, in + r1 * cin, w, out + r1 * cout,
-                                        res_at(r1), p, p + 1, longer ? nullptr : next_panel(p));
+          balanced_tiles<Act, Prefetch>(n, tiles - longer, in_at(r1), w, out_at(r1), res_at(r1), ld,
+                                        p, p + 1, longer ? nullptr : next_panel(p));
       }
       continue;
     }
@@ -167,58 +171,58 @@ void panel_major(const float* in, const PackedPointwise& w, float* out, const fl
 #if defined(EIGEN_VECTORIZE_AVX512)
     if constexpr (!Prefetch) {
       constexpr int kPairs = kRows;  // 24 accumulators
-      if (w.pair_weights.size() && p_begin == 0 && p_end == 1)
+      if (w.pair_weights.size() && p_begin == 0 && p_end == 1 && ld.out == w.cout)
         for (; r0 + 2 * kPairs <= b1; r0 += 2 * kPairs)
-          pair_tile<kPairs, Act>(in + r0 * cin, cin, w.pair_weights.data(), w.pair_bias.data(),
-                                 out + r0 * cout, res_at(r0));
+          pair_tile<kPairs, Act>(in_at(r0), cin, ld.in, w.pair_weights.data(), w.pair_bias.data(),
+                                 out_at(r0), res_at(r0));
     }
 #endif
     const int64_t full_end = r0 + (b1 - r0) / kRows * kRows;
     for (int64_t p = p_begin; p < p_end; ++p) {
       if constexpr (Prefetch) {
         for (int64_t r = r0; r < full_end; r += kRows)
-          row_tile<kRows, 1, Act, true>(in + r * cin, w, out + r * cout, res_at(r), p, p + 1,
+          row_tile<kRows, 1, Act, true>(in_at(r), w, out_at(r), res_at(r), ld, p, p + 1,
                                         r == r0 ? next_panel(p) : nullptr);
       } else if (full_end > r0) {
-        row_tile<kRows, 1, Act>(in + r0 * cin, w, out + r0 * cout, res_at(r0), p, p + 1, nullptr,
+        row_tile<kRows, 1, Act>(in_at(r0), w, out_at(r0), res_at(r0), ld, p, p + 1, nullptr,
                                 (full_end - r0) / kRows);
       }
     }
     if (full_end < b1)
-      tail_rows<Act>(b1 - full_end, in + full_end * cin, w, out + full_end * cout, res_at(full_end),
+      tail_rows<Act>(b1 - full_end, in_at(full_end), w, out_at(full_end), res_at(full_end), ld,
                      p_begin, p_end);
   }
 }
 
 }  // namespace pointwise_detail
 
-/// Computes rows [row_begin, row_end) of `out` ([rows][cout]) from `in` ([rows][cin]), output
-/// channels [p_begin * kPanel, p_end * kPanel) of them (weight panels p_begin..p_end-1; see
-/// pointwise_panels). `residual`, if not null, has the layout of `out` and is added after the
-/// activation.
+/// Computes rows [row_begin, row_end) of `out` (row r at out + r * ld.out, cout channels) from
+/// `in` (row r at in + r * ld.in, cin channels), output channels [p_begin * kPanel, p_end *
+/// kPanel) of them (weight panels p_begin..p_end-1; see pointwise_panels). `residual`, if not
+/// null, has the layout of `out` and is added after the activation.
 template <class Act>
 void pointwise(const float* in, const PackedPointwise& w, float* out, const float* residual,
-               int64_t row_begin, int64_t row_end, int64_t p_begin, int64_t p_end) {
+               RowStrides ld, int64_t row_begin, int64_t row_end, int64_t p_begin, int64_t p_end) {
   using namespace pointwise_detail;
   const int64_t cin = w.cin;
 #ifdef MOBILENET_POINTWISE_PACKED
   if (kPackedRows * cin <= kPackFloats && row_end - row_begin >= kPackedRows) {
-    const int64_t cout = w.cout;
-    const auto res_at = [&](int64_t r) { return residual ? residual + r * cout : nullptr; };
+    const auto res_at = [&](int64_t r) { return residual ? residual + r * ld.out : nullptr; };
     // Blocks of whole groups, at most kPackFloats of input: packed once, then every panel.
     alignas(16) float packed[kPackFloats];
     const int64_t block_groups = kPackFloats / (kPackedRows * cin);
     int64_t r = row_begin;
     for (; r + kPackedRows <= row_end;) {
       const int64_t groups = std::min(block_groups, (row_end - r) / kPackedRows);
-      pack_rows(in + r * cin, cin, groups, packed);
-      packed_rows<Act>(packed, groups, w, out + r * cout, res_at(r), p_begin, p_end);
+      pack_rows(in + r * ld.in, cin, ld.in, groups, packed);
+      packed_rows<Act>(packed, groups, w, out + r * ld.out, res_at(r), ld.out, p_begin, p_end);
       r += groups * kPackedRows;
     }
     for (; r + kRows <= row_end; r += kRows)
-      row_tile<kRows, 1, Act>(in + r * cin, w, out + r * cout, res_at(r), p_begin, p_end);
+      row_tile<kRows, 1, Act>(in + r * ld.in, w, out + r * ld.out, res_at(r), ld, p_begin, p_end);
     if (r < row_end)
-      tail_rows<Act>(row_end - r, in + r * cin, w, out + r * cout, res_at(r), p_begin, p_end);
+      tail_rows<Act>(row_end - r, in + r * ld.in, w, out + r * ld.out, res_at(r), ld, p_begin,
+                     p_end);
     return;
   }
 #endif
@@ -231,9 +235,9 @@ void pointwise(const float* in, const PackedPointwise& w, float* out, const floa
   // prefetch when the prefetching tiles were inlined in the same loop (measured before the tiles
   // were out of line, pointwise_tile.hpp), hence two instantiations.
   if (large_weights(cin, p_end - p_begin))
-    panel_major<Act, true>(in, w, out, residual, row_begin, row_end, p_begin, p_end);
+    panel_major<Act, true>(in, w, out, residual, ld, row_begin, row_end, p_begin, p_end);
   else
-    panel_major<Act, false>(in, w, out, residual, row_begin, row_end, p_begin, p_end);
+    panel_major<Act, false>(in, w, out, residual, ld, row_begin, row_end, p_begin, p_end);
 }
 
 /// The row count that threads' shares of a layer should be multiples of: whole tiles, except for
@@ -250,8 +254,8 @@ inline int64_t pointwise_row_grain([[maybe_unused]] const PackedPointwise& w) {
 /// All output channels of rows [row_begin, row_end).
 template <class Act>
 void pointwise(const float* in, const PackedPointwise& w, float* out, const float* residual,
-               int64_t row_begin, int64_t row_end) {
-  pointwise<Act>(in, w, out, residual, row_begin, row_end, 0, pointwise_panels(w.cout));
+               RowStrides ld, int64_t row_begin, int64_t row_end) {
+  pointwise<Act>(in, w, out, residual, ld, row_begin, row_end, 0, pointwise_panels(w.cout));
 }
 
 }  // namespace kernels

@@ -45,9 +45,9 @@ template <int K, int NP, std::size_t... R>
 template <int NP, std::size_t... R>
 [[gnu::always_inline]] inline void by_lane_step(float32x4_t (&acc0)[sizeof...(R)],
                                                 float32x4_t (&acc1)[sizeof...(R)], const float* in,
-                                                int64_t cin, const float* w,
+                                                int64_t in_stride, const float* w,
                                                 std::index_sequence<R...> rows) {
-  const float32x4_t a[sizeof...(R)] = {vld1q_f32(in + int64_t{R} * cin)...};
+  const float32x4_t a[sizeof...(R)] = {vld1q_f32(in + int64_t{R} * in_stride)...};
   if constexpr (NP == 2 && sizeof...(R) <= 2) {
     const float32x4x4_t w01 = vld1q_f32_x4(w), w23 = vld1q_f32_x4(w + 2 * kPanel);
     lane_step<0, NP>(acc0, acc1, w01.val[0], w01.val[1], a, rows);
@@ -67,13 +67,13 @@ template <int NP, std::size_t... R>
 template <int NP, std::size_t... R>
 [[gnu::always_inline]] inline void by_scalar_step(float32x4_t (&acc0)[sizeof...(R)],
                                                   float32x4_t (&acc1)[sizeof...(R)],
-                                                  const float* in, int64_t cin, const float* w,
-                                                  std::index_sequence<R...>) {
+                                                  const float* in, int64_t in_stride,
+                                                  const float* w, std::index_sequence<R...>) {
   const float32x4_t w0 = vld1q_f32(w);
-  ((acc0[R] = vfmaq_n_f32(acc0[R], w0, in[int64_t{R} * cin])), ...);
+  ((acc0[R] = vfmaq_n_f32(acc0[R], w0, in[int64_t{R} * in_stride])), ...);
   if constexpr (NP == 2) {
     const float32x4_t w1 = vld1q_f32(w + 4);
-    ((acc1[R] = vfmaq_n_f32(acc1[R], w1, in[int64_t{R} * cin])), ...);
+    ((acc1[R] = vfmaq_n_f32(acc1[R], w1, in[int64_t{R} * in_stride])), ...);
   }
 }
 
@@ -105,7 +105,7 @@ template <class Act, int NP>
   }
 }
 
-/// The epilogue of a tile: row I's packets acc0[I] (and acc1[I]) to out + I * cout. Partial:
+/// The epilogue of a tile: row I's packets acc0[I] (and acc1[I]) to out + I * out_stride. Partial:
 /// the last packet has fewer than 4 channels left; the accumulators go through memory then
 /// (store_tile's buffer). Only the full case is straight-line code: any branch on the channel
 /// count here made GCC store the accumulators to the stack in every iteration of the tile's loop.
@@ -113,18 +113,18 @@ template <class Act, int NP, bool Partial, std::size_t... I>
 [[gnu::always_inline]] inline void store_rows(const float32x4_t (&acc0)[sizeof...(I)],
                                               const float32x4_t (&acc1)[sizeof...(I)], float* out,
                                               const float* residual, int64_t cout, int64_t col,
-                                              std::index_sequence<I...>) {
+                                              int64_t out_stride, std::index_sequence<I...>) {
   if constexpr (Partial) {
     if constexpr (NP == 2) {
       simd::Packet rows[sizeof...(I)][1][2] = {{{acc0[I], acc1[I]}}...};
-      store_tile<sizeof...(I), 1, 2, Act>(rows, out, residual, cout, col);
+      store_tile<sizeof...(I), 1, 2, Act>(rows, out, residual, cout, col, out_stride);
     } else {
       simd::Packet rows[sizeof...(I)][1][1] = {{{acc0[I]}}...};
-      store_tile<sizeof...(I), 1, 1, Act>(rows, out, residual, cout, col);
+      store_tile<sizeof...(I), 1, 1, Act>(rows, out, residual, cout, col, out_stride);
     }
   } else {
-    (store_row<Act, NP>(acc0[I], acc1[I], out + int64_t{I} * cout,
-                        residual ? residual + int64_t{I} * cout : nullptr),
+    (store_row<Act, NP>(acc0[I], acc1[I], out + int64_t{I} * out_stride,
+                        residual ? residual + int64_t{I} * out_stride : nullptr),
      ...);
   }
 }
@@ -136,16 +136,16 @@ template <class Act, int NP, bool Partial, std::size_t... I>
 template <int Rows, int NP, bool Partial, class Act>
 [[gnu::noinline]] void tile_by_lane(const float* in, int64_t cin, const float* panel,
                                     const float* bias, float* out, const float* residual,
-                                    int64_t cout, int64_t col) {
+                                    int64_t cout, int64_t col, RowStrides ld) {
   constexpr auto rows = std::make_index_sequence<Rows>{};
   float32x4_t acc0[Rows], acc1[Rows];
   splat(acc0, vld1q_f32(bias), rows);
   splat(acc1, vld1q_f32(bias + 4), rows);  // bias is zero-padded to whole panels
   int64_t ci = 0;
   for (; ci + 4 <= cin; ci += 4)
-    by_lane_step<NP>(acc0, acc1, in + ci, cin, panel + ci * kPanel, rows);
-  for (; ci < cin; ++ci) by_scalar_step<NP>(acc0, acc1, in + ci, cin, panel + ci * kPanel, rows);
-  store_rows<Act, NP, Partial>(acc0, acc1, out, residual, cout, col, rows);
+    by_lane_step<NP>(acc0, acc1, in + ci, ld.in, panel + ci * kPanel, rows);
+  for (; ci < cin; ++ci) by_scalar_step<NP>(acc0, acc1, in + ci, ld.in, panel + ci * kPanel, rows);
+  store_rows<Act, NP, Partial>(acc0, acc1, out, residual, cout, col, ld.out, rows);
 }
 
 /// The generic path's tile interface (`tiles` tiles of Rows consecutive rows); `Prefetch` and
@@ -155,18 +155,18 @@ template <int Rows, int NP, bool Partial, class Act>
 /// serves four channels of a row here, where the generic tile needs a load per row and channel.
 template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
 inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
-                      float* out, const float* residual, int64_t cout, int64_t col,
+                      float* out, const float* residual, int64_t cout, int64_t col, RowStrides ld,
                       const float* /*prefetch*/ = nullptr, int64_t tiles = 1) {
   for (int q = 0; q < Panels; ++q, panel += cin * kPanel, bias += kPanel, out += kPanel,
            residual = residual ? residual + kPanel : nullptr, col += kPanel) {
     for (int64_t t = 0; t < tiles; ++t) {
-      const float* res = residual ? residual + t * Rows * cout : nullptr;
-      float* o = out + t * Rows * cout;
+      const float* res = residual ? residual + t * Rows * ld.out : nullptr;
+      const float* x = in + t * Rows * ld.in;
+      float* o = out + t * Rows * ld.out;
       if (cout - col >= 4 * NP)
-        tile_by_lane<Rows, NP, false, Act>(in + t * Rows * cin, cin, panel, bias, o, res, cout,
-                                           col);
+        tile_by_lane<Rows, NP, false, Act>(x, cin, panel, bias, o, res, cout, col, ld);
       else
-        tile_by_lane<Rows, NP, true, Act>(in + t * Rows * cin, cin, panel, bias, o, res, cout, col);
+        tile_by_lane<Rows, NP, true, Act>(x, cin, panel, bias, o, res, cout, col, ld);
     }
   }
 }
@@ -178,14 +178,15 @@ inline constexpr int kPackedRows = 12;
 /// kPackedRows * cin to fit, i.e. cin <= 1365.
 inline constexpr int64_t kPackFloats = 16384;
 
-/// Packs `groups` groups of kPackedRows NHWC rows ([row][cin]) channel-major per group
-/// ([group][cin][kPackedRows]), so the tile reads a group's 12 inputs of one channel with one
-/// load instruction.
-inline void pack_rows(const float* in, int64_t cin, int64_t groups, float* packed) {
+/// Packs `groups` groups of kPackedRows NHWC rows (cin channels, `in_stride` floats apart)
+/// channel-major per group ([group][cin][kPackedRows]), so the tile reads a group's 12 inputs of
+/// one channel with one load instruction.
+inline void pack_rows(const float* in, int64_t cin, int64_t in_stride, int64_t groups,
+                      float* packed) {
   constexpr int R = kPackedRows;
-  for (int64_t g = 0; g < groups; ++g, in += R * cin, packed += R * cin) {
+  for (int64_t g = 0; g < groups; ++g, in += R * in_stride, packed += R * cin) {
     for (int quad = 0; quad < R / 4; ++quad) {
-      const float* rows = in + quad * 4 * cin;
+      const float* rows = in + quad * 4 * in_stride;
       float* dst = packed + quad * 4;
       int64_t ci = 0;
       if (cin >= 4) {
@@ -193,7 +194,8 @@ inline void pack_rows(const float* in, int64_t cin, int64_t groups, float* packe
         // (single lane) storing lane k of the four, so 10 instructions per 16 floats where a
         // transpose in registers takes 20. In assembly because GCC 12 copies each row into four
         // more registers to build ST4's consecutive register operands.
-        const float *r0 = rows, *r1 = rows + cin, *r2 = rows + 2 * cin, *r3 = rows + 3 * cin;
+        const float *r0 = rows, *r1 = rows + in_stride, *r2 = rows + 2 * in_stride,
+                    *r3 = rows + 3 * in_stride;
         float* d = dst;
         uint64_t quads = static_cast<uint64_t>(cin) / 4;
         asm volatile(
@@ -212,7 +214,7 @@ inline void pack_rows(const float* in, int64_t cin, int64_t groups, float* packe
         ci = cin / 4 * 4;
       }
       for (; ci < cin; ++ci)
-        for (int r = 0; r < 4; ++r) dst[ci * R + r] = rows[r * cin + ci];
+        for (int r = 0; r < 4; ++r) dst[ci * R + r] = rows[r * in_stride + ci];
     }
   }
 }
@@ -327,11 +329,11 @@ inline constexpr bool kAsmEpilogue =
 template <class Act, bool Residual>
 [[gnu::always_inline]] inline void tile_packed_asm(const float* x, int64_t cin, const float* w,
                                                    const float* bias, float* out, const float* res,
-                                                   int64_t cout) {
+                                                   int64_t out_stride) {
   static_assert(kAsmEpilogue<Act, Residual>);
   static constexpr float kSixth = 1.0f / 6.0f;  // as act::HardSigmoid multiplies
   uint64_t quads = static_cast<uint64_t>(cin) / 4, tail = static_cast<uint64_t>(cin) % 4;
-  const int64_t stride = cout * static_cast<int64_t>(sizeof(float));
+  const int64_t stride = out_stride * static_cast<int64_t>(sizeof(float));
 #define MOBILENET_PACKED_ASM(CONSTS, ROW)                                                     \
   asm volatile(MOBILENET_PACKED_TILE(CONSTS, ROW)                                             \
                : [x] "+r"(x), [w] "+r"(w), [quads] "+r"(quads), [tail] "+r"(tail),            \
@@ -377,21 +379,22 @@ template <class Act, bool Residual>
 template <int NP, bool Partial, class Act>
 [[gnu::noinline]] void tile_packed(const float* packed, int64_t cin, const float* panel,
                                    const float* bias, float* out, const float* residual,
-                                   int64_t cout, int64_t col) {
+                                   int64_t cout, int64_t col, int64_t out_stride) {
   constexpr auto rows = std::make_index_sequence<kPackedRows>{};
   float32x4_t acc0[kPackedRows], acc1[kPackedRows];
   splat(acc0, vld1q_f32(bias), rows);
   splat(acc1, vld1q_f32(bias + 4), rows);  // bias is zero-padded to whole panels
   for (int64_t ci = 0; ci < cin; ++ci)
     packed_channel<NP>(acc0, acc1, packed + ci * kPackedRows, panel + ci * kPanel);
-  store_rows<Act, NP, Partial>(acc0, acc1, out, residual, cout, col, rows);
+  store_rows<Act, NP, Partial>(acc0, acc1, out, residual, cout, col, out_stride, rows);
 }
 
-/// Panels [p_begin, p_end) over `groups` packed groups of rows. tile_packed_asm is inlined here,
-/// so the vector registers it uses are saved once per call rather than once per tile.
+/// Panels [p_begin, p_end) over `groups` packed groups of rows, output rows `out_stride` floats
+/// apart. tile_packed_asm is inlined here, so the vector registers it uses are saved once per
+/// call rather than once per tile.
 template <class Act>
 inline void packed_rows(const float* packed, int64_t groups, const PackedPointwise& w, float* out,
-                        const float* residual, int64_t p_begin, int64_t p_end) {
+                        const float* residual, int64_t out_stride, int64_t p_begin, int64_t p_end) {
   const int64_t cin = w.cin, cout = w.cout;
   for (int64_t g = 0; g < groups; ++g) {
     const float* a = packed + g * kPackedRows * cin;
@@ -399,30 +402,30 @@ inline void packed_rows(const float* packed, int64_t groups, const PackedPointwi
     for (int64_t p = p_begin; p < p_end; ++p) {
       const int64_t col = p * kPanel;
       const float* panel = w.weights.data() + p * cin * kPanel;
-      float* o = out + row * cout + col;
-      const float* res = residual ? residual + row * cout + col : nullptr;
+      float* o = out + row * out_stride + col;
+      const float* res = residual ? residual + row * out_stride + col : nullptr;
       const float* b = w.bias.data() + col;
       const int64_t left = cout - col;
       if (left >= 8) {
         if constexpr (kAsmEpilogue<Act, false>) {
           if (!res) {
-            tile_packed_asm<Act, false>(a, cin, panel, b, o, nullptr, cout);
+            tile_packed_asm<Act, false>(a, cin, panel, b, o, nullptr, out_stride);
             continue;
           }
         }
         if constexpr (kAsmEpilogue<Act, true>) {
           if (res) {
-            tile_packed_asm<Act, true>(a, cin, panel, b, o, res, cout);
+            tile_packed_asm<Act, true>(a, cin, panel, b, o, res, out_stride);
             continue;
           }
         }
-        tile_packed<2, false, Act>(a, cin, panel, b, o, res, cout, col);
+        tile_packed<2, false, Act>(a, cin, panel, b, o, res, cout, col, out_stride);
       } else if (left > 4)
-        tile_packed<2, true, Act>(a, cin, panel, b, o, res, cout, col);
+        tile_packed<2, true, Act>(a, cin, panel, b, o, res, cout, col, out_stride);
       else if (left == 4)
-        tile_packed<1, false, Act>(a, cin, panel, b, o, res, cout, col);
+        tile_packed<1, false, Act>(a, cin, panel, b, o, res, cout, col, out_stride);
       else
-        tile_packed<1, true, Act>(a, cin, panel, b, o, res, cout, col);
+        tile_packed<1, true, Act>(a, cin, panel, b, o, res, cout, col, out_stride);
     }
   }
 }

@@ -51,6 +51,13 @@ struct PackedPointwise {
   AlignedBuffer pair_weights, pair_bias;
 };
 
+/// Floats from one row to the next of a pointwise layer's input (`in`) and of its output and
+/// residual (`out`): cin and cout in dense NHWC tensors, more in padded ones (a pixel stride
+/// above the channel count, see Workspace).
+struct RowStrides {
+  int64_t in, out;
+};
+
 inline int64_t pointwise_panels(int64_t cout) {
   return (cout + pointwise_detail::kPanel - 1) / pointwise_detail::kPanel;
 }
@@ -106,14 +113,15 @@ inline void store_packet(
 /// The epilogue of a tile (store_packet of each accumulator).
 template <int Rows, int Panels, int NP, class Act>
 inline void store_tile(simd::Packet (&acc)[Rows][Panels][NP], float* out, const float* residual,
-                       int64_t cout, int64_t col) {
+                       int64_t cout, int64_t col, int64_t out_stride) {
   constexpr int W = simd::kWidth;
   for (int q = 0; q < Panels; ++q)
     for (int j = 0; j < NP; ++j) {
       const int64_t offset = q * kPanel + j * W;
       for (int r = 0; r < Rows; ++r)
-        store_packet<Act>(acc[r][q][j], out + r * cout + offset,
-                          residual ? residual + r * cout + offset : nullptr, cout - (col + offset));
+        store_packet<Act>(acc[r][q][j], out + r * out_stride + offset,
+                          residual ? residual + r * out_stride + offset : nullptr,
+                          cout - (col + offset));
     }
 }
 
@@ -125,7 +133,7 @@ inline void store_tile(simd::Packet (&acc)[Rows][Panels][NP], float* out, const 
 template <int Rows, int Panels, int NP, class Act>
 [[gnu::always_inline]] inline void finish_tile(const simd::Packet (&acc)[Rows][Panels][NP],
                                                float* out, const float* residual, int64_t cout,
-                                               int64_t col) {
+                                               int64_t col, int64_t out_stride) {
   constexpr int W = simd::kWidth;
   const bool all_full = col + Panels * kPanel - (2 - NP) * W <= cout;
   simd::Packet partial[Rows][Panels][NP];
@@ -135,13 +143,13 @@ template <int Rows, int Panels, int NP, class Act>
     for (int q = 0; q < Panels; ++q)
 #pragma GCC unroll 16
       for (int j = 0; j < NP; ++j) {
-        const int64_t o = r * cout + q * kPanel + j * W;
+        const int64_t o = r * out_stride + q * kPanel + j * W;
         if (all_full)
           store_packet<Act>(acc[r][q][j], out + o, residual ? residual + o : nullptr, W);
         else
           partial[r][q][j] = acc[r][q][j];
       }
-  if (!all_full) store_tile<Rows, Panels, NP, Act>(partial, out, residual, cout, col);
+  if (!all_full) store_tile<Rows, Panels, NP, Act>(partial, out, residual, cout, col, out_stride);
 }
 
 /// One tile: Rows input rows times Panels consecutive weight panels, NP packets of each (NP = 1
@@ -154,7 +162,7 @@ template <int Rows, int Panels, int NP, class Act>
 template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
 [[gnu::always_inline]] inline void tile_body(const float* in, int64_t cin, const float* panel,
                                              const float* bias, float* out, const float* residual,
-                                             int64_t cout, int64_t col,
+                                             int64_t cout, int64_t col, RowStrides ld,
                                              const float* prefetch = nullptr) {
   constexpr int W = simd::kWidth;
   const int64_t panel_size = cin * kPanel;
@@ -173,12 +181,12 @@ template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
       for (int j = 0; j < NP; ++j)
         wv[q][j] = simd::load_aligned(panel + q * panel_size + ci * kPanel + j * W);
     for (int r = 0; r < Rows; ++r) {
-      const simd::Packet a = simd::broadcast(in[r * cin + ci]);
+      const simd::Packet a = simd::broadcast(in[r * ld.in + ci]);
       for (int q = 0; q < Panels; ++q)
         for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::fmadd(a, wv[q][j], acc[r][q][j]);
     }
   }
-  finish_tile<Rows, Panels, NP, Act>(acc, out, residual, cout, col);
+  finish_tile<Rows, Panels, NP, Act>(acc, out, residual, cout, col, ld.out);
 }
 
 /// One tile (tile_body). Not inlined: inlined into panel_major's loops, the same inner loop ran
@@ -188,8 +196,8 @@ template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
 template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
 [[gnu::noinline]] void tile(const float* in, int64_t cin, const float* panel, const float* bias,
                             float* out, const float* residual, int64_t cout, int64_t col,
-                            const float* prefetch = nullptr) {
-  tile_body<Rows, Panels, NP, Act, Prefetch>(in, cin, panel, bias, out, residual, cout, col,
+                            RowStrides ld, const float* prefetch = nullptr) {
+  tile_body<Rows, Panels, NP, Act, Prefetch>(in, cin, panel, bias, out, residual, cout, col, ld,
                                              prefetch);
 }
 
@@ -199,16 +207,17 @@ template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
 template <int Rows, int Panels, int NP, class Act>
 [[gnu::noinline]] void tile_run(const float* in, int64_t cin, const float* panel, const float* bias,
                                 float* out, const float* residual, int64_t cout, int64_t col,
-                                int64_t tiles) {
-  for (int64_t t = 0; t < tiles; ++t, in += Rows * cin, out += Rows * cout,
-               residual = residual ? residual + Rows * cout : nullptr)
-    tile_body<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col);
+                                RowStrides ld, int64_t tiles) {
+  for (int64_t t = 0; t < tiles; ++t, in += Rows * ld.in, out += Rows * ld.out,
+               residual = residual ? residual + Rows * ld.out : nullptr)
+    tile_body<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col, ld);
 }
 
 #if defined(EIGEN_VECTORIZE_AVX512)
 /// Rows 2p and 2p + 1 of Pairs row pairs of a layer whose cout is one and a half packets (see
-/// uses_row_pairs), from the pair weights: the two rows' outputs are contiguous in NHWC, three
-/// whole packets, the middle one half of each row. Each input channel takes three FMAs per pair
+/// uses_row_pairs), from the pair weights: the two rows' outputs are contiguous in a dense NHWC
+/// output (panel_major uses pair tiles only then), three whole packets, the middle one half of
+/// each row. Each input channel takes three FMAs per pair
 /// where the panel tile takes four (two per row, a quarter of their lanes padding): V2's and
 /// V3's 56x56 projections to 24 channels 67-69% -> 81-86% of the FMA peak (mobilenet_bench), V2
 /// 1.8% and V3-Large 2.6% faster in all (sum of stage minimums, 8 alternated rounds). Every output
@@ -216,8 +225,9 @@ template <int Rows, int Panels, int NP, class Act>
 /// epilogue), so results do not depend on which of the two computes it. Not inlined, as `tile`
 /// (the 24-channel shapes 3% faster out of line in mobilenet_bench; the models within noise).
 template <int Pairs, class Act>
-[[gnu::noinline]] void pair_tile(const float* in, int64_t cin, const float* pair_weights,
-                                 const float* pair_bias, float* out, const float* residual) {
+[[gnu::noinline]] void pair_tile(const float* in, int64_t cin, int64_t in_stride,
+                                 const float* pair_weights, const float* pair_bias, float* out,
+                                 const float* residual) {
   constexpr int W = simd::kWidth;
   const int64_t pair_floats = 3 * W;  // = 2 * cout
   simd::Packet acc[Pairs][3];
@@ -227,8 +237,8 @@ template <int Pairs, class Act>
     simd::Packet wv[3];
     for (int j = 0; j < 3; ++j) wv[j] = simd::load_aligned(pair_weights + ci * pair_floats + j * W);
     for (int p = 0; p < Pairs; ++p) {
-      const simd::Packet a = simd::broadcast(in[(2 * p) * cin + ci]);
-      const float* b_in = in + (2 * p + 1) * cin + ci;
+      const simd::Packet a = simd::broadcast(in[(2 * p) * in_stride + ci]);
+      const float* b_in = in + (2 * p + 1) * in_stride + ci;
       const simd::Packet b = simd::broadcast(*b_in);
       // Lanes [0, W/2) of the middle packet belong to row 2p, the others to row 2p + 1: a with
       // its upper half replaced by a broadcast (8-10% faster than blending a and b).

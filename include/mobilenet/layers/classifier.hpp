@@ -41,6 +41,7 @@ class Classifier {
   /// hidden_features each; the logits go to `logits` (batch x classes).
   void forward(ConstTensorView in, float* pooled, float* hidden, float* logits, ThreadPool& pool,
                Profiler& prof) const {
+    require_contiguous("Classifier", "input", in);
     const int64_t n = in.shape.n;
     kernels::global_average_pool(in, pooled, 0, n);
     prof.lap();

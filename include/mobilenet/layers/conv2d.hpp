@@ -55,6 +55,8 @@ class Conv2d {
 
   void forward(ConstTensorView in, TensorView out, ThreadPool& pool) const {
     check_shapes("Conv2d", in.shape, out.shape, o_.in_channels, output_shape(in.shape));
+    require_contiguous("Conv2d", "input", in);
+    require_contiguous("Conv2d", "output", out);
     dispatch_activation(o_.activation, [&](auto act) {
       using Act = decltype(act);
       pool.parallel_for(out.shape.n * out.shape.h, 1, [&](int64_t r0, int64_t r1) {

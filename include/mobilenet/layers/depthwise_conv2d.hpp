@@ -53,7 +53,7 @@ class DepthwiseConv2d {
       constexpr int K = decltype(kernel)::value, S = decltype(stride)::value;
       const int64_t rows = out.shape.n * out.shape.h, C = o_.channels;
       const int64_t packets = C / simd::kWidth;
-      if (split_channels(rows, pool.threads()))
+      if (split_channels(rows, pool.threads(), in.pixel_stride()))
         pool.parallel_for(packets, 1, [&](int64_t p0, int64_t p1) {
           kernels::depthwise<K, S, decltype(act)>(
               in, packed_, o_.padding, out, 0, rows,
@@ -67,17 +67,18 @@ class DepthwiseConv2d {
   }
 
   /// Output rows [oy_begin, oy_end) of one image into `out` (row oy_begin first), reading input
-  /// row iy (of `in_height` x `in_width`) at `input_row(iy)`: for fused blocks, whose input rows
-  /// live in a ring buffer. Single-threaded; shapes are the caller's to check.
+  /// row iy (of `in_height` x `in_width`) at `input_row(iy)`, pixels px.in floats apart, and
+  /// writing pixels px.out apart: for fused blocks, whose input rows live in a ring buffer.
+  /// Single-threaded; shapes are the caller's to check.
   template <class RowFn>
   void run_rows(int64_t oy_begin, int64_t oy_end, int64_t in_height, int64_t in_width,
-                RowFn&& input_row, float* out) const {
+                RowFn&& input_row, float* out, kernels::PixelStrides px) const {
     dispatch([&](auto kernel, auto stride, auto act) {
       constexpr int K = decltype(kernel)::value, S = decltype(stride)::value;
       const kernels::RowColumns cols = kernels::row_columns<K, S>(
           in_width, output_shape({1, in_height, in_width, o_.channels}).w, o_.padding.left);
       kernels::depthwise_image_rows<K, S, decltype(act)>(oy_begin, oy_end, in_height, cols,
-                                                         o_.padding.top, o_.channels, packed_,
+                                                         o_.padding.top, o_.channels, px, packed_,
                                                          input_row, out, {0, o_.channels});
     });
   }
@@ -89,13 +90,13 @@ class DepthwiseConv2d {
   /// (hardware prefetch across the boundary is the likely cost; there are no performance
   /// counters on our VM to confirm it): at 2 threads these layers ran slower than at 1 (V3-Small's
   /// 14x14x240 5x5 layers 0.028 -> 0.041-0.049 ms). Split by channels they took 0.032 ms, and
-  /// V3-Small 0-5% less in all. Pixel-major layers (V1's) keep the row split: their threads would
-  /// share every pixel's cache lines, and V1 was slower so.
-  bool split_channels(int64_t rows, int threads) const {
+  /// V3-Small 0-5% less in all. Pixel-major layers (V1's on contiguous tensors) keep the row
+  /// split: their threads would share every pixel's cache lines, and V1 was slower so.
+  bool split_channels(int64_t rows, int threads, int64_t in_stride) const {
     constexpr int64_t kMinRowsPerThread = 8;
     return threads > 1 && rows < kMinRowsPerThread * threads &&
            o_.channels / simd::kWidth >= 2 * threads &&
-           !kernels::depthwise_detail::pixel_major(o_.channels, o_.stride);
+           !kernels::depthwise_detail::pixel_major(in_stride, o_.stride);
   }
 
   /// Calls f(kernel size, stride, activation) with all three as compile-time types.

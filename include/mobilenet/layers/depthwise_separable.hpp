@@ -24,12 +24,14 @@ class DepthwiseSeparable {
   }
 
   /// Scratch for `threads` threads; `fused`: depthwise -> pointwise by bands
-  /// (fused_bands.hpp), else layer by layer (the whole depthwise output), which profiling uses.
+  /// (fused_bands.hpp), else layer by layer (the whole depthwise output, padded like a band),
+  /// which profiling uses.
   BlockScratchSize scratch_size(const Shape& in, int threads, bool fused) const {
+    const Shape d = depthwise_.output_shape(in);
     return {0,
             fused && BandPlan::worth_fusing(in)
                 ? threads * BandPlan::make(in, depthwise_, threads).band_floats
-                : depthwise_.output_shape(in).numel(),
+                : d.pixels() * kernels::padded_pixel_stride(d.c),
             0, 0, 0};
   }
 
@@ -39,17 +41,19 @@ class DepthwiseSeparable {
   }
 
   /// Fused by bands where that pays, unless `prof` is timing each layer; both give
-  /// bit-identical results.
+  /// bit-identical results. `in` and `out` may be padded (see Model::workspace); so is the
+  /// depthwise output in between where that pays (kernels::padded_pixel_stride).
   void forward(ConstTensorView in, TensorView out, const BlockScratch& s, ThreadPool& pool,
                Profiler& prof) const {
     if (!prof.per_layer() && BandPlan::worth_fusing(in.shape)) {
       check_shapes("DepthwiseSeparable", in.shape, out.shape, depthwise_.options().channels,
                    output_shape(in.shape));
-      run_fused_bands(in, nullptr, depthwise_, &pointwise_, nullptr, out.data, nullptr, nullptr,
-                      s.depthwise, pool);
+      run_fused_bands(in, nullptr, depthwise_, &pointwise_, nullptr, out.data, out.pixel_stride(),
+                      nullptr, nullptr, s.depthwise, pool);
       return;
     }
-    TensorView d{s.depthwise, depthwise_.output_shape(in.shape)};
+    const Shape ds = depthwise_.output_shape(in.shape);
+    TensorView d{s.depthwise, ds, kernels::padded_pixel_stride(ds.c)};
     depthwise_.forward(in, d, pool);
     prof.lap();
     pointwise_.forward(d, out, pool);

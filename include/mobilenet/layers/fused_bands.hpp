@@ -29,6 +29,7 @@ struct BandPlan {
   int64_t band_rows = 0;  // depthwise output rows per band
   int64_t ring_rows = 0;  // input rows a band reads: (band_rows - 1) * stride + kernel
   int64_t ring_floats = 0, band_floats = 0;  // per thread: expanded ring, depthwise band
+  int64_t band_stride = 0;  // floats between the band's pixels (kernels::padded_pixel_stride)
 
   /// About 256 KiB of expanded rows per thread: in L2 on current x86 and ARM cores, with room
   /// for the band's depthwise output and the projection weights. With several threads, at least
@@ -45,7 +46,8 @@ struct BandPlan {
     if (threads > 1) p.band_rows = std::min(p.band_rows, std::max<int64_t>(1, d.h / (4 * threads)));
     p.ring_rows = (p.band_rows - 1) * S + K;
     p.ring_floats = p.ring_rows * row_floats;
-    p.band_floats = p.band_rows * d.w * dw_in.c;
+    p.band_stride = kernels::padded_pixel_stride(d.c);
+    p.band_floats = p.band_rows * d.w * p.band_stride;
     return p;
   }
 
@@ -57,22 +59,24 @@ struct BandPlan {
   }
 };
 
-/// Runs `expand` (may be null) -> `dw` on `in`, then, if `project` is given, projects each band
-/// into `out` (adding `residual`, laid out like `out`, if not null); otherwise writes the whole
-/// depthwise output to `dw_out`. `ring` and `band` hold plan.ring_floats / plan.band_floats per
-/// thread of `pool` (`ring` is unused without `expand`, `band` without `project`).
+/// Runs `expand` (may be null) -> `dw` on `in` (padded or not), then, if `project` is given,
+/// projects each band into `out`, pixels `out_stride` floats apart (adding `residual`, laid out
+/// like `out`, if not null); otherwise writes the whole depthwise output to `dw_out`
+/// (contiguous). `ring` and `band` hold plan.ring_floats / plan.band_floats per thread of `pool`
+/// (`ring` is unused without `expand`, `band` without `project`).
 inline void run_fused_bands(ConstTensorView in, const PointwiseConv2d* expand,
                             const DepthwiseConv2d& dw, const PointwiseConv2d* project,
-                            const float* residual, float* out, float* dw_out, float* ring,
-                            float* band, ThreadPool& pool) {
+                            const float* residual, float* out, int64_t out_stride, float* dw_out,
+                            float* ring, float* band, ThreadPool& pool) {
   const Shape e = expand ? expand->output_shape(in.shape) : in.shape;
   const Shape d = dw.output_shape(e);
-  const int64_t out_c = project ? project->options().out_channels : d.c;
   const BandPlan plan = BandPlan::make(e, dw, pool.threads());
   const int64_t total_rows = d.n * d.h;  // output rows over the batch
   const int64_t slots = std::min<int64_t>(pool.threads(), total_rows);
   const int64_t S = dw.options().stride, K = dw.options().kernel, top = dw.options().padding.top;
-  const int64_t in_row = in.shape.w * in.shape.c, e_row = e.w * e.c;
+  const int64_t in_px = in.pixel_stride(), in_row = in.shape.w * in_px, e_row = e.w * e.c;
+  // The expanded ring is contiguous; the band is padded where that pays (BandPlan::band_stride).
+  const kernels::PixelStrides dw_px{expand ? e.c : in_px, project ? plan.band_stride : d.c};
   // One chunk per slot: chunk t owns ring t and band t, and an equal share of the output rows
   // (V2's 56x56 blocks ran 30 and 26 rows in whole bands of 6), in bands of at most
   // plan.band_rows within one image.
@@ -96,7 +100,8 @@ inline void run_fused_bands(ConstTensorView in, const PointwiseConv2d* expand,
           for (int64_t r = have_hi; r < need_hi;) {
             const int64_t slot = r % plan.ring_rows;
             const int64_t count = std::min(need_hi - r, plan.ring_rows - slot);
-            expand->run_rows(x + r * in_row, my_ring + slot * e_row, nullptr, count * e.w);
+            expand->run_rows(x + r * in_row, my_ring + slot * e_row, nullptr, count * e.w,
+                             {in_px, e.c});
             r += count;
           }
           have_hi = need_hi;
@@ -107,10 +112,11 @@ inline void run_fused_bands(ConstTensorView in, const PointwiseConv2d* expand,
         };
         const int64_t first = (n * d.h + oy0) * d.w;  // output pixel of the band's first row
         float* dst = project ? my_band : dw_out + first * d.c;
-        dw.run_rows(oy0, oy1, e.h, e.w, input_row, dst);
+        dw.run_rows(oy0, oy1, e.h, e.w, input_row, dst, dw_px);
         if (project)
-          project->run_rows(my_band, out + first * out_c,
-                            residual ? residual + first * out_c : nullptr, (oy1 - oy0) * d.w);
+          project->run_rows(my_band, out + first * out_stride,
+                            residual ? residual + first * out_stride : nullptr, (oy1 - oy0) * d.w,
+                            {plan.band_stride, out_stride});
       }
     }
   });

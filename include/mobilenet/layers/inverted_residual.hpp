@@ -67,19 +67,21 @@ class InvertedResidual {
   /// paths give bit-identical results. `s` must be planned by scratch_size with the same choice.
   void forward(ConstTensorView in, TensorView out, const BlockScratch& s, ThreadPool& pool,
                Profiler& prof) const {
+    require_contiguous("InvertedResidual", "input", in);
+    require_contiguous("InvertedResidual", "output", out);
     const float* residual = has_residual() ? in.data : nullptr;
     if (!prof.per_layer() && BandPlan::worth_fusing(expanded_shape(in.shape))) {
       const Shape d = depthwise_.output_shape(expanded_shape(in.shape));
       check_shapes("InvertedResidual", in.shape, out.shape, in_channels(),
                    project_.output_shape(d));
       if (se_) {
-        run_fused_bands(in, expand_ ? &*expand_ : nullptr, depthwise_, nullptr, nullptr, nullptr,
+        run_fused_bands(in, expand_ ? &*expand_ : nullptr, depthwise_, nullptr, nullptr, nullptr, 0,
                         s.depthwise, s.expanded, nullptr, pool);
         se_->forward({s.depthwise, d}, s.se, pool);
         project_.forward({s.depthwise, d}, out, pool, residual);
       } else {
         run_fused_bands(in, expand_ ? &*expand_ : nullptr, depthwise_, &project_, residual,
-                        out.data, nullptr, s.expanded, s.depthwise, pool);
+                        out.data, out.shape.c, nullptr, s.expanded, s.depthwise, pool);
       }
       return;
     }

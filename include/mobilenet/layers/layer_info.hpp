@@ -31,7 +31,18 @@ inline void check_shapes(const char* layer, const Shape& in, const Shape& out, i
     throw Error(std::string(layer) + ": input " + in.str() + " has " + std::to_string(in.c) +
                 " channels, expected " + std::to_string(channels));
   if (out != expected_out)
-    throw Error(std::string(layer) + ": output view " + out.str() + " should be " + expected_out.str());
+    throw Error(std::string(layer) + ": output view " + out.str() + " should be " +
+                expected_out.str());
+}
+
+/// Throws unless `v` (a layer's input or output, `which`) is contiguous: only the pointwise and
+/// depthwise layers read and write padded activations.
+template <class T>
+void require_contiguous(const char* layer, const char* which, const BasicTensorView<T>& v) {
+  if (!v.contiguous())
+    throw Error(std::string(layer) + ": " + which + " " + v.shape.str() +
+                " is padded (pixel stride " + std::to_string(v.pixel_stride()) +
+                "); this layer takes contiguous tensors only");
 }
 
 }  // namespace mobilenet

@@ -34,7 +34,8 @@ class PointwiseConv2d {
             in.pixels() / in.n * o_.in_channels * o_.out_channels};
   }
 
-  /// `residual`, if given, has the shape of `out` and is added after the activation. Threads
+  /// `residual`, if given, has the shape and pixel stride of `out` and is added after the
+  /// activation. `in` and `out` may be padded (pixel strides above their channels). Threads
   /// split the rows; they split the output channels (whole weight panels), each reading its share
   /// of the weights, when there are too few rows to give each thread a tile (fully connected
   /// layers at batch 1, squeeze-excite), and on layers of at most 64 rows (7x7 layers, fully
@@ -52,24 +53,27 @@ class PointwiseConv2d {
         rows <= kFewRows &&
         o_.in_channels * o_.out_channels * int64_t{sizeof(float)} >= kLargeWeights;
     const bool split_channels = (few_rows || streams_weights) && panels >= pool.threads();
+    const kernels::RowStrides ld{in.pixel_stride(), out.pixel_stride()};
     dispatch_activation(o_.activation, [&](auto act) {
       using Act = decltype(act);
       if (split_channels)
         pool.parallel_for(panels, 1, [&](int64_t p0, int64_t p1) {
-          kernels::pointwise<Act>(in.data, packed_, out.data, residual, 0, rows, p0, p1);
+          kernels::pointwise<Act>(in.data, packed_, out.data, residual, ld, 0, rows, p0, p1);
         });
       else
         pool.parallel_for(rows, kernels::pointwise_row_grain(packed_), [&](int64_t r0, int64_t r1) {
-          kernels::pointwise<Act>(in.data, packed_, out.data, residual, r0, r1);
+          kernels::pointwise<Act>(in.data, packed_, out.data, residual, ld, r0, r1);
         });
     });
   }
 
-  /// `rows` rows of `in` ([rows][in_channels]) into `out`, single-threaded: for fused blocks,
-  /// which split the work themselves. Shapes are the caller's to check.
-  void run_rows(const float* in, float* out, const float* residual, int64_t rows) const {
+  /// `rows` rows of `in` (in_channels each, ld.in floats apart) into `out` (ld.out apart),
+  /// single-threaded: for fused blocks, which split the work themselves. Shapes are the caller's
+  /// to check.
+  void run_rows(const float* in, float* out, const float* residual, int64_t rows,
+                kernels::RowStrides ld) const {
     dispatch_activation(o_.activation, [&](auto act) {
-      kernels::pointwise<decltype(act)>(in, packed_, out, residual, 0, rows);
+      kernels::pointwise<decltype(act)>(in, packed_, out, residual, ld, 0, rows);
     });
   }
 

@@ -37,6 +37,7 @@ class SqueezeExcite {
   }
 
   void forward(TensorView x, const Scratch& scratch, ThreadPool& pool) const {
+    require_contiguous("SqueezeExcite", "input", x);
     const int64_t n = x.shape.n, c = channels();
     // Threads pool the rows they split as the depthwise conv did, so each reads mostly rows it
     // wrote: one thread pooling the whole tensor read half of it from the other core's cache,

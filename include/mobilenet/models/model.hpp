@@ -156,15 +156,16 @@ class Model {
     prof.end_stage();
     int stage = 0;
     keep_features(ws, stage++, a);
-    for (const Block& block : blocks_) {
+    for (size_t i = 0; i < blocks_.size(); ++i) {
       std::visit(
           [&](const auto& b) {
-            TensorView out{ws.activations[1 - current], b.output_shape(a.shape)};
+            TensorView out{ws.activations[1 - current], b.output_shape(a.shape),
+                           block_output_stride(i)};
             b.forward(a, out, ws.scratch, pool, prof);
             prof.end_stage();
             a = out;
           },
-          block);
+          blocks_[i]);
       current = 1 - current;
       keep_features(ws, stage++, a);
     }
@@ -272,11 +273,26 @@ class Model {
     int64_t total = 0;
   };
 
-  /// Copies stage `stage`'s output into every feature slot that asked for it.
+  /// Copies stage `stage`'s output (padded or not) into every feature slot that asked for it
+  /// (contiguous).
   static void keep_features(Workspace& ws, int stage, ConstTensorView t) {
+    const int64_t c = t.shape.c, stride = t.pixel_stride();
     for (size_t k = 0; k < ws.feature_stages_.size(); ++k)
       if (ws.feature_stages_[k] == stage)
-        std::copy(t.data, t.data + t.numel(), ws.feature_slots_[k].data);
+        for (int64_t p = 0; p < t.shape.pixels(); ++p)
+          std::copy(t.data + p * stride, t.data + p * stride + c,
+                    ws.feature_slots_[k].data + p * c);
+  }
+
+  /// Floats between the pixels of block i's output: padded (kernels::padded_pixel_stride) when
+  /// the next block is depthwise-separable too, as both read and write padded tensors (V1's
+  /// depthwise layers run up to 2x as fast on them); else 0, contiguous, which every other layer
+  /// takes.
+  int64_t block_output_stride(size_t i) const {
+    const auto separable = [&](size_t k) {
+      return k < blocks_.size() && std::holds_alternative<DepthwiseSeparable>(blocks_[k]);
+    };
+    return separable(i) && separable(i + 1) ? kernels::padded_pixel_stride(spec_.blocks[i].out) : 0;
   }
 
   /// Calls f(stage name, its layers' rows) for the stem, each block, the last 1x1 conv and the
@@ -333,13 +349,13 @@ class Model {
     std::vector<Shape> stage_shapes;
     // Blocks run fused (banded, per-thread scratch) unless the profiler times each layer.
     walk({o.batch, o.height, o.width, 3}, o.threads, !o.profile,
-         [&](const Shape& out, const BlockScratchSize* s) {
+         [&](const Shape& out, int64_t stride, const BlockScratchSize* s) {
            // Stage k writes activation buffer k % 2 (forward's ping-pong): each buffer is as large
-           // as the largest output written to it, so the two together hold the two largest
-           // simultaneously live activations, not twice the largest.
+           // as the largest output written to it (padded if it is), so the two together hold the
+           // two largest simultaneously live activations, not twice the largest.
            const Region buffer = stage_shapes.size() % 2 == 0 ? kActivationA : kActivationB;
            stage_shapes.push_back(out);
-           size[buffer] = std::max(size[buffer], out.numel());
+           size[buffer] = std::max(size[buffer], out.pixels() * (stride ? stride : out.c));
            if (!s) return;
            size[kExpanded] = std::max(size[kExpanded], s->expanded);
            size[kDepthwise] = std::max(size[kDepthwise], s->depthwise);
@@ -365,9 +381,9 @@ class Model {
     return plan;
   }
 
-  /// Calls f(output shape, scratch size or null) for every stage at `input`, the scratch planned
-  /// for `threads` threads and fused blocks or not; checks that no stage shrinks the image to
-  /// nothing.
+  /// Calls f(output shape, its pixel stride (0: contiguous), scratch size or null) for every
+  /// stage at `input`, the scratch planned for `threads` threads and fused blocks or not; checks
+  /// that no stage shrinks the image to nothing.
   template <class F>
   void walk(const Shape& input, int threads, bool fused, F&& f) const {
     const auto check = [&](const Shape& out, const std::string& where) {
@@ -378,21 +394,21 @@ class Model {
     };
     Shape s = stem_.output_shape(input);
     check(s, "the stem");
-    f(s, nullptr);
+    f(s, 0, nullptr);
     for (size_t i = 0; i < blocks_.size(); ++i) {
       std::visit(
           [&](const auto& b) {
             const Shape out = b.output_shape(s);
             check(out, "block " + std::to_string(i + 1));
             const BlockScratchSize size = b.scratch_size(s, threads, fused);
-            f(out, &size);
+            f(out, block_output_stride(i), &size);
             s = out;
           },
           blocks_[i]);
     }
     if (last_conv_) {
       const Shape out = last_conv_->output_shape(s);
-      f(out, nullptr);
+      f(out, 0, nullptr);
     }
   }
 
