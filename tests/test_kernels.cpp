@@ -209,8 +209,9 @@ TEST(Padded, PointwiseMatchesContiguous) {
         }
 }
 
-// Depthwise on padded input and output: 256 channels run pixel-major when contiguous (x86) and
-// channel-major padded, as in V1; 33: a last packet overlapping the one before.
+// Depthwise on padded input and output (the same pixel stride, which the layer requires): 256
+// channels run pixel-major when contiguous (x86) and channel-major padded, as in V1; 33: a last
+// packet overlapping the one before.
 TEST(Padded, DepthwiseMatchesContiguous) {
   uint32_t seed = 800;
   for (int k : {3, 5})
@@ -218,13 +219,12 @@ TEST(Padded, DepthwiseMatchesContiguous) {
       for (int64_t c : {16, 33, 256})
         for (auto [h, w] : {std::pair<int64_t, int64_t>{9, 23}, {20, 6}}) {
           const Activation act = kActivations[seed % 5];
-          const int64_t in_stride = mobilenet::kernels::padded_pixel_stride(c) + 16 + seed % 2;
-          const int64_t out_stride = c + 16;
+          const int64_t px = seed % 2 ? mobilenet::kernels::padded_pixel_stride(c) : c + 17;
           const Shape is{2, h, w, c};
           const auto x = random_vector(is.numel(), seed++, -4, 4);
           const auto wt = random_vector(c * k * k, seed++);
           const auto b = random_vector(c, seed++);
-          const auto x_padded = padded_copy(x, is, in_stride);
+          const auto x_padded = padded_copy(x, is, px);
           const Padding pad = Padding::symmetric((k - 1) / 2);
           const mobilenet::DepthwiseConv2d layer({c, k, stride, pad, act}, wt.data(), b.data());
           const Shape os = layer.output_shape(is);
@@ -232,19 +232,20 @@ TEST(Padded, DepthwiseMatchesContiguous) {
             mobilenet::ThreadPool pool(threads);
             mobilenet::Tensor expected(os);
             layer.forward({x.data(), is}, expected, pool);
-            std::vector<float> got(static_cast<size_t>(os.pixels() * out_stride), -7.0f);
-            layer.forward({x_padded.data(), is, in_stride}, {got.data(), os, out_stride}, pool);
-            expect_same_padded(got, expected, out_stride, -7.0f,
+            std::vector<float> got(static_cast<size_t>(os.pixels() * px), -7.0f);
+            layer.forward({x_padded.data(), is, px}, {got.data(), os, px}, pool);
+            expect_same_padded(got, expected, px, -7.0f,
                                "padded depthwise k" + std::to_string(k) + " s" +
                                    std::to_string(stride) + " c" + std::to_string(c) + " " +
                                    std::to_string(h) + "x" + std::to_string(w) + " threads " +
-                                   std::to_string(threads));
+                                   std::to_string(threads) + " pixel stride " + std::to_string(px));
           }
         }
 }
 
-// The layers that take contiguous tensors only say so instead of misreading a padded one.
-TEST(Padded, OtherLayersRejectPaddedTensors) {
+// The layers that take contiguous tensors only say so instead of misreading a padded one, and the
+// depthwise layer rejects an output padded unlike its input.
+TEST(Padded, LayersRejectTensorsTheyCannotRead) {
   const std::vector<float> w(4 * 3 * 9, 0.1f), b(4, 0.0f), x(5 * 5 * 8, 1.0f);
   const mobilenet::Conv2d stem({3, 4, 3, 2, Padding::symmetric(1), Activation::ReLU}, w.data(),
                                b.data());
@@ -256,6 +257,17 @@ TEST(Padded, OtherLayersRejectPaddedTensors) {
   } catch (const mobilenet::Error& e) {
     EXPECT_NE(std::string(e.what()).find("Conv2d: input [1, 5, 5, 3] (NHWC) is padded (pixel "
                                          "stride 8)"),
+              std::string::npos)
+        << e.what();
+  }
+  const mobilenet::DepthwiseConv2d dw({3, 3, 1, Padding::symmetric(1), Activation::ReLU}, w.data(),
+                                      b.data());
+  std::vector<float> y(5 * 5 * 8);
+  try {
+    dw.forward({x.data(), {1, 5, 5, 3}, 8}, {y.data(), {1, 5, 5, 3}}, pool);
+    FAIL() << "DepthwiseConv2d accepted strides 8 and 3";
+  } catch (const mobilenet::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("input pixel stride 8 differs from the output's 3"),
               std::string::npos)
         << e.what();
   }

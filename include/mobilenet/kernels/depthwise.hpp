@@ -41,12 +41,6 @@ inline PackedDepthwise pack_depthwise(const float* w, const float* bias, int64_t
   return p;
 }
 
-/// Floats from one pixel to the next in the input rows and in the output: the channel count in
-/// dense NHWC tensors, more in padded ones (see Workspace).
-struct PixelStrides {
-  int64_t in, out;
-};
-
 /// The input rows one output row reads: row[ky] is input row oy*S - top + ky (column 0,
 /// channel 0) for the tap rows [ky0, ky1) inside the image; the others are never read. Rows are
 /// pointers, not offsets into one tensor, so a fused block can feed rows from a ring buffer.
@@ -141,7 +135,7 @@ inline constexpr int64_t kBlockColumns = 16;
 
 /// One output column of one channel packet with its taps limited to the image (any border).
 template <int K, int S, class Act>
-inline void column(const TapRows<K>& taps, PixelStrides px, const simd::Packet (&wk)[K * K],
+inline void column(const TapRows<K>& taps, int64_t px, const simd::Packet (&wk)[K * K],
                    simd::Packet bias, RowColumns cols, int64_t ox, float* out) {
   const int64_t ix0 = ox * S - cols.left;
   const int kx0 = static_cast<int>(std::max<int64_t>(0, -ix0));
@@ -149,8 +143,8 @@ inline void column(const TapRows<K>& taps, PixelStrides px, const simd::Packet (
   simd::Packet acc = bias;
   for (int ky = taps.ky0; ky < taps.ky1; ++ky)
     for (int kx = kx0; kx < kx1; ++kx)
-      acc = simd::fmadd(simd::load(taps.row[ky] + (ix0 + kx) * px.in), wk[ky * K + kx], acc);
-  simd::store(out + ox * px.out, Act::apply(acc));
+      acc = simd::fmadd(simd::load(taps.row[ky] + (ix0 + kx) * px), wk[ky * K + kx], acc);
+  simd::store(out + ox * px, Act::apply(acc));
 }
 
 /// Whether all K tap rows of a row can be read (inside the image, or a zero row).
@@ -165,7 +159,7 @@ inline bool all_tap_rows(const TapRows<K>& t) {
 /// are skipped.
 template <int K, int KX0, int KX1, class Act>
 [[gnu::always_inline]] inline void edge_columns(const TapRows<K>* taps, int64_t rows,
-                                                int64_t offset, int64_t in_px,
+                                                int64_t offset, int64_t px,
                                                 const simd::Packet (&wk)[K * K], simd::Packet bias,
                                                 float* out, int64_t out_row) {
   for (int64_t i = 0; i < rows; ++i, out += out_row) {
@@ -174,7 +168,7 @@ template <int K, int KX0, int KX1, class Act>
     simd::Packet acc = bias;
     for (int ky = 0; ky < K; ++ky)
       for (int kx = KX0; kx < KX1; ++kx)
-        acc = simd::fmadd(simd::load(t.row[ky] + offset + kx * in_px), wk[ky * K + kx], acc);
+        acc = simd::fmadd(simd::load(t.row[ky] + offset + kx * px), wk[ky * K + kx], acc);
     simd::store(out, Act::apply(acc));
   }
 }
@@ -184,20 +178,20 @@ template <int K, int KX0, int KX1, class Act>
 /// those of images narrower than the kernel), else through `column`.
 template <int K, int S, class Act>
 [[gnu::always_inline]] inline void border_columns(const TapRows<K>* taps, int64_t rows,
-                                                  RowColumns cols, PixelStrides px,
+                                                  RowColumns cols, int64_t px,
                                                   const simd::Packet (&wk)[K * K],
                                                   simd::Packet bias, int64_t ox, float* out,
                                                   int64_t out_row) {
-  const int64_t ix0 = ox * S - cols.left, offset = ix0 * px.in;
+  const int64_t ix0 = ox * S - cols.left, offset = ix0 * px;
   const int kx0 = static_cast<int>(std::max<int64_t>(0, -ix0));
   const int kx1 = static_cast<int>(std::min<int64_t>(K, cols.in_width - ix0));
-  float* o = out + ox * px.out;
+  float* o = out + ox * px;
   static_assert(K == 3 || K == 5, "border cases below cover 3x3 and 5x5 kernels");
   const auto left = [&](auto kx) {  // tap columns [kx, K)
-    edge_columns<K, decltype(kx)::value, K, Act>(taps, rows, offset, px.in, wk, bias, o, out_row);
+    edge_columns<K, decltype(kx)::value, K, Act>(taps, rows, offset, px, wk, bias, o, out_row);
   };
   const auto right = [&](auto kx) {  // tap columns [0, kx)
-    edge_columns<K, 0, decltype(kx)::value, Act>(taps, rows, offset, px.in, wk, bias, o, out_row);
+    edge_columns<K, 0, decltype(kx)::value, Act>(taps, rows, offset, px, wk, bias, o, out_row);
   };
   using One = std::integral_constant<int, 1>;
   using Two = std::integral_constant<int, 2>;
@@ -222,7 +216,7 @@ template <int K, int S, class Act>
 /// rows[ky] pointing at tap row ky's first input column: every loop has constant bounds and
 /// unrolls, so the weights stay in registers and identical input addresses are loaded once.
 template <int K, int S, int P, class Act>
-inline void interior_columns(const float* const (&rows)[K], PixelStrides px,
+inline void interior_columns(const float* const (&rows)[K], int64_t px,
                              const simd::Packet (&wk)[K * K], simd::Packet bias, float* out) {
   simd::Packet acc[P];
   for (int p = 0; p < P; ++p) acc[p] = bias;
@@ -230,15 +224,15 @@ inline void interior_columns(const float* const (&rows)[K], PixelStrides px,
     const float* row = rows[ky];
     for (int kx = 0; kx < K; ++kx)
       for (int p = 0; p < P; ++p)
-        acc[p] = simd::fmadd(simd::load(row + (p * S + kx) * px.in), wk[ky * K + kx], acc[p]);
+        acc[p] = simd::fmadd(simd::load(row + (p * S + kx) * px), wk[ky * K + kx], acc[p]);
   }
-  for (int p = 0; p < P; ++p) simd::store(out + p * px.out, Act::apply(acc[p]));
+  for (int p = 0; p < P; ++p) simd::store(out + p * px, Act::apply(acc[p]));
 }
 
 /// The interior columns of one output row of one channel packet, `taps` pointing at the packet's
 /// channels and all K of them inside the image (or a zero row).
 template <int K, int S, class Act>
-inline void interior_row(const TapRows<K>& taps, RowColumns cols, PixelStrides px,
+inline void interior_row(const TapRows<K>& taps, RowColumns cols, int64_t px,
                          const simd::Packet (&wk)[K * K], simd::Packet bias, float* out) {
   constexpr int P = kPixels;
   // The tap row pointers move along the row, P * S input columns a step. Recomputed from the
@@ -246,12 +240,12 @@ inline void interior_row(const TapRows<K>& taps, RowColumns cols, PixelStrides p
   // and were reloaded from the stack each group: stride-1 layers 10-30% slower with hot caches
   // (mobilenet_bench, e.g. 56x56x72 93 -> 115 GFLOP/s, 14x14x480 136 -> 160).
   const float* rows[K];
-  for (int ky = 0; ky < K; ++ky) rows[ky] = taps.row[ky] + (cols.ox_lo * S - cols.left) * px.in;
+  for (int ky = 0; ky < K; ++ky) rows[ky] = taps.row[ky] + (cols.ox_lo * S - cols.left) * px;
   int64_t ox = cols.ox_lo;
-  out += ox * px.out;
+  out += ox * px;
   const auto step = [&](int n) {
-    for (int ky = 0; ky < K; ++ky) rows[ky] += n * S * px.in;
-    out += n * px.out;
+    for (int ky = 0; ky < K; ++ky) rows[ky] += n * S * px;
+    out += n * px;
     ox += n;
   };
   for (; ox + P <= cols.ox_hi; step(P)) interior_columns<K, S, P, Act>(rows, px, wk, bias, out);
@@ -272,7 +266,7 @@ inline void interior_row(const TapRows<K>& taps, RowColumns cols, PixelStrides p
 /// caller's loops they were reloaded from the stack for every tap.
 template <int K, int S, class Act>
 [[gnu::noinline]] void packet_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols,
-                                   PixelStrides px, const PackedDepthwise& w, int64_t c, float* out,
+                                   int64_t px, const PackedDepthwise& w, int64_t c, float* out,
                                    int64_t out_row) {
   simd::Packet wk[K * K];
   for (int t = 0; t < K * K; ++t) wk[t] = simd::load(w.weights.data() + t * w.stride + c);
@@ -321,9 +315,8 @@ inline bool pixel_major(int64_t in_stride, int S) {
 /// One output row with the channels innermost: per group of kPixels output columns, every
 /// channel packet in turn, its K*K weight packets loaded from L1 each time.
 template <int K, int S, class Act>
-[[gnu::noinline]] void row_pixels(const TapRows<K>& taps, RowColumns cols, int64_t C,
-                                  PixelStrides px, const PackedDepthwise& w, float* out,
-                                  ChannelRange range) {
+[[gnu::noinline]] void row_pixels(const TapRows<K>& taps, RowColumns cols, int64_t C, int64_t px,
+                                  const PackedDepthwise& w, float* out, ChannelRange range) {
   constexpr int P = kPixels;
   const auto each_packet = [&](auto&& f) { for_each_packet(C, range, f); };
   // f(taps, weights, bias) of channel packet c.
@@ -352,8 +345,8 @@ template <int K, int S, class Act>
     each_packet([&](int64_t c) {
       with_packet(c, [&](const TapRows<K>& t, const simd::Packet(&wk)[K * K], simd::Packet b) {
         const float* rows[K];
-        for (int ky = 0; ky < K; ++ky) rows[ky] = t.row[ky] + (ox * S - cols.left) * px.in;
-        interior_columns<K, S, N, Act>(rows, px, wk, b, out + ox * px.out + c);
+        for (int ky = 0; ky < K; ++ky) rows[ky] = t.row[ky] + (ox * S - cols.left) * px;
+        interior_columns<K, S, N, Act>(rows, px, wk, b, out + ox * px + c);
       });
     });
   };
@@ -389,8 +382,9 @@ inline int64_t padded_pixel_stride(int64_t C) {
 #endif
 }
 
-/// Output rows taps[0..rows) into `out` (row i at out + i * out_width * px.out), all C channels,
-/// pixels px.in floats apart in the input rows and px.out in the output. Per
+/// Output rows taps[0..rows) into `out` (row i at out + i * out_width * px), all C channels,
+/// pixels px floats apart in the input rows and in the output (C, or more when padded: one
+/// stride for both, as a second one cost the interior loop a register, spilled). Per
 /// channel packet, the K*K weight packets stay in registers for all the rows while the loop
 /// runs along each row, kPixels output columns at a time. Columns whose taps all fall inside the
 /// image (the interior) run fully unrolled code without bounds checks; the border columns run
@@ -399,10 +393,10 @@ inline int64_t padded_pixel_stride(int64_t C) {
 /// the one ending at channel C: it overlaps the previous one and recomputes those channels with
 /// the same operations, hence the same values.
 template <int K, int S, class Act>
-void depthwise_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64_t C,
-                    PixelStrides px, const PackedDepthwise& w, float* out, ChannelRange range) {
-  const int64_t out_row = cols.out_width * px.out;
-  if (depthwise_detail::pixel_major(px.in, S)) {
+void depthwise_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64_t C, int64_t px,
+                    const PackedDepthwise& w, float* out, ChannelRange range) {
+  const int64_t out_row = cols.out_width * px;
+  if (depthwise_detail::pixel_major(px, S)) {
     for (int64_t i = 0; i < rows; ++i)
       depthwise_detail::row_pixels<K, S, Act>(taps[i], cols, C, px, w, out + i * out_row, range);
     return;
@@ -428,43 +422,42 @@ void depthwise_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64
         float acc = w.bias.data()[c];
         for (int ky = t.ky0; ky < t.ky1; ++ky)
           for (int kx = kx0; kx < kx1; ++kx)
-            acc +=
-                t.row[ky][(ix0 + kx) * px.in + c] * w.weights.data()[(ky * K + kx) * w.stride + c];
-        out[i * out_row + ox * px.out + c] = Act::apply(acc);
+            acc += t.row[ky][(ix0 + kx) * px + c] * w.weights.data()[(ky * K + kx) * w.stride + c];
+        out[i * out_row + ox * px + c] = Act::apply(acc);
       }
 }
 
 /// Output rows [oy_begin, oy_end) of one image of `in_height` x `in_width` x C into `out`
-/// (row oy_begin first), reading input row iy at `input_row(iy)`; pixel strides `px`.
+/// (row oy_begin first), reading input row iy at `input_row(iy)`; pixels px floats apart.
 template <int K, int S, class Act, class RowFn>
 void depthwise_image_rows(int64_t oy_begin, int64_t oy_end, int64_t in_height, RowColumns cols,
-                          int top, int64_t C, PixelStrides px, const PackedDepthwise& w,
+                          int top, int64_t C, int64_t px, const PackedDepthwise& w,
                           RowFn&& input_row, float* out, ChannelRange range) {
-  const float* zeros = zero_row(cols.in_width * px.in);
+  const float* zeros = zero_row(cols.in_width * px);
   TapRows<K> taps[kRowsPerCall];
   for (int64_t oy = oy_begin; oy < oy_end; oy += kRowsPerCall) {
     const int64_t rows = std::min(kRowsPerCall, oy_end - oy);
     for (int64_t i = 0; i < rows; ++i)
       taps[i] = tap_rows<K, S>(oy + i, top, in_height, input_row, zeros);
     depthwise_rows<K, S, Act>(taps, rows, cols, C, px, w,
-                              out + (oy - oy_begin) * cols.out_width * px.out, range);
+                              out + (oy - oy_begin) * cols.out_width * px, range);
   }
 }
 
-/// Computes output rows [row_begin, row_end) of `out` from the tensor `in` (either may be
-/// padded: their pixel strides), counting rows over batch x height, for the channels of `range`.
+/// Computes output rows [row_begin, row_end) of `out` from the tensor `in`, counting rows over
+/// batch x height, for the channels of `range`. Both have the same pixel stride (padded or not).
 template <int K, int S, class Act>
 void depthwise(ConstTensorView in, const PackedDepthwise& w, const Padding& pad, TensorView out,
                int64_t row_begin, int64_t row_end, ChannelRange range) {
   const int64_t H = in.shape.h, Wd = in.shape.w, C = in.shape.c, OH = out.shape.h;
-  const PixelStrides px{in.pixel_stride(), out.pixel_stride()};
+  const int64_t px = in.pixel_stride();
   const RowColumns cols = row_columns<K, S>(Wd, out.shape.w, pad.left);
   for (int64_t row = row_begin; row < row_end;) {
     const int64_t n = row / OH, oy = row % OH, oy_end = std::min(OH, oy + (row_end - row));
-    const float* image = in.data + n * H * Wd * px.in;
+    const float* image = in.data + n * H * Wd * px;
     depthwise_image_rows<K, S, Act>(
-        oy, oy_end, H, cols, pad.top, C, px, w, [&](int64_t iy) { return image + iy * Wd * px.in; },
-        out.data + row * out.shape.w * px.out, range);
+        oy, oy_end, H, cols, pad.top, C, px, w, [&](int64_t iy) { return image + iy * Wd * px; },
+        out.data + row * out.shape.w * px, range);
     row += oy_end - oy;
   }
 }

@@ -47,8 +47,13 @@ class DepthwiseConv2d {
             out.h * out.w * o_.channels * o_.kernel * o_.kernel};
   }
 
+  /// `in` and `out` may be padded, with the same pixel stride.
   void forward(ConstTensorView in, TensorView out, ThreadPool& pool) const {
     check_shapes("DepthwiseConv2d", in.shape, out.shape, o_.channels, output_shape(in.shape));
+    if (in.pixel_stride() != out.pixel_stride())
+      throw Error("DepthwiseConv2d: input pixel stride " + std::to_string(in.pixel_stride()) +
+                  " differs from the output's " + std::to_string(out.pixel_stride()) +
+                  "; padded tensors must be padded alike");
     dispatch([&](auto kernel, auto stride, auto act) {
       constexpr int K = decltype(kernel)::value, S = decltype(stride)::value;
       const int64_t rows = out.shape.n * out.shape.h, C = o_.channels;
@@ -67,12 +72,12 @@ class DepthwiseConv2d {
   }
 
   /// Output rows [oy_begin, oy_end) of one image into `out` (row oy_begin first), reading input
-  /// row iy (of `in_height` x `in_width`) at `input_row(iy)`, pixels px.in floats apart, and
-  /// writing pixels px.out apart: for fused blocks, whose input rows live in a ring buffer.
-  /// Single-threaded; shapes are the caller's to check.
+  /// row iy (of `in_height` x `in_width`) at `input_row(iy)`, pixels `px` floats apart in both:
+  /// for fused blocks, whose input rows live in a ring buffer. Single-threaded; shapes are the
+  /// caller's to check.
   template <class RowFn>
   void run_rows(int64_t oy_begin, int64_t oy_end, int64_t in_height, int64_t in_width,
-                RowFn&& input_row, float* out, kernels::PixelStrides px) const {
+                RowFn&& input_row, float* out, int64_t px) const {
     dispatch([&](auto kernel, auto stride, auto act) {
       constexpr int K = decltype(kernel)::value, S = decltype(stride)::value;
       const kernels::RowColumns cols = kernels::row_columns<K, S>(

@@ -24,7 +24,7 @@ class DepthwiseSeparable {
   }
 
   /// Scratch for `threads` threads; `fused`: depthwise -> pointwise by bands
-  /// (fused_bands.hpp), else layer by layer (the whole depthwise output, padded like a band),
+  /// (fused_bands.hpp), else layer by layer (the whole depthwise output, room for it padded),
   /// which profiling uses.
   BlockScratchSize scratch_size(const Shape& in, int threads, bool fused) const {
     const Shape d = depthwise_.output_shape(in);
@@ -41,10 +41,16 @@ class DepthwiseSeparable {
   }
 
   /// Fused by bands where that pays, unless `prof` is timing each layer; both give
-  /// bit-identical results. `in` and `out` may be padded (see Model::workspace); so is the
-  /// depthwise output in between where that pays (kernels::padded_pixel_stride).
+  /// bit-identical results. `in` may be padded to kernels::padded_pixel_stride (see
+  /// Model::workspace), the depthwise output in between is then padded alike; `out` may be
+  /// padded to any stride.
   void forward(ConstTensorView in, TensorView out, const BlockScratch& s, ThreadPool& pool,
                Profiler& prof) const {
+    const int64_t C = in.shape.c, padded = kernels::padded_pixel_stride(C);
+    if (in.pixel_stride() != C && in.pixel_stride() != padded)
+      throw Error("DepthwiseSeparable: input pixel stride " + std::to_string(in.pixel_stride()) +
+                  " is neither its " + std::to_string(C) + " channels nor their padded stride " +
+                  std::to_string(padded));
     if (!prof.per_layer() && BandPlan::worth_fusing(in.shape)) {
       check_shapes("DepthwiseSeparable", in.shape, out.shape, depthwise_.options().channels,
                    output_shape(in.shape));
@@ -52,8 +58,7 @@ class DepthwiseSeparable {
                       nullptr, nullptr, s.depthwise, pool);
       return;
     }
-    const Shape ds = depthwise_.output_shape(in.shape);
-    TensorView d{s.depthwise, ds, kernels::padded_pixel_stride(ds.c)};
+    TensorView d{s.depthwise, depthwise_.output_shape(in.shape), in.pixel_stride()};
     depthwise_.forward(in, d, pool);
     prof.lap();
     pointwise_.forward(d, out, pool);

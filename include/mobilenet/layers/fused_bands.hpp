@@ -28,8 +28,9 @@ inline namespace MOBILENET_ISA {
 struct BandPlan {
   int64_t band_rows = 0;  // depthwise output rows per band
   int64_t ring_rows = 0;  // input rows a band reads: (band_rows - 1) * stride + kernel
-  int64_t ring_floats = 0, band_floats = 0;  // per thread: expanded ring, depthwise band
-  int64_t band_stride = 0;  // floats between the band's pixels (kernels::padded_pixel_stride)
+  // Per thread: expanded ring, depthwise band. The band holds pixels as far apart as the
+  // depthwise input's, contiguous or padded (kernels::padded_pixel_stride), whichever is larger.
+  int64_t ring_floats = 0, band_floats = 0;
 
   /// About 256 KiB of expanded rows per thread: in L2 on current x86 and ARM cores, with room
   /// for the band's depthwise output and the projection weights. With several threads, at least
@@ -46,8 +47,7 @@ struct BandPlan {
     if (threads > 1) p.band_rows = std::min(p.band_rows, std::max<int64_t>(1, d.h / (4 * threads)));
     p.ring_rows = (p.band_rows - 1) * S + K;
     p.ring_floats = p.ring_rows * row_floats;
-    p.band_stride = kernels::padded_pixel_stride(d.c);
-    p.band_floats = p.band_rows * d.w * p.band_stride;
+    p.band_floats = p.band_rows * d.w * kernels::padded_pixel_stride(d.c);
     return p;
   }
 
@@ -59,11 +59,12 @@ struct BandPlan {
   }
 };
 
-/// Runs `expand` (may be null) -> `dw` on `in` (padded or not), then, if `project` is given,
-/// projects each band into `out`, pixels `out_stride` floats apart (adding `residual`, laid out
-/// like `out`, if not null); otherwise writes the whole depthwise output to `dw_out`
-/// (contiguous). `ring` and `band` hold plan.ring_floats / plan.band_floats per thread of `pool`
-/// (`ring` is unused without `expand`, `band` without `project`).
+/// Runs `expand` (may be null) -> `dw` on `in`, then, if `project` is given, projects each band
+/// into `out`, pixels `out_stride` floats apart (adding `residual`, laid out like `out`, if not
+/// null); otherwise writes the whole depthwise output to `dw_out` (contiguous). `in` may be padded
+/// (at most to kernels::padded_pixel_stride) when there is no `expand` and a `project`; the band
+/// is then padded alike. `ring` and `band` hold plan.ring_floats / plan.band_floats per thread of
+/// `pool` (`ring` is unused without `expand`, `band` without `project`).
 inline void run_fused_bands(ConstTensorView in, const PointwiseConv2d* expand,
                             const DepthwiseConv2d& dw, const PointwiseConv2d* project,
                             const float* residual, float* out, int64_t out_stride, float* dw_out,
@@ -75,8 +76,8 @@ inline void run_fused_bands(ConstTensorView in, const PointwiseConv2d* expand,
   const int64_t slots = std::min<int64_t>(pool.threads(), total_rows);
   const int64_t S = dw.options().stride, K = dw.options().kernel, top = dw.options().padding.top;
   const int64_t in_px = in.pixel_stride(), in_row = in.shape.w * in_px, e_row = e.w * e.c;
-  // The expanded ring is contiguous; the band is padded where that pays (BandPlan::band_stride).
-  const kernels::PixelStrides dw_px{expand ? e.c : in_px, project ? plan.band_stride : d.c};
+  // The depthwise conv reads and writes pixels dw_px apart: the ring's (contiguous) or the input's.
+  const int64_t dw_px = expand ? e.c : in_px;
   // One chunk per slot: chunk t owns ring t and band t, and an equal share of the output rows
   // (V2's 56x56 blocks ran 30 and 26 rows in whole bands of 6), in bands of at most
   // plan.band_rows within one image.
@@ -116,7 +117,7 @@ inline void run_fused_bands(ConstTensorView in, const PointwiseConv2d* expand,
         if (project)
           project->run_rows(my_band, out + first * out_stride,
                             residual ? residual + first * out_stride : nullptr, (oy1 - oy0) * d.w,
-                            {plan.band_stride, out_stride});
+                            {dw_px, out_stride});
       }
     }
   });
