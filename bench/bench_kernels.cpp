@@ -19,7 +19,9 @@ using namespace mobilenet;
 
 struct Shapes {
   std::set<std::tuple<int64_t, int64_t, int64_t>> pointwise;        // pixels, cin, cout
-  std::set<std::tuple<int64_t, int64_t, int, int>> depthwise;       // size, channels, k, stride
+  // size, channels, k, stride, padded (V1's: the model keeps its pixels
+  // kernels::padded_pixel_stride apart, see Model::block_output_stride)
+  std::set<std::tuple<int64_t, int64_t, int, int, bool>> depthwise;
 };
 
 Shapes collect() {
@@ -30,7 +32,9 @@ Shapes collect() {
     for (const BlockSpec& b : spec.blocks) {
       if (b.kind == BlockKind::InvertedResidual && b.expanded != b.in)
         s.pointwise.insert({size * size, b.in, b.expanded});
-      s.depthwise.insert({size, b.expanded, b.kernel, b.stride});
+      s.depthwise.insert({size, b.expanded, b.kernel, b.stride,
+                          b.kind == BlockKind::DepthwiseSeparable &&
+                              kernels::padded_pixel_stride(b.expanded) != b.expanded});
       size = (size - 1) / b.stride + 1;
       s.pointwise.insert({size * size, b.expanded, b.out});
     }
@@ -95,15 +99,17 @@ void BM_Pointwise(benchmark::State& state) {
 void BM_Depthwise(benchmark::State& state) {
   const int64_t size = state.range(0), c = state.range(1);
   const int k = static_cast<int>(state.range(2)), stride = static_cast<int>(state.range(3));
+  const int64_t px = state.range(4) ? kernels::padded_pixel_stride(c) : c;
   std::vector<float> w(static_cast<size_t>(c * k * k), 0.01f), b(static_cast<size_t>(c), 0.0f);
   const DepthwiseConv2d layer({c, k, stride, Padding::symmetric((k - 1) / 2), Activation::ReLU6}, w.data(), b.data());
-  Tensor in({1, size, size, c}), out(layer.output_shape({1, size, size, c}));
+  const Shape is{1, size, size, c}, os = layer.output_shape(is);
+  AlignedBuffer in(static_cast<size_t>(is.pixels() * px)), out(static_cast<size_t>(os.pixels() * px));
   ThreadPool pool(1);
   for (auto _ : state) {
-    layer.forward(in, out, pool);
+    layer.forward({in.data(), is, px}, {out.data(), os, px}, pool);
     benchmark::DoNotOptimize(out.data());
   }
-  report_rate(state, 2.0 * double(out.shape().pixels() * c * k * k));
+  report_rate(state, 2.0 * double(os.pixels() * c * k * k));
 }
 
 const bool registered = [] {
@@ -111,8 +117,10 @@ const bool registered = [] {
   benchmark::RegisterBenchmark("FmaPeak", BM_FmaPeak)->Iterations(1);
   for (const auto& [pixels, cin, cout] : s.pointwise)
     benchmark::RegisterBenchmark("Pointwise", BM_Pointwise)->Args({pixels, cin, cout})->ArgNames({"pixels", "cin", "cout"});
-  for (const auto& [size, c, k, stride] : s.depthwise)
-    benchmark::RegisterBenchmark("Depthwise", BM_Depthwise)->Args({size, c, k, stride})->ArgNames({"size", "c", "k", "s"});
+  for (const auto& [size, c, k, stride, padded] : s.depthwise)
+    benchmark::RegisterBenchmark("Depthwise", BM_Depthwise)
+        ->Args({size, c, k, stride, padded})
+        ->ArgNames({"size", "c", "k", "s", "padded"});
   return true;
 }();
 

@@ -260,6 +260,16 @@ TEST(Padded, LayersRejectTensorsTheyCannotRead) {
               std::string::npos)
         << e.what();
   }
+  const mobilenet::PointwiseConv2d pw({3, 4, Activation::ReLU}, w.data(), b.data());
+  mobilenet::Tensor pw_out({1, 5, 5, 4});
+  try {
+    pw.forward({x.data(), {1, 5, 5, 3}, 2}, pw_out, pool);
+    FAIL() << "PointwiseConv2d accepted overlapping pixels";
+  } catch (const mobilenet::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has pixel stride 2, below its 3 channels"),
+              std::string::npos)
+        << e.what();
+  }
   const mobilenet::DepthwiseConv2d dw({3, 3, 1, Padding::symmetric(1), Activation::ReLU}, w.data(),
                                       b.data());
   std::vector<float> y(5 * 5 * 8);

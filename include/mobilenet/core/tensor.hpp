@@ -44,7 +44,8 @@ struct BasicTensorView {
   T* data = nullptr;  ///< First element; the view does not own it.
   Shape shape;        ///< Shape of the data (NHWC).
   /// Floats from one pixel to the next when larger than shape.c: the padded activations a model
-  /// keeps between some layers (see Model::workspace). 0, the default, means shape.c: contiguous.
+  /// keeps between some layers (Model::block_output_stride). 0, the default, means shape.c:
+  /// contiguous.
   int64_t stride = 0;
 
   /// Number of elements.

@@ -297,7 +297,7 @@ template <int K, int S, class Act>
 /// lines, 32-48 KiB, 8-12 ways) and evict each other. Dense, V1's are such layers: pixel-major
 /// ran its stride-2 ones (C = 128, 256) 1.2-1.35x as fast with hot caches, and the whole of V1
 /// 2-7% faster with its stride-1 ones (C = 256, 512) pixel-major too (alternated runs), though
-/// those were faster channel-major in isolation. A model pads them instead (Workspace).
+/// those were faster channel-major in isolation. A model pads them instead (padded_pixel_stride).
 /// On ARM, where we can count instructions but not time them, rows stay channel-major: V3-Large
 /// executes 7% fewer instructions than pixel-major (bench/arm_insnmix.sh).
 inline bool pixel_major(int64_t in_stride, int S) {

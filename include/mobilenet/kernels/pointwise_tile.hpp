@@ -53,7 +53,7 @@ struct PackedPointwise {
 
 /// Floats from one row to the next of a pointwise layer's input (`in`) and of its output and
 /// residual (`out`): cin and cout in dense NHWC tensors, more in padded ones (a pixel stride
-/// above the channel count, see Workspace).
+/// above the channel count, see Model::block_output_stride).
 struct RowStrides {
   int64_t in, out;
 };

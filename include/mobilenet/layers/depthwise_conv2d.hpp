@@ -50,6 +50,7 @@ class DepthwiseConv2d {
   /// `in` and `out` may be padded, with the same pixel stride.
   void forward(ConstTensorView in, TensorView out, ThreadPool& pool) const {
     check_shapes("DepthwiseConv2d", in.shape, out.shape, o_.channels, output_shape(in.shape));
+    check_stride("DepthwiseConv2d", "input", in);
     if (in.pixel_stride() != out.pixel_stride())
       throw Error("DepthwiseConv2d: input pixel stride " + std::to_string(in.pixel_stride()) +
                   " differs from the output's " + std::to_string(out.pixel_stride()) +

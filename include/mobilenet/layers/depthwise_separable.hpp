@@ -42,8 +42,8 @@ class DepthwiseSeparable {
 
   /// Fused by bands where that pays, unless `prof` is timing each layer; both give
   /// bit-identical results. `in` may be padded to kernels::padded_pixel_stride (see
-  /// Model::workspace), the depthwise output in between is then padded alike; `out` may be
-  /// padded to any stride.
+  /// Model::block_output_stride), the depthwise output in between is then padded alike; `out` may
+  /// be padded to any stride.
   void forward(ConstTensorView in, TensorView out, const BlockScratch& s, ThreadPool& pool,
                Profiler& prof) const {
     const int64_t C = in.shape.c, padded = kernels::padded_pixel_stride(C);
@@ -54,6 +54,7 @@ class DepthwiseSeparable {
     if (!prof.per_layer() && BandPlan::worth_fusing(in.shape)) {
       check_shapes("DepthwiseSeparable", in.shape, out.shape, depthwise_.options().channels,
                    output_shape(in.shape));
+      check_stride("DepthwiseSeparable", "output", out);
       run_fused_bands(in, nullptr, depthwise_, &pointwise_, nullptr, out.data, out.pixel_stride(),
                       nullptr, nullptr, s.depthwise, pool);
       return;

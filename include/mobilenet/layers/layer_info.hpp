@@ -35,6 +35,16 @@ inline void check_shapes(const char* layer, const Shape& in, const Shape& out, i
                 expected_out.str());
 }
 
+/// Throws if `v` (a layer's input or output, `which`) has a pixel stride below its channel count
+/// (its pixels would overlap).
+template <class T>
+void check_stride(const char* layer, const char* which, const BasicTensorView<T>& v) {
+  if (v.pixel_stride() < v.shape.c)
+    throw Error(std::string(layer) + ": " + which + " " + v.shape.str() + " has pixel stride " +
+                std::to_string(v.pixel_stride()) + ", below its " + std::to_string(v.shape.c) +
+                " channels");
+}
+
 /// Throws unless `v` (a layer's input or output, `which`) is contiguous: only the pointwise and
 /// depthwise layers read and write padded activations.
 template <class T>

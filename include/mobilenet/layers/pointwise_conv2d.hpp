@@ -46,6 +46,8 @@ class PointwiseConv2d {
   void forward(ConstTensorView in, TensorView out, ThreadPool& pool,
                const float* residual = nullptr) const {
     check_shapes("PointwiseConv2d", in.shape, out.shape, o_.in_channels, output_shape(in.shape));
+    check_stride("PointwiseConv2d", "input", in);
+    check_stride("PointwiseConv2d", "output", out);
     const int64_t rows = in.shape.pixels(), panels = kernels::pointwise_panels(o_.out_channels);
     constexpr int64_t kFewRows = 64, kLargeWeights = 1 << 20;
     const bool few_rows = rows < kernels::pointwise_detail::kRowGrain * pool.threads();
