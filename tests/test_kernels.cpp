@@ -155,7 +155,7 @@ TEST(Depthwise, MatchesReferenceOnRowsWiderThanTheZeroRow) {
 std::vector<float> padded_copy(const std::vector<float>& x, const Shape& s, int64_t stride) {
   std::vector<float> p(static_cast<size_t>(s.pixels() * stride), std::nanf(""));
   for (int64_t i = 0; i < s.pixels(); ++i)
-    std::copy_n(x.begin() + i * s.c, s.c, p.begin() + i * stride);
+    std::copy_n(x.data() + i * s.c, s.c, p.data() + i * stride);
   return p;
 }
 
