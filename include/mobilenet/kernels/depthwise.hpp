@@ -294,7 +294,7 @@ template <int K, int S, class Act>
 /// (`mobilenet_bench --benchmark_filter=Depthwise`; the 7x7 5x5 layers 4x), except when one
 /// packet's input columns are a multiple of 1 KiB apart (S * in_stride floats, in_stride the
 /// input's pixel stride): its loads then map to at most 4 of the 64 sets of an x86 L1 (64-byte
-/// lines, 32-48 KiB, 8-12 ways) and evict each other. Dense, V1's are such layers: pixel-major
+/// lines, 32-48 KiB, 8-12 ways) and evict each other. Contiguous, V1's are such layers: pixel-major
 /// ran its stride-2 ones (C = 128, 256) 1.2-1.35x as fast with hot caches, and the whole of V1
 /// 2-7% faster with its stride-1 ones (C = 256, 512) pixel-major too (alternated runs), though
 /// those were faster channel-major in isolation. A model pads them instead (padded_pixel_stride).

@@ -52,7 +52,7 @@ struct PackedPointwise {
 };
 
 /// Floats from one row to the next of a pointwise layer's input (`in`) and of its output and
-/// residual (`out`): cin and cout in dense NHWC tensors, more in padded ones (a pixel stride
+/// residual (`out`): cin and cout in contiguous NHWC tensors, more in padded ones (a pixel stride
 /// above the channel count, see Model::block_output_stride).
 struct RowStrides {
   int64_t in, out;
@@ -215,7 +215,7 @@ template <int Rows, int Panels, int NP, class Act>
 
 #if defined(EIGEN_VECTORIZE_AVX512)
 /// Rows 2p and 2p + 1 of Pairs row pairs of a layer whose cout is one and a half packets (see
-/// uses_row_pairs), from the pair weights: the two rows' outputs are contiguous in a dense NHWC
+/// uses_row_pairs), from the pair weights: the two rows' outputs are adjacent in a contiguous NHWC
 /// output (panel_major uses pair tiles only then), three whole packets, the middle one half of
 /// each row. Each input channel takes three FMAs per pair
 /// where the panel tile takes four (two per row, a quarter of their lanes padding): V2's and
