@@ -13,13 +13,15 @@
 
 #include "cli.hpp"
 #include "cpu_affinity.hpp"
-#include "mobilenet/mobilenet.hpp"
+#include "mobilenet/dispatch.hpp"
+#include "mobilenet/io/npy.hpp"
+#include "mobilenet/io/preprocess.hpp"
 
 static const char kUsage[] =
     "usage: mobilenet-benchmark [--arch all|v1,v2,v3_large,v3_small] [--width W] [--resolution R]\n"
     "                           [--batch N] [--threads T] [--loops N] [--warmup N]\n"
     "                           [--cooldown SECONDS] [--cpus LIST | --big-cores]\n"
-    "                           [--profile | --profile-stages]\n"
+    "                           [--profile | --profile-stages] [--isa PATH]\n"
     "Times forward() on models with seeded random weights. --profile adds a per-layer table "
     "(blocks\n"
     "then run layer by layer, unfused); --profile-stages one row per stage (stem, block, last "
@@ -27,7 +29,8 @@ static const char kUsage[] =
     "head) on the real, fused path.\n"
     "--cpus 4-7 pins every thread to those CPUs; --big-cores pins to the cores whose cpufreq\n"
     "maximum is above the slowest cores' (the big cores of a big.LITTLE phone). --cooldown sleeps\n"
-    "before each model so a phone's clocks recover from the previous one.\n";
+    "before each model so a phone's clocks recover from the previous one. --isa: the\n"
+    "instruction-set path to run (default: the best this CPU has, or MOBILENET_ISA).\n";
 
 namespace {
 
@@ -49,8 +52,8 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
-void print_profile(const std::vector<mobilenet::LayerInfo>& rows, const mobilenet::Workspace& ws,
-                   int64_t batch) {
+void print_profile(const std::vector<mobilenet::LayerInfo>& rows,
+                   const mobilenet::dispatch::Workspace& ws, int64_t batch) {
   const auto& seconds = ws.profile().seconds();
   const double runs = static_cast<double>(std::max<std::size_t>(ws.profile().runs(), 1));
   double total = 0;
@@ -73,10 +76,10 @@ void print_profile(const std::vector<mobilenet::LayerInfo>& rows, const mobilene
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-benchmark", [&] {
-    const cli::Args args(
-        argc, argv,
-        {"arch", "width", "resolution", "batch", "threads", "loops", "warmup", "cooldown", "cpus"},
-        {"help", "profile", "profile-stages", "big-cores"});
+    const cli::Args args(argc, argv,
+                         {"arch", "width", "resolution", "batch", "threads", "loops", "warmup",
+                          "cooldown", "cpus", "isa"},
+                         {"help", "profile", "profile-stages", "big-cores"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
       return 0;
@@ -101,19 +104,22 @@ int main(int argc, char** argv) {
       pinning = "pinned to CPUs";
       for (size_t i = 0; i < cpus.size(); ++i) pinning += (i ? "," : " ") + std::to_string(cpus[i]);
     }
+    const mobilenet::dispatch::Options dispatch = cli::dispatch_options(args);
     std::printf(
-        "mobilenet-benchmark: isa %s, %d thread(s) %s, batch %d, %dx%d, %d loops after %d "
+        "mobilenet-benchmark: float32, %s, %d thread(s) %s, batch %d, %dx%d, %d loops after %d "
         "warm-up\n",
-        mobilenet::isa_name(), threads, pinning.c_str(), batch, size, size, loops, warmup);
+        cli::isa_report(mobilenet::dispatch::select_path(dispatch)).c_str(), threads,
+        pinning.c_str(), batch, size, size, loops, warmup);
     std::printf("%-10s %6s %10s %10s %10s %9s %10s %10s\n", "model", "width", "median ms", "min ms",
                 "max ms", "GFLOP/s", "arena MiB", "MMACs");
     for (const mobilenet::Arch arch : parse_archs(args.get("arch", "all"))) {
       if (cooldown > 0) std::this_thread::sleep_for(std::chrono::duration<double>(cooldown));
       const double width = args.number("width", 1.0);
-      const mobilenet::Model model = mobilenet::random_model(arch, {width, 1000});
+      const mobilenet::dispatch::Model model =
+          mobilenet::dispatch::random_model(arch, {width, 1000}, 0, dispatch);
       mobilenet::WorkspaceOptions options{batch, size, size, threads, profile};
       options.profile_stages = profile_stages;
-      mobilenet::Workspace ws = model.workspace(options);
+      mobilenet::dispatch::Workspace ws = model.workspace(options);
       mobilenet::Tensor x({batch, size, size, 3});
       for (int64_t i = 0; i < x.numel(); ++i)
         x.data()[i] = static_cast<float>(i % 251) / 125.0f - 1.0f;

@@ -16,16 +16,19 @@
 #include <stb/stb_image.h>
 
 #include "cli.hpp"
-#include "mobilenet/mobilenet.hpp"
+#include "mobilenet/dispatch.hpp"
+#include "mobilenet/io/npy.hpp"
+#include "mobilenet/io/preprocess.hpp"
 
 static const char kUsage[] =
     "usage: mobilenet-classify [--arch A] [--width W] [--classes N] --weights F.safetensors\n"
     "                          [--top K] [--labels FILE] [--threads T] [--strict]\n"
-    "                          [--scheme {auto,torchvision,timm}] IMAGE...\n"
+    "                          [--scheme {auto,torchvision,timm}] [--isa PATH] IMAGE...\n"
     "Prints the top-K classes of each image. Labels come from the weight file's metadata, else\n"
     "from --labels (one per line), else the ImageNet labels for 1000-class models. --strict\n"
     "refuses weights holding NaN or infinity. --scheme: whose state-dict key names the file has\n"
-    "(torchvision's or timm's); auto (default) tells them apart by the stem's key.\n";
+    "(torchvision's or timm's); auto (default) tells them apart by the stem's key. --isa: the\n"
+    "instruction-set path to run (default: the best this CPU has, or MOBILENET_ISA).\n";
 
 namespace {
 
@@ -40,7 +43,8 @@ std::vector<std::string> read_lines(const std::string& path) {
   return lines;
 }
 
-std::vector<std::string> labels_for(const mobilenet::Model& model, const cli::Args& args) {
+std::vector<std::string> labels_for(const mobilenet::dispatch::Model& model,
+                                    const cli::Args& args) {
   std::vector<std::string> labels = model.metadata().labels;
   if (args.has("labels")) labels = read_lines(args.get("labels"));
   if (labels.empty() && model.num_classes() == 1000)
@@ -60,7 +64,8 @@ std::vector<std::string> labels_for(const mobilenet::Model& model, const cli::Ar
 int main(int argc, char** argv) {
   return cli::run("mobilenet-classify", [&] {
     const cli::Args args(
-        argc, argv, {"arch", "width", "classes", "scheme", "weights", "top", "labels", "threads"},
+        argc, argv,
+        {"arch", "width", "classes", "scheme", "weights", "top", "labels", "threads", "isa"},
         {"help", "strict"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
@@ -73,7 +78,8 @@ int main(int argc, char** argv) {
     if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
     lo.reject_non_finite = args.has("strict");
     lo.scheme = cli::scheme_option(args);
-    const mobilenet::Model model = mobilenet::load(args.require("weights"), lo);
+    const mobilenet::dispatch::Model model =
+        mobilenet::dispatch::load(args.require("weights"), lo, cli::dispatch_options(args));
     const std::vector<std::string> labels = labels_for(model, args);
     const int top = std::min(args.integer("top", 5), model.num_classes());
     if (top < 1) throw mobilenet::Error("--top must be positive");
@@ -84,7 +90,8 @@ int main(int argc, char** argv) {
     pre.crop_size = meta.input_size;
     std::copy(meta.mean, meta.mean + 3, pre.mean);
     std::copy(meta.std, meta.std + 3, pre.std);
-    mobilenet::Workspace ws = model.workspace({1, pre.crop_size, pre.crop_size, args.integer("threads", 1)});
+    mobilenet::dispatch::Workspace ws =
+        model.workspace({1, pre.crop_size, pre.crop_size, args.integer("threads", 1)});
     mobilenet::Tensor x({1, pre.crop_size, pre.crop_size, 3});
 
     int failures = 0;
@@ -92,12 +99,14 @@ int main(int argc, char** argv) {
       int w = 0, h = 0, channels = 0;
       stbi_uc* pixels = stbi_load(path.c_str(), &w, &h, &channels, 3);
       if (!pixels) {
-        std::fprintf(stderr, "mobilenet-classify: error: %s: cannot decode image (%s)\n", path.c_str(), stbi_failure_reason());
+        std::fprintf(stderr, "mobilenet-classify: error: %s: cannot decode image (%s)\n",
+                     path.c_str(), stbi_failure_reason());
         ++failures;
         continue;
       }
       try {
-        mobilenet::preprocess_into(pixels, w, h, int64_t{w} * 3, mobilenet::PixelFormat::RGB, pre, x.data());
+        mobilenet::preprocess_into(pixels, w, h, int64_t{w} * 3, mobilenet::PixelFormat::RGB, pre,
+                                   x.data());
       } catch (const mobilenet::Error& e) {
         std::fprintf(stderr, "mobilenet-classify: error: %s: %s\n", path.c_str(), e.what());
         stbi_image_free(pixels);
@@ -130,8 +139,9 @@ int main(int argc, char** argv) {
       std::printf("%s:\n", path.c_str());
       for (int k = 0; k < top; ++k) {
         const int c = order[static_cast<size_t>(k)];
-        std::printf("  %6.2f%%  %s\n", 100.0 * p[static_cast<size_t>(c)] / total,
-                    labels.empty() ? std::to_string(c).c_str() : labels[static_cast<size_t>(c)].c_str());
+        std::printf(
+            "  %6.2f%%  %s\n", 100.0 * p[static_cast<size_t>(c)] / total,
+            labels.empty() ? std::to_string(c).c_str() : labels[static_cast<size_t>(c)].c_str());
       }
     }
     return failures ? 1 : 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mobilenet/core/error.hpp"
+#include "mobilenet/dispatch.hpp"
 #include "mobilenet/models/config.hpp"
 
 namespace cli {
@@ -17,7 +18,8 @@ namespace cli {
 class Args {
  public:
   /// `options` take a value, `switches` do not.
-  Args(int argc, char** argv, const std::set<std::string>& options, const std::set<std::string>& switches = {}) {
+  Args(int argc, char** argv, const std::set<std::string>& options,
+       const std::set<std::string>& switches = {}) {
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       if (a.rfind("--", 0) != 0 || a == "--") {
@@ -67,6 +69,19 @@ class Args {
  private:
   std::map<std::string, std::string> values_;
 };
+
+/// `--isa PATH`: the instruction-set path to run instead of the best one this CPU has (as the
+/// MOBILENET_ISA environment variable, which it overrides).
+inline mobilenet::dispatch::Options dispatch_options(const Args& args) {
+  mobilenet::dispatch::Options o;
+  o.isa = args.get("isa", "");
+  return o;
+}
+
+/// The line the tools print about where they run: "isa avx512 (CPU: SSE2 ... AVX512VL)".
+inline std::string isa_report(const std::string& isa) {
+  return "isa " + isa + " (CPU: " + mobilenet::dispatch::cpu_feature_names() + ")";
+}
 
 /// `--scheme auto|torchvision|timm` (whose key names a weight file has): nothing for auto or when
 /// the option is absent (the loader then detects it), the scheme otherwise. `allow_auto` false:

@@ -4,22 +4,27 @@
 #include <cstdio>
 
 #include "cli.hpp"
-#include "mobilenet/mobilenet.hpp"
+#include "mobilenet/dispatch.hpp"
+#include "mobilenet/io/npy.hpp"
+#include "mobilenet/io/preprocess.hpp"
+#include "mobilenet/io/safetensors.hpp"
 
 static const char kUsage[] =
     "usage: mobilenet-infer [--arch {v1,v2,v3_large,v3_small}] [--width W] [--classes N]\n"
     "                       --weights F.safetensors --input x.npy --output y.npy [--threads T]\n"
-    "                       [--strict] [--scheme {auto,torchvision,timm}]\n"
+    "                       [--strict] [--scheme {auto,torchvision,timm}] [--isa PATH]\n"
     "Runs a float32 NCHW batch [N,3,H,W] (or one image [3,H,W]) and writes logits [N,classes].\n"
     "--arch, --width and --classes default to the weight file's metadata. --strict refuses\n"
     "weights holding NaN or infinity. --scheme: whose state-dict key names the file has\n"
     "(torchvision's or timm's, whose models it then follows); auto (default) tells them apart by\n"
-    "the stem's key.\n";
+    "the stem's key. --isa: the instruction-set path to run (sse2, avx2_fma, avx512, neon,\n"
+    "neon_v82; default: the best this CPU has, or MOBILENET_ISA). Prints the path it ran on.\n";
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-infer", [&] {
     const cli::Args args(
-        argc, argv, {"arch", "width", "classes", "scheme", "weights", "input", "output", "threads"},
+        argc, argv,
+        {"arch", "width", "classes", "scheme", "weights", "input", "output", "threads", "isa"},
         {"help", "strict"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
@@ -33,20 +38,26 @@ int main(int argc, char** argv) {
     if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
     lo.reject_non_finite = args.has("strict");
     lo.scheme = cli::scheme_option(args);
-    const mobilenet::Model model = mobilenet::load(args.require("weights"), lo);
+    const mobilenet::dispatch::Model model =
+        mobilenet::dispatch::load(args.require("weights"), lo, cli::dispatch_options(args));
 
     const std::string input = args.require("input");
     const mobilenet::NpyArray x = mobilenet::read_npy(input);
     std::vector<int64_t> s = x.shape;
     if (s.size() == 3) s.insert(s.begin(), 1);
     if (s.size() != 4 || s[1] != 3)
-      throw mobilenet::Error(input + ": expected a float32 array [N, 3, H, W] or [3, H, W], got shape " +
+      throw mobilenet::Error(input +
+                             ": expected a float32 array [N, 3, H, W] or [3, H, W], got shape " +
                              mobilenet::shape_string(x.shape));
-    mobilenet::Workspace ws = model.workspace({s[0], s[2], s[3], args.integer("threads", 1)});
+    mobilenet::dispatch::Workspace ws =
+        model.workspace({s[0], s[2], s[3], args.integer("threads", 1)});
     mobilenet::Tensor nhwc({s[0], s[2], s[3], 3});
     mobilenet::nchw_to_nhwc(x.data.data(), nhwc);
     const mobilenet::ConstTensorView y = model.forward(nhwc, ws);
     mobilenet::write_npy(args.require("output"), {s[0], model.num_classes()}, y.data);
+    std::printf("mobilenet-infer: %s, logits [%lld, %d] written to %s\n",
+                cli::isa_report(model.isa()).c_str(), static_cast<long long>(s[0]),
+                model.num_classes(), args.require("output").c_str());
     return 0;
   });
 }

@@ -4,18 +4,21 @@
 #include <cstdio>
 
 #include "cli.hpp"
-#include "mobilenet/mobilenet.hpp"
+#include "mobilenet/dispatch.hpp"
+#include "mobilenet/io/npy.hpp"
+#include "mobilenet/io/preprocess.hpp"
 
 static const char kUsage[] =
     "usage: mobilenet-summary --arch {v1,v2,v3_large,v3_small} [--width W] [--classes N]\n"
     "                         [--resolution R | --resolution HxW] [--scheme {torchvision,timm}]\n"
+    "                         [--isa PATH]\n"
     "Prints every layer's output shape, parameter count and multiply-accumulates at batch 1,\n"
     "and the workspace arena size for that input. --scheme timm: the network as timm defines it\n"
     "(mobilenetv3_large_075 etc. round some channel counts differently).\n";
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-summary", [&] {
-    const cli::Args args(argc, argv, {"arch", "width", "classes", "resolution", "scheme"},
+    const cli::Args args(argc, argv, {"arch", "width", "classes", "resolution", "scheme", "isa"},
                          {"help"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
@@ -24,9 +27,11 @@ int main(int argc, char** argv) {
     if (!args.positional.empty())
       throw mobilenet::Error("unexpected argument '" + args.positional[0] + "'");
     const mobilenet::Arch arch = mobilenet::parse_arch(args.require("arch"));
-    const mobilenet::Model model =
-        mobilenet::random_model(arch, {args.number("width", 1.0), args.integer("classes", 1000),
-                                       *cli::scheme_option(args, false)});
+    const mobilenet::dispatch::Model model =
+        mobilenet::dispatch::random_model(arch,
+                                          {args.number("width", 1.0), args.integer("classes", 1000),
+                                           *cli::scheme_option(args, false)},
+                                          0, cli::dispatch_options(args));
     const std::string r = args.get("resolution", "224");
     const auto side = [&](const std::string& text) {
       size_t used = 0;
@@ -35,12 +40,14 @@ int main(int argc, char** argv) {
         v = std::stoll(text, &used);
       } catch (const std::exception&) {
       }
-      if (used != text.size() || v < 1) throw mobilenet::Error("--resolution expects R or HxW, got '" + r + "'");
+      if (used != text.size() || v < 1)
+        throw mobilenet::Error("--resolution expects R or HxW, got '" + r + "'");
       return static_cast<int64_t>(v);
     };
     const size_t x = r.find('x');
     const int64_t h = side(r.substr(0, x)), w = x == std::string::npos ? h : side(r.substr(x + 1));
     const std::size_t bytes = model.workspace_bytes({1, h, w, 1});  // validates the size too
+    std::printf("%s\n", cli::isa_report(model.isa()).c_str());
     std::fputs(model.summary(h, w).c_str(), stdout);
     std::printf("workspace arena: %zu bytes (%.2f MiB) at batch 1\n", bytes,
                 static_cast<double>(bytes) / (1 << 20));

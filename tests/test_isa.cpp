@@ -1,7 +1,7 @@
 // Which SIMD path this build really takes. Compiler flags that do not enable what the build
 // meant (armv7 without -mfpu=neon..., a toolchain dropping -march) still compile: Eigen then
 // falls back to scalar code and every other test passes, only slower. With the CMake cache
-// variable MOBILENET_EXPECT_ISA set (tools/ci_arm.sh sets neon64 / neon), this test fails instead.
+// variable MOBILENET_EXPECT_ISA set (tools/ci_arm.sh sets neon_v82 / neon), this test fails instead.
 
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@ int expected_packet_floats(const char* isa) {
   if (std::strcmp(isa, "avx512") == 0) return 16;
   if (std::strcmp(isa, "avx2_fma") == 0 || std::strcmp(isa, "avx") == 0) return 8;
   if (std::strcmp(isa, "generic") == 0) return 1;
-  return 4;  // sse2, neon64, neon
+  return 4;  // sse2, neon_v82, neon
 }
 
 TEST(Isa, MatchesExpected) {

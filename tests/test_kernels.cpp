@@ -243,6 +243,47 @@ TEST(Padded, DepthwiseMatchesContiguous) {
         }
 }
 
+// Fewer channels than one packet on tensors whose pixel stride is a multiple of 1 KiB (C = 8 on
+// AVX-512 and C = 3 everywhere, pixels 256 floats apart): the stride alone would send x86 to the
+// pixel-major loop, which walks whole packets and so read and wrote before the buffers. Guard
+// zones before and after input (NaN: a read turns outputs NaN) and output (never written).
+TEST(Padded, DepthwiseWithFewerChannelsThanAPacketStaysInItsBuffers) {
+  constexpr int64_t kGuard = 64, kStride = 256;
+  uint32_t seed = 900;
+  for (int k : {3, 5})
+    for (int stride : {1, 2})
+      for (int64_t c : {3, 8}) {
+        const Activation act = kActivations[seed % 5];
+        const Shape is{1, 7, 6, c};
+        const auto x = random_vector(is.numel(), seed++, -4, 4);
+        const auto wt = random_vector(c * k * k, seed++);
+        const auto b = random_vector(c, seed++);
+        std::vector<float> x_guarded(static_cast<size_t>(kGuard), std::nanf(""));
+        const auto x_padded = padded_copy(x, is, kStride);
+        x_guarded.insert(x_guarded.end(), x_padded.begin(), x_padded.end());
+        x_guarded.resize(x_guarded.size() + kGuard, std::nanf(""));
+        const mobilenet::DepthwiseConv2d layer({c, k, stride, Padding::symmetric((k - 1) / 2), act},
+                                               wt.data(), b.data());
+        const Shape os = layer.output_shape(is);
+        mobilenet::ThreadPool pool(1);
+        mobilenet::Tensor expected(os);
+        layer.forward({x.data(), is}, expected, pool);
+        std::vector<float> out(static_cast<size_t>(os.pixels() * kStride + 2 * kGuard), -7.0f);
+        layer.forward({x_guarded.data() + kGuard, is, kStride}, {out.data() + kGuard, os, kStride},
+                      pool);
+        const std::string what = "depthwise k" + std::to_string(k) + " s" +
+                                 std::to_string(stride) + " c" + std::to_string(c) +
+                                 " pixel stride 256";
+        for (int64_t i = 0; i < kGuard; ++i) {
+          ASSERT_EQ(out[static_cast<size_t>(i)], -7.0f) << what << ": wrote before the output";
+          ASSERT_EQ(out[out.size() - 1 - static_cast<size_t>(i)], -7.0f)
+              << what << ": wrote after the output";
+        }
+        expect_same_padded(std::vector<float>(out.begin() + kGuard, out.end() - kGuard), expected,
+                           kStride, -7.0f, what);
+      }
+}
+
 // The layers that take contiguous tensors only say so instead of misreading a padded one, and the
 // depthwise layer rejects an output padded unlike its input.
 TEST(Padded, LayersRejectTensorsTheyCannotRead) {

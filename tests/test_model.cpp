@@ -16,7 +16,7 @@
 // Counts every global allocation in this test binary (plain and over-aligned), so a test can
 // assert that forward makes none. GCC cannot see that these news and deletes pair up.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-static std::atomic<long> g_allocations{0};
+std::atomic<long> g_allocations{0};  // test_dispatch.cpp reads it too
 void* operator new(std::size_t n) {
   ++g_allocations;
   if (void* p = std::malloc(n ? n : 1)) return p;

@@ -9,7 +9,7 @@
 #
 # - qemu's default CPU ("max") has every extension, so each suite pins a real core: the a53 run
 #   faults on any instruction newer than ARMv8.0 that the ARMv8.0 build might emit.
-# - Each suite asserts the SIMD path it takes (Isa.MatchesExpected: neon64 / neon), so flags that
+# - Each suite asserts the SIMD path it takes (Isa.MatchesExpected: neon_v82 / neon), so flags that
 #   leave Eigen on scalar code fail instead of passing slowly.
 # - Parity fixtures are written on the host by /usr/bin/python3 (the make_fixtures test): ctest
 #   runs only the target's binaries under qemu.
@@ -39,7 +39,7 @@ declare -A toolchain=([a76]=aarch64-linux-gnu [a53]=aarch64-linux-gnu [v7]=armv7
 declare -A arch_flags=([a76]="-march=armv8.2-a+fp16+dotprod" [a53]="-march=armv8-a"
                        [v7]="-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard")
 declare -A qemu_cpu=([a76]=cortex-a76 [a53]=cortex-a53 [v7]=cortex-a7)
-declare -A expect_isa=([a76]=neon64 [a53]=neon64 [v7]=neon)
+declare -A expect_isa=([a76]=neon_v82 [a53]=neon [v7]=neon)
 declare -A extra_options=([a76]="" [a53]="-DMOBILENET_STATIC_TOOLS=ON" [v7]="")
 
 summary=()

@@ -11,7 +11,7 @@ case "$(uname -m)" in
     elif grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then isa=avx2_fma
     elif grep -qw avx /proc/cpuinfo; then isa=avx
     else isa=sse2; fi ;;
-  aarch64) isa=neon64 ;;
+  aarch64) if grep -qw asimdhp /proc/cpuinfo && grep -qw asimddp /proc/cpuinfo; then isa=neon_v82; else isa=neon; fi ;;
   *) isa= ;;
 esac
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMOBILENET_BUILD_TESTS=ON -DMOBILENET_BUILD_BENCHMARKS=ON \

@@ -24,7 +24,9 @@ set(MOBILENET_ARCH_FLAGS "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard" CACH
 # add_test() and gtest_discover_tests() prefix every command that names an executable target
 # with this, so ctest (and test discovery at build time) run the binaries under qemu. -L points
 # the emulated dynamic loader at the target's libc and libstdc++.
-set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/qemu-arm -L /usr/arm-linux-gnueabihf)
+# qemu-user with the target's library root; MOBILENET_QEMU without a CPU, for tests that pick one.
+set(MOBILENET_QEMU /usr/bin/qemu-arm -L /usr/arm-linux-gnueabihf)
+set(CMAKE_CROSSCOMPILING_EMULATOR ${MOBILENET_QEMU})
 if(MOBILENET_QEMU_CPU)
   list(APPEND CMAKE_CROSSCOMPILING_EMULATOR -cpu ${MOBILENET_QEMU_CPU})
 endif()

@@ -8,27 +8,12 @@
 // PyTorch divides by 6, so results may differ in the last bit.
 
 #include <algorithm>
-#include <string>
 
+#include "mobilenet/core/activation_kind.hpp"
 #include "mobilenet/core/error.hpp"
 #include "mobilenet/kernels/packet.hpp"
 
 namespace mobilenet {
-
-/// Run-time name of an activation, as config tables store it.
-enum class Activation { Identity, ReLU, ReLU6, HardSwish, HardSigmoid };
-
-/// The activation's lower-case name ("relu6", "hardswish", ...), as summaries print it.
-inline const char* to_string(Activation a) {
-  switch (a) {
-    case Activation::Identity: return "identity";
-    case Activation::ReLU: return "relu";
-    case Activation::ReLU6: return "relu6";
-    case Activation::HardSwish: return "hardswish";
-    case Activation::HardSigmoid: return "hardsigmoid";
-  }
-  return "?";
-}
 
 inline namespace MOBILENET_ISA {
 namespace act {

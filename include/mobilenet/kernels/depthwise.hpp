@@ -396,7 +396,10 @@ template <int K, int S, class Act>
 void depthwise_rows(const TapRows<K>* taps, int64_t rows, RowColumns cols, int64_t C, int64_t px,
                     const PackedDepthwise& w, float* out, ChannelRange range) {
   const int64_t out_row = cols.out_width * px;
-  if (depthwise_detail::pixel_major(px, S)) {
+  // Both packet loops walk whole packets, the last one ending at channel C: below one packet of
+  // channels it would start before the pixel, so those layers take the scalar loop at the end,
+  // whatever their pixel stride.
+  if (C >= simd::kWidth && depthwise_detail::pixel_major(px, S)) {
     for (int64_t i = 0; i < rows; ++i)
       depthwise_detail::row_pixels<K, S, Act>(taps[i], cols, C, px, w, out + i * out_row, range);
     return;

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <string>
 
-#include "mobilenet/core/activation.hpp"
+#include "mobilenet/core/activation_kind.hpp"
 #include "mobilenet/core/error.hpp"
 
 namespace mobilenet {

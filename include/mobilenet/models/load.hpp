@@ -11,24 +11,10 @@
 #include <string>
 
 #include "mobilenet/io/safetensors.hpp"
+#include "mobilenet/models/load_options.hpp"
 #include "mobilenet/models/model.hpp"
 
 namespace mobilenet {
-
-/// Overrides for what the file's metadata says; unset fields come from the metadata, then from
-/// defaults (width 1.0; classes from the classifier's weight shape).
-struct LoadOptions {
-  std::optional<Arch> arch;        ///< Architecture (metadata `arch`; required for timm's files).
-  std::optional<double> width;     ///< Width multiplier (metadata `width`, else 1.0).
-  std::optional<int> num_classes;  ///< Classes (metadata `num_classes`, else the classifier's).
-  /// Refuse weights holding NaN or infinity (the CLI's --strict). Off by default: such values
-  /// then propagate through inference as IEEE arithmetic says.
-  bool reject_non_finite = false;
-  /// Whose key names (and model definitions, see Scheme) the file follows; unset: detected from
-  /// which stem weight the file holds, torchvision's "features.0.0.weight" or timm's
-  /// "conv_stem.weight" (the CLI's --scheme auto|torchvision|timm).
-  std::optional<Scheme> scheme = std::nullopt;
-};
 
 namespace detail {
 
@@ -165,6 +151,7 @@ inline namespace MOBILENET_ISA {
 /// @throws Error naming the file if the architecture is unknown, the metadata is malformed or
 /// the weights do not match the model.
 inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) {
+  require_compiled_isa();
   const std::string& path = file.name();
   const auto& meta = file.metadata();
   const auto meta_value = [&](const char* k) -> std::optional<std::string> {
@@ -246,6 +233,7 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
 /// @throws Error naming the file if it cannot be read, is not a valid safetensors file, or does
 /// not hold the weights of the model it describes.
 inline Model load(const std::string& path, const LoadOptions& options = {}) {
+  require_compiled_isa();  // before the file is read: its conversions run this path's code
   return load(SafetensorsFile::open(path), options);
 }
 
@@ -253,6 +241,7 @@ inline Model load(const std::string& path, const LoadOptions& options = {}) {
 /// metadata() holds the ImageNet defaults (input size 224, no labels).
 /// @throws Error if `options` is invalid (see make_spec()).
 inline Model random_model(Arch arch, const ModelOptions& options = {}, uint32_t seed = 0) {
+  require_compiled_isa();
   const NetworkSpec spec = make_spec(arch, options);
   RandomWeights weights(seed);
   return Model(spec, weights, network_keys(spec));

@@ -18,37 +18,11 @@
 #include "mobilenet/layers/conv2d.hpp"
 #include "mobilenet/layers/depthwise_separable.hpp"
 #include "mobilenet/layers/inverted_residual.hpp"
+#include "mobilenet/models/metadata.hpp"
 #include "mobilenet/models/spec.hpp"
 #include "mobilenet/models/workspace.hpp"
 
 namespace mobilenet {
-
-/// What a model file says about how to feed it (safetensors `__metadata__`), with torchvision's
-/// ImageNet defaults for whatever the file leaves out.
-struct ModelMetadata {
-  /// Class names, one per class (metadata `labels`); empty when the file has none.
-  std::vector<std::string> labels;
-  /// Per-channel (RGB) mean subtracted from pixels scaled to [0, 1] (metadata `mean`).
-  float mean[3] = {0.485f, 0.456f, 0.406f};
-  /// Per-channel (RGB) standard deviation the centred pixels are divided by (metadata `std`).
-  float std[3] = {0.229f, 0.224f, 0.225f};
-  /// Side of the square centre crop the model expects (metadata `input_size`).
-  int input_size = 224;
-  /// The shorter image side is resized to this before cropping (metadata `resize_size`).
-  int resize_size = 256;
-  /// Every `__metadata__` entry as stored in the file, including ones the library does not use.
-  std::map<std::string, std::string> raw;
-
-  /// The preprocessing this metadata describes: resize, centre crop, mean and std.
-  PreprocessOptions preprocess_options() const {
-    PreprocessOptions o;
-    o.resize_size = resize_size;
-    o.crop_size = input_size;
-    std::copy(mean, mean + 3, o.mean);
-    std::copy(std, std + 3, o.std);
-    return o;
-  }
-};
 
 inline namespace MOBILENET_ISA {
 
@@ -58,7 +32,8 @@ inline namespace MOBILENET_ISA {
 class Model {
  public:
   /// Builds `spec` with weights from `source`, named by `keys` (see network_keys()).
-  /// @throws Error if the spec is invalid or its key names do not match it; a SafetensorsWeights
+  /// @throws Error if this CPU lacks an instruction set the code was compiled for
+  /// (require_compiled_isa()), the spec is invalid or its key names do not match it; a SafetensorsWeights
   /// source records missing or mis-shaped tensors instead (see SafetensorsWeights::check_complete).
   Model(const NetworkSpec& spec, WeightSource& source, const NetworkKeys& keys)
       : spec_(validated(spec, keys)),
@@ -414,6 +389,7 @@ class Model {
 
   /// Checks a (possibly user-made) spec and its key names before anything is allocated.
   static const NetworkSpec& validated(const NetworkSpec& s, const NetworkKeys& keys) {
+    require_compiled_isa();  // first: spec_ is the first member built
     constexpr int kMaxChannels = 1 << 16, kMaxClasses = 1 << 20;
     const auto require = [](bool ok, const std::string& what) {
       if (!ok) throw Error("invalid network spec: " + what);

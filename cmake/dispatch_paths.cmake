@@ -1,0 +1,65 @@
+# mobilenet::dispatch: one object per instruction-set path, best first, and the baseline API.
+# MOBILENET_DISPATCH_PATHS trims the list (e.g. "avx2_fma;sse2"); its default is every path of
+# the target architecture. The flags name exactly the features a path's name promises, so that
+# core/isa.hpp derives that name from them (a path whose flags give another name fails to link).
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+  set(_all_paths avx512 avx2_fma sse2)
+  set(_path_flags_avx512 -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma)
+  set(_path_flags_avx2_fma -mavx2 -mfma)
+  set(_path_flags_sse2 "")
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
+  set(_all_paths neon_v82 neon)
+  set(_path_flags_neon_v82 -march=armv8.2-a+fp16+dotprod)
+  set(_path_flags_neon -march=armv8-a)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^arm")
+  set(_all_paths neon)
+  set(_path_flags_neon -mfpu=neon-vfpv4)
+else()
+  message(FATAL_ERROR "mobilenet::dispatch: no instruction-set paths known for "
+                      "${CMAKE_SYSTEM_PROCESSOR}; set MOBILENET_BUILD_DISPATCH=OFF and use the "
+                      "header-only target")
+endif()
+set(MOBILENET_DISPATCH_PATHS "${_all_paths}" CACHE STRING
+    "Instruction-set paths compiled into mobilenet::dispatch, best first")
+
+find_program(MOBILENET_READELF NAMES ${CMAKE_READELF} readelf)
+foreach(tool CMAKE_NM CMAKE_OBJCOPY MOBILENET_READELF)
+  if(NOT ${tool})
+    message(FATAL_ERROR "mobilenet::dispatch needs binutils' nm, objcopy and readelf (${tool})")
+  endif()
+endforeach()
+
+add_library(mobilenet_dispatch STATIC src/dispatch.cpp)
+add_library(mobilenet::dispatch ALIAS mobilenet_dispatch)
+set_target_properties(mobilenet_dispatch PROPERTIES EXPORT_NAME dispatch
+                      POSITION_INDEPENDENT_CODE ON)
+target_link_libraries(mobilenet_dispatch PUBLIC mobilenet::mobilenet)
+target_compile_options(mobilenet_dispatch PRIVATE ${MOBILENET_WARNINGS})
+
+foreach(path IN LISTS MOBILENET_DISPATCH_PATHS)
+  if(NOT path IN_LIST _all_paths)
+    message(FATAL_ERROR "MOBILENET_DISPATCH_PATHS: '${path}' is not a path of "
+                        "${CMAKE_SYSTEM_PROCESSOR} (${_all_paths})")
+  endif()
+  add_library(mobilenet_path_${path} OBJECT src/path.cpp)
+  target_link_libraries(mobilenet_path_${path} PRIVATE mobilenet::mobilenet)
+  # Unoptimized, GCC initializes Eigen's constant placeholder objects (Eigen::all, last) at program
+  # start, in code compiled for the path; -O2 makes them constants. Hence -O2 at least, whatever
+  # the build type (the isolation step below refuses static initializers).
+  target_compile_options(mobilenet_path_${path} PRIVATE ${_path_flags_${path}}
+                         $<$<NOT:$<CONFIG:Release,RelWithDebInfo,MinSizeRel>>:-O2>
+                         ${MOBILENET_WARNINGS})
+  set_target_properties(mobilenet_path_${path} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  set(_isolated ${CMAKE_CURRENT_BINARY_DIR}/mobilenet_path_${path}.o)
+  add_custom_command(OUTPUT ${_isolated}
+    COMMAND ${CMAKE_COMMAND} -DNM=${CMAKE_NM} -DOBJCOPY=${CMAKE_OBJCOPY}
+            -DREADELF=${MOBILENET_READELF} -DPATH_NAME=${path}
+            "-DINPUT=$<TARGET_OBJECTS:mobilenet_path_${path}>" -DOUTPUT=${_isolated}
+            -P ${CMAKE_CURRENT_SOURCE_DIR}/cmake/isolate_path_object.cmake
+    DEPENDS mobilenet_path_${path} $<TARGET_OBJECTS:mobilenet_path_${path}>
+            ${CMAKE_CURRENT_SOURCE_DIR}/cmake/isolate_path_object.cmake
+    COMMENT "Isolating the ${path} path's symbols" VERBATIM)
+  target_sources(mobilenet_dispatch PRIVATE ${_isolated})
+  string(TOUPPER ${path} _upper)
+  target_compile_definitions(mobilenet_dispatch PRIVATE MOBILENET_BUILT_${_upper})
+endforeach()

@@ -1,0 +1,25 @@
+#pragma once
+// How to read a weight file: overrides for its metadata, strictness, key-name scheme.
+
+#include <optional>
+
+#include "mobilenet/models/spec.hpp"
+
+namespace mobilenet {
+
+/// Overrides for what the file's metadata says; unset fields come from the metadata, then from
+/// defaults (width 1.0; classes from the classifier's weight shape).
+struct LoadOptions {
+  std::optional<Arch> arch;        ///< Architecture (metadata `arch`; required for timm's files).
+  std::optional<double> width;     ///< Width multiplier (metadata `width`, else 1.0).
+  std::optional<int> num_classes;  ///< Classes (metadata `num_classes`, else the classifier's).
+  /// Refuse weights holding NaN or infinity (the CLI's --strict). Off by default: such values
+  /// then propagate through inference as IEEE arithmetic says.
+  bool reject_non_finite = false;
+  /// Whose key names (and model definitions, see Scheme) the file follows; unset: detected from
+  /// which stem weight the file holds, torchvision's "features.0.0.weight" or timm's
+  /// "conv_stem.weight" (the CLI's --scheme auto|torchvision|timm).
+  std::optional<Scheme> scheme = std::nullopt;
+};
+
+}  // namespace mobilenet
