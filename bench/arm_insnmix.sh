@@ -27,15 +27,19 @@ mkdir -p "$out"
 
 bash tools/setup_debian.sh build g++-aarch64-linux-gnu qemu-user
 
-# The plugin, and the benchmark tool cross-compiled as one translation unit. Eigen and
-# nlohmann_json are header-only: their host headers serve, through a directory that holds only
-# them (the whole of /usr/include would shadow the cross C library's headers).
+# The plugin, and the benchmark tool cross-compiled with the dispatching library reduced to the
+# one path -march gives (every unit then has the same flags, so no path isolation is needed).
+# Eigen and nlohmann_json are header-only: their host headers serve, through a directory that
+# holds only them (the whole of /usr/include would shadow the cross C library's headers).
 gcc -O2 -shared -fPIC -fvisibility=hidden -o "$out/libinsnmix.so" "$insnmix_dir/insnmix.c"
 mkdir -p "$out/include"
 ln -sfn /usr/include/nlohmann "$out/include/nlohmann"
-aarch64-linux-gnu-g++ -std=c++17 -O3 -DNDEBUG -march="$march" -Iinclude -isystem /usr/include/eigen3 \
-  -isystem "$out/include" -pthread -o "$out/mobilenet-benchmark" examples/benchmark.cpp
-echo "isa: $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/mobilenet-benchmark" --arch v3_small --loops 1 --warmup 0 | sed -n 's/.*isa \([a-z0-9_]*\),.*/\1/p'), -march=$march"
+path=NEON
+[[ $march == *fp16* && $march == *dotprod* ]] && path=NEON_V82
+aarch64-linux-gnu-g++ -std=c++17 -O3 -DNDEBUG -march="$march" -DMOBILENET_BUILT_$path -Iinclude \
+  -isystem /usr/include/eigen3 -isystem "$out/include" -pthread -o "$out/mobilenet-benchmark" \
+  examples/benchmark.cpp src/dispatch.cpp src/path.cpp
+echo "isa: $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/mobilenet-benchmark" --arch v3_small --loops 1 --warmup 0 | sed -n 's/.*isa \([a-z0-9_]*\) .*/\1/p'), -march=$march"
 
 mix() {  # mix ARCH LOOPS -> "total fmla_vec fmla_elem"
   QEMU_CPU=cortex-a53 qemu-aarch64 -L /usr/aarch64-linux-gnu -plugin "$out/libinsnmix.so" -d plugin \

@@ -27,9 +27,11 @@ bash tools/setup_debian.sh build g++-aarch64-linux-gnu qemu-user
 
 gcc -O2 -shared -fPIC -fvisibility=hidden -o "$out/libinsnprof.so" bench/insnprof/insnprof.c
 ln -sfn /usr/include/nlohmann "$out/include/nlohmann"  # see bench/arm_insnmix.sh
-aarch64-linux-gnu-g++ -std=c++17 -O3 -DNDEBUG -march="$march" -static -Iinclude \
-  -isystem /usr/include/eigen3 -isystem "$out/include" -pthread -o "$out/mobilenet-benchmark" \
-  examples/benchmark.cpp
+path=NEON  # the dispatching library reduced to -march's path, as in bench/arm_insnmix.sh
+[[ $march == *fp16* && $march == *dotprod* ]] && path=NEON_V82
+aarch64-linux-gnu-g++ -std=c++17 -O3 -DNDEBUG -march="$march" -DMOBILENET_BUILT_$path -static \
+  -Iinclude -isystem /usr/include/eigen3 -isystem "$out/include" -pthread \
+  -o "$out/mobilenet-benchmark" examples/benchmark.cpp src/dispatch.cpp src/path.cpp
 for loops in 1 3; do
   INSNPROF_OUT="$out/profile_$loops.txt" QEMU_CPU=cortex-a53 qemu-aarch64 \
     -plugin "$out/libinsnprof.so" -d plugin "$out/mobilenet-benchmark" --arch "$arch" \

@@ -7,7 +7,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <numeric>
 #include <sstream>
 #include <thread>
 
@@ -21,7 +25,7 @@ static const char kUsage[] =
     "usage: mobilenet-benchmark [--arch all|v1,v2,v3_large,v3_small] [--width W] [--resolution R]\n"
     "                           [--batch N] [--threads T] [--loops N] [--warmup N]\n"
     "                           [--cooldown SECONDS] [--cpus LIST | --big-cores]\n"
-    "                           [--profile | --profile-stages] [--isa PATH]\n"
+    "                           [--profile | --profile-stages] [--isa PATH] [--json FILE]\n"
     "Times forward() on models with seeded random weights. --profile adds a per-layer table "
     "(blocks\n"
     "then run layer by layer, unfused); --profile-stages one row per stage (stem, block, last "
@@ -30,7 +34,9 @@ static const char kUsage[] =
     "--cpus 4-7 pins every thread to those CPUs; --big-cores pins to the cores whose cpufreq\n"
     "maximum is above the slowest cores' (the big cores of a big.LITTLE phone). --cooldown sleeps\n"
     "before each model so a phone's clocks recover from the previous one. --isa: the\n"
-    "instruction-set path to run (default: the best this CPU has, or MOBILENET_ISA).\n";
+    "instruction-set path to run (default: the best this CPU has, or MOBILENET_ISA). --json\n"
+    "writes every figure (path, precision, build and first-inference time, latency min, median,\n"
+    "mean, p90, p99, max) to FILE as JSON.\n";
 
 namespace {
 
@@ -44,6 +50,16 @@ std::vector<mobilenet::Arch> parse_archs(const std::string& list) {
   std::stringstream ss(list);
   for (std::string name; std::getline(ss, name, ',');) archs.push_back(mobilenet::parse_arch(name));
   return archs;
+}
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+/// The q-quantile (0 < q <= 1) of sorted `v` by the nearest-rank method.
+double quantile(const std::vector<double>& sorted, double q) {
+  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+  return sorted[std::max<std::size_t>(rank, 1) - 1];
 }
 
 double peak_rss_mib() {
@@ -78,7 +94,7 @@ int main(int argc, char** argv) {
   return cli::run("mobilenet-benchmark", [&] {
     const cli::Args args(argc, argv,
                          {"arch", "width", "resolution", "batch", "threads", "loops", "warmup",
-                          "cooldown", "cpus", "isa"},
+                          "cooldown", "cpus", "isa", "json"},
                          {"help", "profile", "profile-stages", "big-cores"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
@@ -105,31 +121,48 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < cpus.size(); ++i) pinning += (i ? "," : " ") + std::to_string(cpus[i]);
     }
     const mobilenet::dispatch::Options dispatch = cli::dispatch_options(args);
+    const std::string isa = mobilenet::dispatch::select_path(dispatch);
+    nlohmann::json report = {{"tool", "mobilenet-benchmark"},
+                             {"precision", "float32"},
+                             {"isa", isa},
+                             {"cpu_features", mobilenet::dispatch::cpu_feature_names()},
+                             {"threads", threads},
+                             {"pinning", pinning},
+                             {"batch", batch},
+                             {"height", size},
+                             {"width", size},
+                             {"loops", loops},
+                             {"warmup", warmup},
+                             {"models", nlohmann::json::array()}};
     std::printf(
         "mobilenet-benchmark: float32, %s, %d thread(s) %s, batch %d, %dx%d, %d loops after %d "
         "warm-up\n",
-        cli::isa_report(mobilenet::dispatch::select_path(dispatch)).c_str(), threads,
-        pinning.c_str(), batch, size, size, loops, warmup);
+        cli::isa_report(isa).c_str(), threads, pinning.c_str(), batch, size, size, loops, warmup);
     std::printf("%-10s %6s %10s %10s %10s %9s %10s %10s\n", "model", "width", "median ms", "min ms",
                 "max ms", "GFLOP/s", "arena MiB", "MMACs");
     for (const mobilenet::Arch arch : parse_archs(args.get("arch", "all"))) {
       if (cooldown > 0) std::this_thread::sleep_for(std::chrono::duration<double>(cooldown));
       const double width = args.number("width", 1.0);
+      const auto built = Clock::now();  // weights made, BatchNorm folded, packed
       const mobilenet::dispatch::Model model =
           mobilenet::dispatch::random_model(arch, {width, 1000}, 0, dispatch);
+      const double build_ms = ms_since(built);
       mobilenet::WorkspaceOptions options{batch, size, size, threads, profile};
       options.profile_stages = profile_stages;
       mobilenet::dispatch::Workspace ws = model.workspace(options);
       mobilenet::Tensor x({batch, size, size, 3});
       for (int64_t i = 0; i < x.numel(); ++i)
         x.data()[i] = static_cast<float>(i % 251) / 125.0f - 1.0f;
+      const auto first = Clock::now();  // a fresh workspace: its arena not yet touched
+      model.forward(x, ws);
+      const double first_ms = ms_since(first);
       for (int i = 0; i < warmup; ++i) model.forward(x, ws);
       ws.clear_profile();
       std::vector<double> ms;
       for (int i = 0; i < loops; ++i) {
         const auto t0 = Clock::now();
         model.forward(x, ws);
-        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        ms.push_back(ms_since(t0));
       }
       std::sort(ms.begin(), ms.end());
       const double median = ms[ms.size() / 2];
@@ -140,10 +173,33 @@ int main(int argc, char** argv) {
                   2.0 * static_cast<double>(macs * batch) / (median * 1e6),
                   static_cast<double>(ws.arena_bytes()) / (1 << 20),
                   static_cast<double>(macs) / 1e6);
+      report["models"].push_back(
+          {{"arch", mobilenet::to_string(arch)},
+           {"width", width},
+           {"precision", "float32"},
+           {"isa", model.isa()},
+           {"macs", macs},
+           {"arena_bytes", ws.arena_bytes()},
+           {"build_ms", build_ms},
+           {"first_inference_ms", first_ms},
+           {"latency_ms",
+            {{"min", ms.front()},
+             {"median", median},
+             {"mean", std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size())},
+             {"p90", quantile(ms, 0.90)},
+             {"p99", quantile(ms, 0.99)},
+             {"max", ms.back()}}},
+           {"gflops", 2.0 * static_cast<double>(macs * batch) / (median * 1e6)}});
       if (profile) print_profile(model.layers(size, size), ws, batch);
       if (profile_stages) print_profile(model.stages(size, size), ws, batch);
     }
     std::printf("peak RSS %.1f MiB\n", peak_rss_mib());
+    if (args.has("json")) {
+      report["peak_rss_mib"] = peak_rss_mib();
+      std::ofstream out(args.get("json"));
+      if (!(out << report.dump(2) << "\n"))
+        throw mobilenet::Error(args.get("json") + ": cannot write the JSON report");
+    }
     return 0;
   });
 }

@@ -58,7 +58,8 @@ for name in "${configs[@]}"; do
            -DCMAKE_TOOLCHAIN_FILE="cmake/toolchains/${toolchain[$name]}.cmake" \
            -DMOBILENET_ARCH_FLAGS="${arch_flags[$name]}" \
            -DMOBILENET_QEMU_CPU="${qemu_cpu[$name]}" \
-           -DMOBILENET_EXPECT_ISA="${expect_isa[$name]}" ${extra_options[$name]} &&
+           -DMOBILENET_EXPECT_ISA="${expect_isa[$name]}" -DMOBILENET_WERROR="${CI:-OFF}" \
+           ${extra_options[$name]} &&
          nice -n 10 cmake --build "$dir" -j"$jobs"; }; then
     summary+=("$(printf '%-4s build FAILED after %4ds' "$name" $((SECONDS - start)))")
     status=1

@@ -15,6 +15,6 @@ case "$(uname -m)" in
   *) isa= ;;
 esac
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMOBILENET_BUILD_TESTS=ON -DMOBILENET_BUILD_BENCHMARKS=ON \
-  -DMOBILENET_EXPECT_ISA="$isa"
+  -DMOBILENET_EXPECT_ISA="$isa" -DMOBILENET_WERROR="${CI:-OFF}"
 cmake --build build -j"$(nproc)"
 ctest --test-dir build --output-on-failure -j"$(nproc)"

@@ -18,7 +18,7 @@
 // require_compiled_isa() that this CPU has every feature the unit was compiled to use, and
 // throws an Error naming the missing ones instead of dying on SIGILL later.
 
-#include <Eigen/Core>
+#include "mobilenet/core/eigen.hpp"
 
 #include "mobilenet/core/cpu_features.hpp"
 #include "mobilenet/core/error.hpp"

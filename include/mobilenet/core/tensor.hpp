@@ -2,7 +2,7 @@
 // NHWC float tensors: `Shape`, the non-owning views `TensorView` / `ConstTensorView` that
 // kernels and layers take, and the owning `Tensor`.
 
-#include <Eigen/Core>
+#include "mobilenet/core/eigen.hpp"
 #include <cstdint>
 #include <string>
 #include <type_traits>

@@ -4,7 +4,7 @@
 // {string: string}}, then the raw little-endian tensor bytes. Everything is validated before it
 // is trusted; every failure is a mobilenet::Error naming the file and the problem.
 
-#include <Eigen/Core>
+#include "mobilenet/core/eigen.hpp"
 #include <algorithm>
 #include <cstdint>
 #include <cstring>

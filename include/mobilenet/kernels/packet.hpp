@@ -3,7 +3,7 @@
 // `Eigen::internal`; keeping our uses behind these names means one place to adapt if it moves,
 // and one place the tests check against scalar code.
 
-#include <Eigen/Core>
+#include "mobilenet/core/eigen.hpp"
 #include <cstdint>
 #include <type_traits>
 
