@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mobilenet/core/tensor.hpp"
+#include "mobilenet/kernels/cache_geometry.hpp"
 #include "mobilenet/kernels/padding.hpp"
 #include "mobilenet/kernels/pointwise.hpp"
 
@@ -80,9 +81,9 @@ inline void gather(const float* image, int64_t H, int64_t Wd, int64_t cin, const
 }
 
 /// Whether interior pixels run direct_tile. Not on AArch64: its gathered rows go through the
-/// packed assembly tile (pointwise_aarch64.hpp), which loads four inputs per instruction where
-/// direct_tile broadcasts each; with direct_tile, V2 and V3-Small executed 3.3% more instructions
-/// per inference (bench/arm_insnmix.sh).
+/// packed assembly tile (kernels/arm/pointwise_aarch64_neon.hpp), which loads four inputs per
+/// instruction where direct_tile broadcasts each; with direct_tile, V2 and V3-Small executed 3.3%
+/// more instructions per inference (bench/arm_insnmix.sh).
 #ifdef MOBILENET_POINTWISE_PACKED
 inline constexpr bool kDirect = false;
 #else
@@ -151,7 +152,7 @@ inline void direct_pixels(const float* const (&rows)[K], int64_t ix0, int64_t co
 template <int K, int S>
 [[gnu::always_inline]] inline void prefetch_next_input(ConstTensorView in, int64_t out_height,
                                                        int64_t row, int64_t row_end, int top) {
-  constexpr int64_t kLineFloats = 16;  // 64-byte cache lines
+  constexpr int64_t kLineFloats = cache::kLineFloats;
   const int64_t next = row + 1;
   if (next >= row_end) return;
   const int64_t H = in.shape.h, in_row = in.shape.w * in.shape.c;

@@ -11,6 +11,7 @@
 
 #include "mobilenet/core/aligned_buffer.hpp"
 #include "mobilenet/core/tensor.hpp"
+#include "mobilenet/kernels/cache_geometry.hpp"
 #include "mobilenet/kernels/packet.hpp"
 #include "mobilenet/kernels/padding.hpp"
 
@@ -305,7 +306,7 @@ inline bool pixel_major(int64_t in_stride, int S) {
   (void)in_stride, (void)S;
   return false;
 #else
-  constexpr int64_t kLine = 64 / sizeof(float), kSets = 64;
+  constexpr int64_t kLine = cache::kLineFloats, kSets = cache::kL1Sets;
   if (in_stride % kLine) return false;  // the packets straddle lines, whose sets then differ
   const int64_t sets = kSets / std::gcd(S * in_stride / kLine, kSets);
   return sets <= 4;
@@ -376,7 +377,7 @@ inline int64_t padded_pixel_stride(int64_t C) {
 #if defined(EIGEN_VECTORIZE_NEON)
   return C;
 #else
-  constexpr int64_t kLine = 64 / sizeof(float), kSets = 64;
+  constexpr int64_t kLine = cache::kLineFloats, kSets = cache::kL1Sets;
   if (C % kLine || kSets / std::gcd(C / kLine, kSets) > 8) return C;
   return C + kLine;
 #endif

@@ -1,16 +1,17 @@
 #pragma once
 // Pointwise (1x1) convolution and fully connected layers as one GEMM kernel over NHWC rows
 // (layout and generic micro-kernel: pointwise_tile.hpp; AArch64 micro-kernels:
-// pointwise_aarch64.hpp):
+// arm/pointwise_aarch64_neon.hpp):
 //   out[r, co] = act(bias[co] + sum_ci in[r, ci] * w[co, ci]) (+ residual[r, co])
 
 #include <algorithm>
 #include <cstdint>
 #include <tuple>
 
+#include "mobilenet/kernels/cache_geometry.hpp"
 #include "mobilenet/kernels/pointwise_tile.hpp"
 #if defined(EIGEN_VECTORIZE_NEON) && defined(__aarch64__)
-#include "mobilenet/kernels/pointwise_aarch64.hpp"
+#include "mobilenet/kernels/arm/pointwise_aarch64_neon.hpp"
 #define MOBILENET_POINTWISE_PACKED 1
 #endif
 
@@ -112,7 +113,7 @@ inline void balanced_tiles(int64_t rows, int64_t tiles, const float* in, const P
 /// Whether `panels` weight panels of `cin` input channels are large enough (96 KiB) to come
 /// from L3 or memory on every inference (see pointwise()).
 inline bool large_weights(int64_t cin, int64_t panels) {
-  return cin * panels * kPanel * int64_t{sizeof(float)} >= 96 * 1024;
+  return cin * panels * kPanel * int64_t{sizeof(float)} >= cache::kStreamedWeightBytes;
 }
 
 /// The generic loop of pointwise() below: blocks of rows, panel-major inside a block. With
@@ -141,8 +142,9 @@ void panel_major(const float* in, const PackedPointwise& w, float* out, const fl
   const auto next_panel = [&](int64_t p) {
     return Prefetch && p + 1 < p_end ? w.weights.data() + (p + 1) * cin * kPanel : nullptr;
   };
-  const int64_t max_block =
-      std::max<int64_t>(kRows, (65536 / std::max<int64_t>(cin, 1)) / kRows * kRows);
+  const int64_t max_block = std::max<int64_t>(
+      kRows, (cache::kL2WorkingSetBytes / int64_t{sizeof(float)} / std::max<int64_t>(cin, 1)) /
+                 kRows * kRows);
   const int64_t total = row_end - row_begin, blocks = (total + max_block - 1) / max_block;
   for (int64_t i = 0; i < blocks; ++i) {
     // Large weights (Prefetch): blocks of equal size, each in balanced tiles, so that no block

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "mobilenet/core/aligned_buffer.hpp"
+#include "mobilenet/kernels/cache_geometry.hpp"
 #include "mobilenet/kernels/packet.hpp"
 
 namespace mobilenet {
@@ -173,7 +174,7 @@ template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
   for (int64_t ci = 0; ci < cin; ++ci) {
     simd::Packet wv[Panels][NP];
     if constexpr (Prefetch) {
-      constexpr int kLineFloats = 16;  // 64-byte cache lines
+      constexpr int kLineFloats = static_cast<int>(cache::kLineFloats);
       for (int k = 0; k < kPanel; k += kLineFloats)
         __builtin_prefetch(prefetch + ci * kPanel + k, /*read*/ 0, /*all cache levels*/ 3);
     }

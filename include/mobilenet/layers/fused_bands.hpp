@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "mobilenet/core/tensor.hpp"
+#include "mobilenet/kernels/cache_geometry.hpp"
 #include "mobilenet/layers/depthwise_conv2d.hpp"
 #include "mobilenet/layers/pointwise_conv2d.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
@@ -37,7 +38,7 @@ struct BandPlan {
   /// 4 bands per thread and image (from when threads took whole bands; with equal row shares,
   /// whole-ring bands at 2 threads measured within noise and were not adopted).
   static BandPlan make(const Shape& dw_in, const DepthwiseConv2d& dw, int threads) {
-    constexpr int64_t kRingBytes = 256 << 10;
+    constexpr int64_t kRingBytes = cache::kL2WorkingSetBytes;
     const int64_t K = dw.options().kernel, S = dw.options().stride;
     const Shape d = dw.output_shape(dw_in);
     const int64_t row_floats = dw_in.w * dw_in.c;
@@ -55,7 +56,7 @@ struct BandPlan {
   /// Smaller tensors stay in cache between layers anyway, and the layer-by-layer path splits
   /// their few rows more evenly between threads.
   static bool worth_fusing(const Shape& dw_in) {
-    return dw_in.h * dw_in.w * dw_in.c * 4 > (512 << 10);
+    return dw_in.h * dw_in.w * dw_in.c * int64_t{sizeof(float)} > cache::kFuseAboveBytes;
   }
 };
 

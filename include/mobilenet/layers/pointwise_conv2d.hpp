@@ -5,6 +5,7 @@
 #include <string>
 
 #include "mobilenet/core/activation.hpp"
+#include "mobilenet/kernels/cache_geometry.hpp"
 #include "mobilenet/kernels/pointwise.hpp"
 #include "mobilenet/layers/layer_info.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
@@ -49,7 +50,7 @@ class PointwiseConv2d {
     check_stride("PointwiseConv2d", "input", in);
     check_stride("PointwiseConv2d", "output", out);
     const int64_t rows = in.shape.pixels(), panels = kernels::pointwise_panels(o_.out_channels);
-    constexpr int64_t kFewRows = 64, kLargeWeights = 1 << 20;
+    constexpr int64_t kFewRows = 64, kLargeWeights = cache::kSplitWeightBytes;
     const bool few_rows = rows < kernels::pointwise_detail::kRowGrain * pool.threads();
     const bool streams_weights =
         rows <= kFewRows &&
