@@ -21,6 +21,10 @@ else()
 endif()
 set(MOBILENET_DISPATCH_PATHS "${_all_paths}" CACHE STRING
     "Instruction-set paths compiled into mobilenet::dispatch, best first")
+# Sanitizers add module constructors (registering globals) to every object they instrument, so
+# their builds, which run only on the machine that made them, turn this check off.
+option(MOBILENET_DISPATCH_CHECK_INITIALIZERS
+       "Fail the build if a path object has a static initializer" ON)
 
 find_program(MOBILENET_READELF NAMES ${CMAKE_READELF} readelf)
 foreach(tool CMAKE_NM CMAKE_OBJCOPY MOBILENET_READELF)
@@ -54,6 +58,7 @@ foreach(path IN LISTS MOBILENET_DISPATCH_PATHS)
   add_custom_command(OUTPUT ${_isolated}
     COMMAND ${CMAKE_COMMAND} -DNM=${CMAKE_NM} -DOBJCOPY=${CMAKE_OBJCOPY}
             -DREADELF=${MOBILENET_READELF} -DPATH_NAME=${path}
+            -DCHECK_INITIALIZERS=${MOBILENET_DISPATCH_CHECK_INITIALIZERS}
             "-DINPUT=$<TARGET_OBJECTS:mobilenet_path_${path}>" -DOUTPUT=${_isolated}
             -P ${CMAKE_CURRENT_SOURCE_DIR}/cmake/isolate_path_object.cmake
     DEPENDS mobilenet_path_${path} $<TARGET_OBJECTS:mobilenet_path_${path}>

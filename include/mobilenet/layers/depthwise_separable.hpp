@@ -28,11 +28,12 @@ class DepthwiseSeparable {
   /// which profiling uses.
   BlockScratchSize scratch_size(const Shape& in, int threads, bool fused) const {
     const Shape d = depthwise_.output_shape(in);
-    return {0,
-            fused && BandPlan::worth_fusing(in)
-                ? threads * BandPlan::make(in, depthwise_, threads).band_floats
-                : d.pixels() * kernels::padded_pixel_stride(d.c),
-            0, 0, 0};
+    BlockScratchSize size;
+    size[ScratchRegion::Depthwise] =
+        fused && BandPlan::worth_fusing(in)
+            ? threads * BandPlan::make(in, depthwise_, threads).band_floats
+            : d.pixels() * kernels::padded_pixel_stride(d.c);
+    return size;
   }
 
   void describe(const std::string& name, const Shape& in, std::vector<LayerInfo>& out) const {
@@ -56,10 +57,10 @@ class DepthwiseSeparable {
                    output_shape(in.shape));
       check_stride("DepthwiseSeparable", "output", out);
       run_fused_bands(in, nullptr, depthwise_, &pointwise_, nullptr, out.data, out.pixel_stride(),
-                      nullptr, nullptr, s.depthwise, pool);
+                      nullptr, nullptr, s[ScratchRegion::Depthwise], pool);
       return;
     }
-    TensorView d{s.depthwise, depthwise_.output_shape(in.shape), in.pixel_stride()};
+    TensorView d{s[ScratchRegion::Depthwise], depthwise_.output_shape(in.shape), in.pixel_stride()};
     depthwise_.forward(in, d, pool);
     prof.lap();
     pointwise_.forward(d, out, pool);

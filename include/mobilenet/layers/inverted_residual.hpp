@@ -42,13 +42,18 @@ class InvertedResidual {
   /// layer-by-layer one (whole expanded and depthwise tensors), which profiling uses.
   BlockScratchSize scratch_size(const Shape& in, int threads, bool fused) const {
     const Shape e = expanded_shape(in), d = depthwise_.output_shape(e);
-    BlockScratchSize size{expand_ ? e.numel() : 0, d.numel(),
-                          se_ ? in.n * d.h * se_->channels() : 0, se_ ? in.n * se_->channels() : 0,
-                          se_ ? in.n * se_->squeeze() : 0};
+    BlockScratchSize size;
+    size[ScratchRegion::Expanded] = expand_ ? e.numel() : 0;
+    size[ScratchRegion::Depthwise] = d.numel();
+    if (se_) {
+      size[ScratchRegion::SeRowSums] = in.n * d.h * se_->channels();
+      size[ScratchRegion::SePooled] = size[ScratchRegion::SeGate] = in.n * se_->channels();
+      size[ScratchRegion::SeHidden] = in.n * se_->squeeze();
+    }
     if (fused && BandPlan::worth_fusing(e)) {
       const BandPlan plan = BandPlan::make(e, depthwise_, threads);
-      size.expanded = expand_ ? threads * plan.ring_floats : 0;
-      size.depthwise = se_ ? d.numel() : threads * plan.band_floats;
+      size[ScratchRegion::Expanded] = expand_ ? threads * plan.ring_floats : 0;
+      size[ScratchRegion::Depthwise] = se_ ? d.numel() : threads * plan.band_floats;
     }
     return size;
   }
@@ -76,27 +81,28 @@ class InvertedResidual {
                    project_.output_shape(d));
       if (se_) {
         run_fused_bands(in, expand_ ? &*expand_ : nullptr, depthwise_, nullptr, nullptr, nullptr, 0,
-                        s.depthwise, s.expanded, nullptr, pool);
-        se_->forward({s.depthwise, d}, s.se, pool);
-        project_.forward({s.depthwise, d}, out, pool, residual);
+                        s[ScratchRegion::Depthwise], s[ScratchRegion::Expanded], nullptr, pool);
+        se_->forward({s[ScratchRegion::Depthwise], d}, s.se(), pool);
+        project_.forward({s[ScratchRegion::Depthwise], d}, out, pool, residual);
       } else {
         run_fused_bands(in, expand_ ? &*expand_ : nullptr, depthwise_, &project_, residual,
-                        out.data, out.shape.c, nullptr, s.expanded, s.depthwise, pool);
+                        out.data, out.shape.c, nullptr, s[ScratchRegion::Expanded],
+                        s[ScratchRegion::Depthwise], pool);
       }
       return;
     }
     ConstTensorView x = in;
     if (expand_) {
-      TensorView e{s.expanded, expanded_shape(in.shape)};
+      TensorView e{s[ScratchRegion::Expanded], expanded_shape(in.shape)};
       expand_->forward(x, e, pool);
       prof.lap();
       x = e;
     }
-    TensorView d{s.depthwise, depthwise_.output_shape(x.shape)};
+    TensorView d{s[ScratchRegion::Depthwise], depthwise_.output_shape(x.shape)};
     depthwise_.forward(x, d, pool);
     prof.lap();
     if (se_) {
-      se_->forward(d, s.se, pool);
+      se_->forward(d, s.se(), pool);
       prof.lap();
     }
     project_.forward(d, out, pool, residual);

@@ -14,6 +14,7 @@
 #include "mobilenet/io/preprocess.hpp"
 #include "mobilenet/io/timm_names.hpp"
 #include "mobilenet/io/weight_source.hpp"
+#include "mobilenet/layers/block.hpp"
 #include "mobilenet/layers/classifier.hpp"
 #include "mobilenet/layers/conv2d.hpp"
 #include "mobilenet/layers/depthwise_separable.hpp"
@@ -33,8 +34,9 @@ class Model {
  public:
   /// Builds `spec` with weights from `source`, named by `keys` (see network_keys()).
   /// @throws Error if this CPU lacks an instruction set the code was compiled for
-  /// (require_compiled_isa()), the spec is invalid or its key names do not match it; a SafetensorsWeights
-  /// source records missing or mis-shaped tensors instead (see SafetensorsWeights::check_complete).
+  /// (require_compiled_isa()), the spec is invalid or its key names do not match it; a
+  /// SafetensorsWeights source records missing or mis-shaped tensors instead (see
+  /// SafetensorsWeights::check_complete).
   Model(const NetworkSpec& spec, WeightSource& source, const NetworkKeys& keys)
       : spec_(validated(spec, keys)),
         id_(next_id()),
@@ -92,9 +94,8 @@ class Model {
     const auto region = [&](Region r) { return base + plan.offset[r]; };
     ws.activations[0] = region(kActivationA);
     ws.activations[1] = region(kActivationB);
-    ws.scratch = {region(kExpanded),
-                  region(kDepthwise),
-                  {region(kSeRowSums), region(kSePooled), region(kSeHidden), region(kSeGate)}};
+    for (int r = 0; r < kScratchRegions; ++r)
+      ws.scratch.region[r] = region(static_cast<Region>(kScratchBegin + r));
     ws.pooled = region(kPooled);
     ws.hidden = region(kHidden);
     ws.logits = region(kLogits);
@@ -220,22 +221,21 @@ class Model {
 
  private:
   using Block = std::variant<DepthwiseSeparable, InvertedResidual>;
+  static_assert(is_block_v<DepthwiseSeparable> && is_block_v<InvertedResidual>,
+                "every block kind has the members of the block concept (layers/block.hpp)");
 
   static uint64_t next_id() {
     static std::atomic<uint64_t> counter{1};
     return counter++;
   }
 
+  /// The arena's regions, in order: two activation buffers, the blocks' named scratch regions
+  /// (ScratchRegion, from kScratchBegin), the classifier's buffers.
   enum Region {
     kActivationA,
     kActivationB,
-    kExpanded,
-    kDepthwise,
-    kSeRowSums,
-    kSePooled,
-    kSeHidden,
-    kSeGate,
-    kPooled,
+    kScratchBegin,
+    kPooled = kScratchBegin + kScratchRegions,
     kHidden,
     kLogits,
     kRegions
@@ -332,11 +332,8 @@ class Model {
            stage_shapes.push_back(out);
            size[buffer] = std::max(size[buffer], out.pixels() * (stride ? stride : out.c));
            if (!s) return;
-           size[kExpanded] = std::max(size[kExpanded], s->expanded);
-           size[kDepthwise] = std::max(size[kDepthwise], s->depthwise);
-           size[kSeRowSums] = std::max(size[kSeRowSums], s->se_row_sums);
-           size[kSePooled] = size[kSeGate] = std::max(size[kSePooled], s->se_channels);
-           size[kSeHidden] = std::max(size[kSeHidden], s->se_squeeze);
+           for (int r = 0; r < kScratchRegions; ++r)
+             size[kScratchBegin + r] = std::max(size[kScratchBegin + r], s->floats[r]);
          });
     size[kPooled] = o.batch * classifier_.in_features();
     size[kHidden] = 2 * o.batch * classifier_.hidden_features();
