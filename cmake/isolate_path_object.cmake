@@ -43,7 +43,7 @@ foreach(line IN LISTS symbol_lines)
     set(type "${CMAKE_MATCH_2}")
     if(type MATCHES "^[WVu]$")  # weak (functions W, objects V) and GNU unique
       list(APPEND rename "${name}")
-    elseif(type MATCHES "^[A-Z]$")  # global, strong
+    elseif(type MATCHES "^([A-Z]|i)$")  # global, strong; i: an ifunc, global too
       list(APPEND exported "${name}")
     endif()
   endif()
@@ -67,6 +67,10 @@ if(NOT exported STREQUAL expected_export)
 endif()
 
 run(sections ${READELF} -SW ${INPUT})
+if(sections MATCHES "\\.gnu\\.lto_")
+  message(FATAL_ERROR "${INPUT}: an LTO object (its symbols live in the IR, which objcopy cannot "
+                      "rename): compile the path units without -flto")
+endif()
 if(NOT DEFINED CHECK_INITIALIZERS)
   set(CHECK_INITIALIZERS ON)
 endif()

@@ -136,7 +136,7 @@ ConstTensorView Workspace::feature(std::size_t k) const {
 }
 
 Workspace Model::workspace(const WorkspaceOptions& o) const {
-  return Workspace(impl_->workspace(o), impl_.get());
+  return Workspace(impl_->workspace(o), impl_);
 }
 
 std::size_t Model::workspace_bytes(const WorkspaceOptions& o) const {
@@ -144,7 +144,7 @@ std::size_t Model::workspace_bytes(const WorkspaceOptions& o) const {
 }
 
 ConstTensorView Model::forward(ConstTensorView x, Workspace& ws) const {
-  if (ws.owner_ != impl_.get()) throw Error("forward: the workspace was planned for another model");
+  if (ws.owner_ != impl_) throw Error("forward: the workspace was planned for another model");
   return impl_->forward(x, *ws.impl_);
 }
 

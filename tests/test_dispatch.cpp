@@ -114,9 +114,11 @@ TEST(Dispatch, RefusesPathsItLacksOrThisCpuCannotRun) {
   }
 }
 
-// Every path this CPU runs gives the header-only build's logits: bit for bit on the path the
-// header-only build takes (same kernels, same summation order), within the parity tolerance
-// (1e-4 of the logits' scale, tests/test_parity.cpp) on the others, whose packets differ.
+// Every path this CPU runs gives the header-only build's logits within the parity tolerance (1e-4
+// of the logits' scale, tests/test_parity.cpp). Not bit for bit even on the same path: this
+// binary is built with MOBILENET_ARCH_FLAGS (-march=native), whose tuning may contract or split
+// multiply-adds differently from the path's generic tuning (docs/design.md, "Run-time dispatch");
+// the test prints how many logits differ.
 TEST(Dispatch, EveryPathMatchesTheHeaderOnlyBuild) {
   IsaEnvironment env;
   unsetenv("MOBILENET_ISA");
@@ -134,15 +136,15 @@ TEST(Dispatch, EveryPathMatchesTheHeaderOnlyBuild) {
       auto ws = model.workspace({2, 97, 81, 2});
       const mobilenet::ConstTensorView got = model.forward(x, ws);
       ASSERT_EQ(got.shape, expected.shape);
-      const bool same_path = path == mobilenet::isa_name();
+      int64_t differing = 0;
       for (int64_t i = 0; i < got.numel(); ++i) {
-        if (same_path)
-          ASSERT_EQ(got.data[i], expected.data[i])
-              << to_string(arch) << " on " << path << " [" << i << "]";
-        else
-          ASSERT_NEAR(got.data[i], expected.data[i], 1e-4f * scale)
-              << to_string(arch) << " on " << path << " [" << i << "]";
+        differing += got.data[i] != expected.data[i];
+        ASSERT_NEAR(got.data[i], expected.data[i], 1e-4f * scale)
+            << to_string(arch) << " on " << path << " [" << i << "]";
       }
+      std::printf("[dispatch] %s on %s: %lld of %lld logits differ from the header-only %s build\n",
+                  to_string(arch), path.c_str(), static_cast<long long>(differing),
+                  static_cast<long long>(got.numel()), mobilenet::isa_name());
     }
   }
 }

@@ -76,10 +76,12 @@ class Workspace {
 
  private:
   friend class Model;
-  Workspace(std::unique_ptr<detail::WorkspaceImpl> impl, const void* owner)
-      : impl_(std::move(impl)), owner_(owner) {}
+  Workspace(std::unique_ptr<detail::WorkspaceImpl> impl,
+            std::shared_ptr<const detail::ModelImpl> owner)
+      : impl_(std::move(impl)), owner_(std::move(owner)) {}
   std::unique_ptr<detail::WorkspaceImpl> impl_;
-  const void* owner_;  // the ModelImpl that planned it
+  // The model that planned it, kept alive so that no other model can take its address.
+  std::shared_ptr<const detail::ModelImpl> owner_;
 };
 
 /// A built MobileNet running on the path chosen when it was built (see mobilenet::Model).

@@ -229,6 +229,18 @@ inline CpuFeatureSet detect_arm32() {
 
 }  // namespace detail
 
+/// Whether cpu_features() can read this platform's CPU: x86 (CPUID) except on macOS, which enables
+/// AVX-512 state lazily, and ARM Linux/Android (AT_HWCAP). Elsewhere it reports only what every
+/// CPU of the architecture has, and require_compiled_isa() does not check.
+constexpr bool kCpuFeaturesKnown =
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(__APPLE__)
+    true;
+#elif (defined(__aarch64__) || defined(__arm__)) && defined(__linux__)
+    true;
+#else
+    false;
+#endif
+
 /// The features this CPU (and its OS) can execute. Read once, then cached.
 inline CpuFeatureSet cpu_features() {
   static const CpuFeatureSet features = [] {

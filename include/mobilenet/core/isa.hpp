@@ -18,9 +18,8 @@
 // require_compiled_isa() that this CPU has every feature the unit was compiled to use, and
 // throws an Error naming the missing ones instead of dying on SIGILL later.
 
-#include "mobilenet/core/eigen.hpp"
-
 #include "mobilenet/core/cpu_features.hpp"
+#include "mobilenet/core/eigen.hpp"
 #include "mobilenet/core/error.hpp"
 
 #if defined(EIGEN_VECTORIZE_AVX512)
@@ -169,8 +168,15 @@ constexpr CpuFeatureSet kCompiledFeatures = 0
 
 /// Throws an Error when this CPU lacks a feature this translation unit was compiled to use:
 /// "built for avx512 (SSE2 ... AVX512VL); this CPU lacks AVX512F AVX512BW ...". Every way of
-/// building a Model calls it first, before any code of the path has run.
+/// building a Model calls it first, before the library runs any kernel, packing or weight
+/// conversion. Best effort in header-only programs: it is compiled with the same flags, and so is
+/// the program's own code before it, which the compiler may already have encoded for the newer
+/// ISA (with -mavx2, even plain SSE code is VEX-encoded). It turns the usual case, a build for a
+/// newer x86 or ARM core run on an older one of the same family, into an Error; only the
+/// dispatching library, whose API is compiled for the baseline, guarantees it. No check where
+/// the CPU cannot be read (kCpuFeaturesKnown).
 inline void require_compiled_isa() {
+  if (!kCpuFeaturesKnown) return;
   const CpuFeatureSet missing = kCompiledFeatures & ~cpu_features();
   if (missing)
     throw Error(std::string("mobilenet: built for ") + isa_name() + " (" +
