@@ -24,9 +24,9 @@
 # ARMv8.2 and run as a Cortex-A76 (kernels_neon_v82). The a76 suite (the whole suite built for
 # ARMv8.2) adds little to that and about ten minutes, so CI leaves it out; run it by name.
 # Environment: JOBS (default 2) for make and ctest. Builds and tests run under nice -n 10.
-# Measured on this 2-core machine while other builds shared it (load average 4-6): builds of
-# 4.5-6.5 min and test runs of 2-2.5 min per configuration, 23.5 min in all (26 CPU-minutes, so
-# about 14 min on an idle machine). The summary printed at the end has the times of each run.
+# Measured on this 2-core machine (CI=true run of .ci/run, 2026-12-02, nothing else running):
+# a53 build 388 s, tests 215 s; v7 build 274 s, tests 208 s; 18 min for both. The summary
+# printed at the end has the times of each run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,7 +71,9 @@ for name in "${configs[@]}"; do
   fi
   built=$SECONDS
   # ctest's exit status says whether everything passed; its closing line gives the counts.
-  nice -n 10 ctest --test-dir "$dir" --output-on-failure -j"$jobs" 2>&1 | tee "$dir/ctest.log" || status=1
+  # The onnx tests check the host's ONNX export and our key mapping, which the native suite
+  # covers; under qemu they would only repeat its inference on other weights.
+  nice -n 10 ctest --test-dir "$dir" --output-on-failure -j"$jobs" -LE onnx 2>&1 | tee "$dir/ctest.log" || status=1
   line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$dir/ctest.log" | tail -1 || true)
   failed=$(sed -E 's/.* ([0-9]+) tests? failed out of.*/\1/' <<<"${line:-0 tests failed out of 0}")
   count=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"${line:-out of 0}")
