@@ -2,8 +2,8 @@
 # Hostile-input CI (issue 5), on Debian 12 with clang 14 and GCC 12:
 #   1. the whole test suite (parity and CLI tests included) under AddressSanitizer +
 #      UndefinedBehaviorSanitizer, in build-asan/;
-#   2. the test binary under ThreadSanitizer (the 8-thread shared-model test and everything
-#      else in it), in build-tsan/;
+#   2. the tests that run threads (the 8-thread shared-model test, forward at several pool
+#      sizes) under ThreadSanitizer, in build-tsan/;
 #   3. the libFuzzer targets for the safetensors and .npy readers (tests/fuzz/), each run for
 #      FUZZ_SECONDS (default 60) from a seed corpus generated now, in build-fuzz/.
 # Any sanitizer report, crash, leak or fuzzer timeout fails the script. Each step is timed.
@@ -33,6 +33,7 @@ step() {  # step NAME COMMAND...: runs and times one step
 }
 
 # -O1 keeps the sanitized builds fast to compile and run; no -DNDEBUG, so Eigen's asserts are on.
+# -g1 (line tables only) is enough for file:line in a report and compiles faster than -g.
 # The dispatching library gets its baseline path only: the paths share their source, which the
 # header-only code of the test binary already runs instrumented, and each path costs a minute of
 # sanitized compiling. Sanitizers add module constructors, which the path check would refuse.
@@ -46,7 +47,7 @@ build_with() {  # build_with DIR COMPILER SANITIZER_FLAGS [TARGET...]
   local dir=$1 cxx=$2 flags=$3
   shift 3
   cmake -S . -B "$dir" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" \
     -DCMAKE_EXE_LINKER_FLAGS="$flags" -DMOBILENET_BUILD_BENCHMARKS=OFF \
     -DMOBILENET_DISPATCH_PATHS="$baseline_path" -DMOBILENET_DISPATCH_CHECK_INITIALIZERS=OFF \
     -DMOBILENET_ISA_COVERAGE_TESTS=OFF > /dev/null
@@ -58,14 +59,13 @@ step "asan+ubsan: build" build_with build-asan clang++ "-fsanitize=address,undef
 # CMake, not memory safety, and the host suite runs them.
 step "asan+ubsan: ctest (whole suite but packaging)" ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE packaging
 
-# ThreadSanitizer: the test binary (the CLI tools run one inference per process). Its parity
-# cases read the torchvision fixtures the ASan run has just made. Built with GCC, whose TSan
-# runtime is a shared library: clang 14's static one defines operator new/delete, which
-# test_model.cpp replaces to count allocations (a duplicate-symbol link error), and its
-# -shared-libsan variant crashes at start-up on Debian 12.
-step "tsan: build" build_with build-tsan g++ "-fsanitize=thread" mobilenet_tests
-ln -sfn "$PWD/build-asan/tests/fixtures" build-tsan/tests/fixtures
-step "tsan: mobilenet_tests (whole binary)" build-tsan/tests/mobilenet_tests --gtest_brief=1
+# ThreadSanitizer: the tests that start threads, in their own binary (mobilenet_thread_tests:
+# the rest of the suite runs serially, and the CLI tools run one inference per process). Built
+# with GCC, whose TSan runtime is a shared library: clang 14's static one defines operator
+# new/delete, which test_model.cpp replaces to count allocations (a duplicate-symbol link
+# error), and its -shared-libsan variant crashes at start-up on Debian 12.
+step "tsan: build" build_with build-tsan g++ "-fsanitize=thread" mobilenet_thread_tests
+step "tsan: mobilenet_thread_tests" build-tsan/tests/mobilenet_thread_tests --gtest_brief=1
 
 # libFuzzer: fresh seeds every run (nothing binary is committed); artifacts of a failure are
 # kept in build-fuzz/artifacts/ to reproduce with `build-fuzz/fuzz_X build-fuzz/artifacts/crash-*`.
