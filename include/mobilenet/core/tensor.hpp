@@ -1,13 +1,15 @@
 #pragma once
-// NHWC float tensors: `Shape`, the non-owning views `TensorView` / `ConstTensorView` that
-// kernels and layers take, and the owning `Tensor`.
+// NHWC tensors: `Shape`, the non-owning views that kernels and layers take (BasicTensorView<T>,
+// typed by their element; `TensorView` / `ConstTensorView` for float32) and the owning float
+// `Tensor`.
 
-#include "mobilenet/core/eigen.hpp"
 #include <cstdint>
 #include <string>
 #include <type_traits>
 
 #include "mobilenet/core/aligned_buffer.hpp"
+#include "mobilenet/core/eigen.hpp"
+#include "mobilenet/core/element_type.hpp"
 #include "mobilenet/core/error.hpp"
 
 namespace mobilenet {
@@ -34,28 +36,35 @@ struct Shape {
   }
 };
 
-/// A dynamic-size row-major float matrix (what a tensor view maps to).
-using RowMajorMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+/// A dynamic-size row-major matrix of T (what a tensor view maps to).
+template <class T>
+using RowMajorMatrixOf = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+/// A dynamic-size row-major float matrix.
+using RowMajorMatrix = RowMajorMatrixOf<float>;
 
-/// A non-owning view of NHWC float data: a pointer, a Shape and, for padded data, a pixel
-/// stride. Use the aliases TensorView (mutable) and ConstTensorView (read-only).
+/// A non-owning view of NHWC data of element type T (const T: read-only): a pointer, a Shape
+/// and, for padded data, a pixel stride. Float views are TensorView and ConstTensorView.
 template <class T>
 struct BasicTensorView {
+  /// What the view holds, as a run-time value.
+  static constexpr ElementType element_type = element_type_v<T>;
+
   T* data = nullptr;  ///< First element; the view does not own it.
   Shape shape;        ///< Shape of the data (NHWC).
-  /// Floats from one pixel to the next when larger than shape.c: the padded activations a model
-  /// keeps between some layers (Model::block_output_stride). 0, the default, means shape.c:
-  /// contiguous.
+  /// Elements from one pixel to the next when larger than shape.c: the padded activations a
+  /// model keeps between some layers (Network::block_output_stride). 0, the default, means
+  /// shape.c: contiguous.
   int64_t stride = 0;
 
   /// Number of elements.
   int64_t numel() const { return shape.numel(); }
-  /// Floats from one pixel to the next: shape.c unless padded.
+  /// Elements from one pixel to the next: shape.c unless padded.
   int64_t pixel_stride() const { return stride ? stride : shape.c; }
   /// Whether the pixels follow each other without padding.
   bool contiguous() const { return pixel_stride() == shape.c; }
-  /// The tensor as a (N*H*W) x C row-major matrix, rows pixel_stride() floats apart.
-  Eigen::Map<std::conditional_t<std::is_const_v<T>, const RowMajorMatrix, RowMajorMatrix>,
+  /// The tensor as a (N*H*W) x C row-major matrix, rows pixel_stride() elements apart.
+  Eigen::Map<std::conditional_t<std::is_const_v<T>, const RowMajorMatrixOf<std::remove_const_t<T>>,
+                                RowMajorMatrixOf<T>>,
              Eigen::Unaligned, Eigen::OuterStride<>>
   matrix() const {
     return {data, static_cast<Eigen::Index>(shape.pixels()), static_cast<Eigen::Index>(shape.c),

@@ -54,7 +54,7 @@ struct PackedPointwise {
 
 /// Floats from one row to the next of a pointwise layer's input (`in`) and of its output and
 /// residual (`out`): cin and cout in contiguous NHWC tensors, more in padded ones (a pixel stride
-/// above the channel count, see Model::block_output_stride).
+/// above the channel count, see Network::block_output_stride).
 struct RowStrides {
   int64_t in, out;
 };

@@ -6,10 +6,11 @@
 //   Shape output_shape(const Shape& in) const;
 //       The output for an NHWC input of shape `in` (throws Error if it cannot take it).
 //   BlockScratchSize scratch_size(const Shape& in, int threads, bool fused) const;
-//       Floats of each named scratch region (ScratchRegion) it needs at `in` with `threads`
-//       threads; `fused`: as forward runs unprofiled (by bands where it fuses), else layer by
-//       layer, as a per-layer profile runs it. The memory plan takes each region's maximum over
-//       the blocks and places it in the workspace arena.
+//       Bytes of each named scratch region (ScratchRegion) it needs at `in` with `threads`
+//       threads, reserved as elements of a type (BlockScratchSize::reserve<T>); `fused`: as
+//       forward runs unprofiled (by bands where it fuses), else layer by layer, as a per-layer
+//       profile runs it. The memory plan takes each region's maximum over the blocks and places
+//       it in the workspace arena; forward reads it back as the same type (BlockScratch::as<T>).
 //   void describe(const std::string& name, const Shape& in, std::vector<LayerInfo>& rows) const;
 //       Appends one row per layer (name.<layer>, type, output shape, parameters, MACs), in the
 //       order forward runs them.
@@ -19,7 +20,7 @@
 //       using only `scratch`'s regions, no allocation; calls prof.lap() after each layer it
 //       describes when prof.per_layer(). Results must not depend on pool.threads().
 //
-// is_block_v<B> checks the signatures at compile time (Model static_asserts it for each kind).
+// is_block_v<B> checks the signatures at compile time (models/network.hpp static_asserts it for each kind).
 
 #include <string>
 #include <type_traits>

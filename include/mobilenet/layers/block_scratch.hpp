@@ -1,9 +1,12 @@
 #pragma once
 // Intermediate buffers blocks need besides their input and output, as named regions of the
 // workspace arena, sized and placed when a workspace is planned, so no block allocates in forward.
-// A block kind that needs another buffer adds a row to ScratchRegion; the model's memory plan
-// sizes every row from the blocks' scratch_size() and places it (Model::make_plan).
+// Regions are bytes: a block says how many elements of which type each holds (a float block and
+// an int8 one use the same rows differently). A block kind that needs another buffer adds a row
+// to ScratchRegion; the memory plan sizes every row from the blocks' scratch_size() and places it
+// (models/memory_plan.hpp).
 
+#include <cstddef>
 #include <cstdint>
 
 #include "mobilenet/layers/squeeze_excite.hpp"
@@ -26,24 +29,33 @@ inline constexpr int kScratchRegions = static_cast<int>(ScratchRegion::kCount);
 
 inline namespace MOBILENET_ISA {
 
-/// Where each scratch region lives in a workspace's arena.
+/// Where each scratch region starts in a workspace's arena (64-byte aligned).
 struct BlockScratch {
-  float* region[kScratchRegions] = {};
-  float* operator[](ScratchRegion r) const { return region[static_cast<int>(r)]; }
+  std::byte* region[kScratchRegions] = {};
+  /// Region `r` as an array of T (what the block's scratch_size reserved it for).
+  template <class T>
+  T* as(ScratchRegion r) const {
+    return reinterpret_cast<T*>(region[static_cast<int>(r)]);
+  }
   /// The squeeze-excite layer's four buffers.
   SqueezeExcite::Scratch se() const {
-    return {(*this)[ScratchRegion::SeRowSums], (*this)[ScratchRegion::SePooled],
-            (*this)[ScratchRegion::SeHidden], (*this)[ScratchRegion::SeGate]};
+    return {as<float>(ScratchRegion::SeRowSums), as<float>(ScratchRegion::SePooled),
+            as<float>(ScratchRegion::SeHidden), as<float>(ScratchRegion::SeGate)};
   }
 };
 
 }  // namespace MOBILENET_ISA
 
-/// Floats each scratch region needs for one block at one input shape (0: unused).
+/// Bytes each scratch region needs for one block at one input shape (0: unused).
 struct BlockScratchSize {
-  int64_t floats[kScratchRegions] = {};
-  int64_t& operator[](ScratchRegion r) { return floats[static_cast<int>(r)]; }
-  int64_t operator[](ScratchRegion r) const { return floats[static_cast<int>(r)]; }
+  int64_t bytes[kScratchRegions] = {};
+  /// Reserves region `r` for `count` elements of T.
+  template <class T>
+  void reserve(ScratchRegion r, int64_t count) {
+    bytes[static_cast<int>(r)] = count * static_cast<int64_t>(sizeof(T));
+  }
+  /// Bytes reserved for region `r`.
+  int64_t operator[](ScratchRegion r) const { return bytes[static_cast<int>(r)]; }
 };
 
 }  // namespace mobilenet

@@ -29,10 +29,10 @@ class DepthwiseSeparable {
   BlockScratchSize scratch_size(const Shape& in, int threads, bool fused) const {
     const Shape d = depthwise_.output_shape(in);
     BlockScratchSize size;
-    size[ScratchRegion::Depthwise] =
-        fused && BandPlan::worth_fusing(in)
-            ? threads * BandPlan::make(in, depthwise_, threads).band_floats
-            : d.pixels() * kernels::padded_pixel_stride(d.c);
+    size.reserve<float>(ScratchRegion::Depthwise,
+                        fused && BandPlan::worth_fusing(in)
+                            ? threads * BandPlan::make(in, depthwise_, threads).band_floats
+                            : d.pixels() * kernels::padded_pixel_stride(d.c));
     return size;
   }
 
@@ -43,7 +43,7 @@ class DepthwiseSeparable {
 
   /// Fused by bands where that pays, unless `prof` is timing each layer; both give
   /// bit-identical results. `in` may be padded to kernels::padded_pixel_stride (see
-  /// Model::block_output_stride), the depthwise output in between is then padded alike; `out` may
+  /// Network::block_output_stride), the depthwise output in between is then padded alike; `out` may
   /// be padded to any stride.
   void forward(ConstTensorView in, TensorView out, const BlockScratch& s, ThreadPool& pool,
                Profiler& prof) const {
@@ -57,10 +57,11 @@ class DepthwiseSeparable {
                    output_shape(in.shape));
       check_stride("DepthwiseSeparable", "output", out);
       run_fused_bands(in, nullptr, depthwise_, &pointwise_, nullptr, out.data, out.pixel_stride(),
-                      nullptr, nullptr, s[ScratchRegion::Depthwise], pool);
+                      nullptr, nullptr, s.as<float>(ScratchRegion::Depthwise), pool);
       return;
     }
-    TensorView d{s[ScratchRegion::Depthwise], depthwise_.output_shape(in.shape), in.pixel_stride()};
+    TensorView d{s.as<float>(ScratchRegion::Depthwise), depthwise_.output_shape(in.shape),
+                 in.pixel_stride()};
     depthwise_.forward(in, d, pool);
     prof.lap();
     pointwise_.forward(d, out, pool);

@@ -43,17 +43,18 @@ class InvertedResidual {
   BlockScratchSize scratch_size(const Shape& in, int threads, bool fused) const {
     const Shape e = expanded_shape(in), d = depthwise_.output_shape(e);
     BlockScratchSize size;
-    size[ScratchRegion::Expanded] = expand_ ? e.numel() : 0;
-    size[ScratchRegion::Depthwise] = d.numel();
+    size.reserve<float>(ScratchRegion::Expanded, expand_ ? e.numel() : 0);
+    size.reserve<float>(ScratchRegion::Depthwise, d.numel());
     if (se_) {
-      size[ScratchRegion::SeRowSums] = in.n * d.h * se_->channels();
-      size[ScratchRegion::SePooled] = size[ScratchRegion::SeGate] = in.n * se_->channels();
-      size[ScratchRegion::SeHidden] = in.n * se_->squeeze();
+      size.reserve<float>(ScratchRegion::SeRowSums, in.n * d.h * se_->channels());
+      size.reserve<float>(ScratchRegion::SePooled, in.n * se_->channels());
+      size.reserve<float>(ScratchRegion::SeGate, in.n * se_->channels());
+      size.reserve<float>(ScratchRegion::SeHidden, in.n * se_->squeeze());
     }
     if (fused && BandPlan::worth_fusing(e)) {
       const BandPlan plan = BandPlan::make(e, depthwise_, threads);
-      size[ScratchRegion::Expanded] = expand_ ? threads * plan.ring_floats : 0;
-      size[ScratchRegion::Depthwise] = se_ ? d.numel() : threads * plan.band_floats;
+      size.reserve<float>(ScratchRegion::Expanded, expand_ ? threads * plan.ring_floats : 0);
+      size.reserve<float>(ScratchRegion::Depthwise, se_ ? d.numel() : threads * plan.band_floats);
     }
     return size;
   }
@@ -81,24 +82,25 @@ class InvertedResidual {
                    project_.output_shape(d));
       if (se_) {
         run_fused_bands(in, expand_ ? &*expand_ : nullptr, depthwise_, nullptr, nullptr, nullptr, 0,
-                        s[ScratchRegion::Depthwise], s[ScratchRegion::Expanded], nullptr, pool);
-        se_->forward({s[ScratchRegion::Depthwise], d}, s.se(), pool);
-        project_.forward({s[ScratchRegion::Depthwise], d}, out, pool, residual);
+                        s.as<float>(ScratchRegion::Depthwise), s.as<float>(ScratchRegion::Expanded),
+                        nullptr, pool);
+        se_->forward({s.as<float>(ScratchRegion::Depthwise), d}, s.se(), pool);
+        project_.forward({s.as<float>(ScratchRegion::Depthwise), d}, out, pool, residual);
       } else {
         run_fused_bands(in, expand_ ? &*expand_ : nullptr, depthwise_, &project_, residual,
-                        out.data, out.shape.c, nullptr, s[ScratchRegion::Expanded],
-                        s[ScratchRegion::Depthwise], pool);
+                        out.data, out.shape.c, nullptr, s.as<float>(ScratchRegion::Expanded),
+                        s.as<float>(ScratchRegion::Depthwise), pool);
       }
       return;
     }
     ConstTensorView x = in;
     if (expand_) {
-      TensorView e{s[ScratchRegion::Expanded], expanded_shape(in.shape)};
+      TensorView e{s.as<float>(ScratchRegion::Expanded), expanded_shape(in.shape)};
       expand_->forward(x, e, pool);
       prof.lap();
       x = e;
     }
-    TensorView d{s[ScratchRegion::Depthwise], depthwise_.output_shape(x.shape)};
+    TensorView d{s.as<float>(ScratchRegion::Depthwise), depthwise_.output_shape(x.shape)};
     depthwise_.forward(x, d, pool);
     prof.lap();
     if (se_) {
