@@ -84,11 +84,7 @@ inline void gather(const float* image, int64_t H, int64_t Wd, int64_t cin, const
 /// packed assembly tile (kernels/arm/pointwise_aarch64_neon.hpp), which loads four inputs per
 /// instruction where direct_tile broadcasts each; with direct_tile, V2 and V3-Small executed 3.3%
 /// more instructions per inference (bench/arm_insnmix.sh).
-#ifdef MOBILENET_POINTWISE_PACKED
-inline constexpr bool kDirect = false;
-#else
-inline constexpr bool kDirect = true;
-#endif
+inline constexpr bool kDirect = !pointwise_detail::kPackedRowsPath;
 
 /// Rows consecutive output pixels of one output row, all taps inside the image, times one weight
 /// panel, read straight from the input: `taps[ky]` points at the first pixel's first tap of tap

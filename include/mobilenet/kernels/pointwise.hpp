@@ -1,7 +1,7 @@
 #pragma once
 // Pointwise (1x1) convolution and fully connected layers as one GEMM kernel over NHWC rows
-// (layout and generic micro-kernel: pointwise_tile.hpp; AArch64 micro-kernels:
-// arm/pointwise_aarch64_neon.hpp):
+// (layout and generic micro-kernel: pointwise_tile.hpp; AVX-512 row-pair tile:
+// x86/pointwise_pair_avx512.hpp; AArch64 micro-kernels: arm/pointwise_aarch64_neon.hpp):
 //   out[r, co] = act(bias[co] + sum_ci in[r, ci] * w[co, ci]) (+ residual[r, co])
 
 #include <algorithm>
@@ -10,6 +10,11 @@
 
 #include "mobilenet/kernels/cache_geometry.hpp"
 #include "mobilenet/kernels/pointwise_tile.hpp"
+#if defined(EIGEN_VECTORIZE_AVX512)
+#include "mobilenet/kernels/x86/pointwise_pair_avx512.hpp"
+#endif
+// MOBILENET_POINTWISE_PACKED: this header's own switch for the AArch64 packed-row path, undefined
+// at its end so that it never reaches users' code; other headers read kPackedRowsPath.
 #if defined(EIGEN_VECTORIZE_NEON) && defined(__aarch64__)
 #include "mobilenet/kernels/arm/pointwise_aarch64_neon.hpp"
 #define MOBILENET_POINTWISE_PACKED 1
@@ -70,6 +75,14 @@ inline void row_tile(const float* in, const PackedPointwise& w, float* out, cons
       full_tile<Rows, 1, 1, Act>(in, cin, panel, bias, o, res, cout, col, ld, nullptr, tiles);
   }
 }
+
+/// Whether rows go through the AArch64 packed-row tiles (arm/pointwise_aarch64_neon.hpp) where
+/// their input fits, instead of the generic tiles.
+#ifdef MOBILENET_POINTWISE_PACKED
+inline constexpr bool kPackedRowsPath = true;
+#else
+inline constexpr bool kPackedRowsPath = false;
+#endif
 
 /// Row counts that threads' chunks are multiples of: whole tiles of the main path.
 #ifdef MOBILENET_POINTWISE_PACKED
@@ -263,3 +276,5 @@ void pointwise(const float* in, const PackedPointwise& w, float* out, const floa
 }  // namespace kernels
 }  // namespace MOBILENET_ISA
 }  // namespace mobilenet
+
+#undef MOBILENET_POINTWISE_PACKED

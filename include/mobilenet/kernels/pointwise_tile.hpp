@@ -1,6 +1,6 @@
 #pragma once
 // The data layout of pointwise (1x1) convolutions and fully connected layers, and their generic
-// micro-kernel (Eigen packet math, every ISA):
+// micro-kernel (Eigen packet math, every ISA; the ISA-specific tiles are in x86/ and arm/):
 //   out[r, co] = act(bias[co] + sum_ci in[r, ci] * w[co, ci]) (+ residual[r, co])
 // over NHWC rows r. Weights are packed once at load into panels of kPanel output channels,
 // ci-major inside a panel, so the micro-kernel streams one panel row per input channel and
@@ -213,52 +213,6 @@ template <int Rows, int Panels, int NP, class Act>
                residual = residual ? residual + Rows * ld.out : nullptr)
     tile_body<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col, ld);
 }
-
-#if defined(EIGEN_VECTORIZE_AVX512)
-/// Rows 2p and 2p + 1 of Pairs row pairs of a layer whose cout is one and a half packets (see
-/// uses_row_pairs), from the pair weights: the two rows' outputs are adjacent in a contiguous NHWC
-/// output (panel_major uses pair tiles only then), three whole packets, the middle one half of
-/// each row. Each input channel takes three FMAs per pair
-/// where the panel tile takes four (two per row, a quarter of their lanes padding): V2's and
-/// V3's 56x56 projections to 24 channels 67-69% -> 81-86% of the FMA peak (mobilenet_bench), V2
-/// 1.8% and V3-Large 2.6% faster in all (sum of stage minimums, 8 alternated rounds). Every output
-/// element gets the same operations as in `tile` (bias, then fmadd over ci in order, then the
-/// epilogue), so results do not depend on which of the two computes it. Not inlined, as `tile`
-/// (the 24-channel shapes 3% faster out of line in mobilenet_bench; the models within noise).
-template <int Pairs, class Act>
-[[gnu::noinline]] void pair_tile(const float* in, int64_t cin, int64_t in_stride,
-                                 const float* pair_weights, const float* pair_bias, float* out,
-                                 const float* residual) {
-  constexpr int W = simd::kWidth;
-  const int64_t pair_floats = 3 * W;  // = 2 * cout
-  simd::Packet acc[Pairs][3];
-  for (int p = 0; p < Pairs; ++p)
-    for (int j = 0; j < 3; ++j) acc[p][j] = simd::load_aligned(pair_bias + j * W);
-  for (int64_t ci = 0; ci < cin; ++ci) {
-    simd::Packet wv[3];
-    for (int j = 0; j < 3; ++j) wv[j] = simd::load_aligned(pair_weights + ci * pair_floats + j * W);
-    for (int p = 0; p < Pairs; ++p) {
-      const simd::Packet a = simd::broadcast(in[(2 * p) * in_stride + ci]);
-      const float* b_in = in + (2 * p + 1) * in_stride + ci;
-      const simd::Packet b = simd::broadcast(*b_in);
-      // Lanes [0, W/2) of the middle packet belong to row 2p, the others to row 2p + 1: a with
-      // its upper half replaced by a broadcast (8-10% faster than blending a and b).
-      const simd::Packet mixed =
-          _mm512_mask_broadcastss_ps(a, static_cast<__mmask16>(0xFF00), _mm_load_ss(b_in));
-      acc[p][0] = simd::fmadd(a, wv[0], acc[p][0]);
-      acc[p][1] = simd::fmadd(mixed, wv[1], acc[p][1]);
-      acc[p][2] = simd::fmadd(b, wv[2], acc[p][2]);
-    }
-  }
-#pragma GCC unroll 16
-  for (int p = 0; p < Pairs; ++p)
-#pragma GCC unroll 3
-    for (int j = 0; j < 3; ++j) {
-      const int64_t o = p * pair_floats + j * W;
-      store_packet<Act>(acc[p][j], out + o, residual ? residual + o : nullptr, W);
-    }
-}
-#endif
 
 }  // namespace pointwise_detail
 }  // namespace kernels
