@@ -101,7 +101,7 @@ void BM_Depthwise(benchmark::State& state) {
   const int k = static_cast<int>(state.range(2)), stride = static_cast<int>(state.range(3));
   const int64_t px = state.range(4) ? kernels::padded_pixel_stride(c) : c;
   std::vector<float> w(static_cast<size_t>(c * k * k), 0.01f), b(static_cast<size_t>(c), 0.0f);
-  const DepthwiseConv2d layer({c, k, stride, Padding::symmetric((k - 1) / 2), Activation::ReLU6}, w.data(), b.data());
+  const DepthwiseConv2d layer({c, k, stride, PaddingMode::Torch, Activation::ReLU6}, w.data(), b.data());
   const Shape is{1, size, size, c}, os = layer.output_shape(is);
   AlignedBuffer in(static_cast<size_t>(is.pixels() * px)), out(static_cast<size_t>(os.pixels() * px));
   ThreadPool pool(1);

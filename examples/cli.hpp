@@ -95,6 +95,17 @@ inline std::optional<mobilenet::Scheme> scheme_option(const Args& args, bool all
                          "torchvision or timm, got '" + s + "'");
 }
 
+/// `--padding torch|tf_same` (how the convs pad): nothing when absent (a weight file's metadata
+/// then decides, else torch).
+inline std::optional<mobilenet::PaddingMode> padding_option(const Args& args) {
+  if (!args.has("padding")) return std::nullopt;
+  try {
+    return mobilenet::parse_padding_mode(args.get("padding"));
+  } catch (const mobilenet::Error& e) {
+    throw mobilenet::Error(std::string("option --padding: ") + e.what());
+  }
+}
+
 /// Runs `body`, turning any error into one line on stderr and exit status 1.
 template <class Body>
 int run(const char* program, Body&& body) {

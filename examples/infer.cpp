@@ -12,20 +12,23 @@
 static const char kUsage[] =
     "usage: mobilenet-infer [--arch {v1,v2,v3_large,v3_small}] [--width W] [--classes N]\n"
     "                       --weights F.safetensors --input x.npy --output y.npy [--threads T]\n"
-    "                       [--strict] [--scheme {auto,torchvision,timm}] [--isa PATH]\n"
+    "                       [--strict] [--scheme {auto,torchvision,timm}]\n"
+    "                       [--padding {torch,tf_same}] [--isa PATH]\n"
     "Runs a float32 NCHW batch [N,3,H,W] (or one image [3,H,W]) and writes logits [N,classes].\n"
     "--arch, --width and --classes default to the weight file's metadata. --strict refuses\n"
     "weights holding NaN or infinity. --scheme: whose state-dict key names the file has\n"
     "(torchvision's or timm's, whose models it then follows); auto (default) tells them apart by\n"
-    "the stem's key. --isa: the instruction-set path to run (sse2, avx2_fma, avx512, neon,\n"
+    "the stem's key. --padding: how the convs pad (default: the file's metadata, else torch;\n"
+    "tf_same for TensorFlow-trained weights). --isa: the instruction-set path to run (sse2, "
+    "avx2_fma, avx512, neon,\n"
     "neon_v82; default: the best this CPU has, or MOBILENET_ISA). Prints the path it ran on.\n";
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-infer", [&] {
-    const cli::Args args(
-        argc, argv,
-        {"arch", "width", "classes", "scheme", "weights", "input", "output", "threads", "isa"},
-        {"help", "strict"});
+    const cli::Args args(argc, argv,
+                         {"arch", "width", "classes", "scheme", "padding", "weights", "input",
+                          "output", "threads", "isa"},
+                         {"help", "strict"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
       return 0;
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
     if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
     lo.reject_non_finite = args.has("strict");
     lo.scheme = cli::scheme_option(args);
+    lo.padding = cli::padding_option(args);
     const mobilenet::dispatch::Model model =
         mobilenet::dispatch::load(args.require("weights"), lo, cli::dispatch_options(args));
 

@@ -11,14 +11,15 @@
 static const char kUsage[] =
     "usage: mobilenet-summary --arch {v1,v2,v3_large,v3_small} [--width W] [--classes N]\n"
     "                         [--resolution R | --resolution HxW] [--scheme {torchvision,timm}]\n"
-    "                         [--isa PATH]\n"
+    "                         [--padding {torch,tf_same}] [--isa PATH]\n"
     "Prints every layer's output shape, parameter count and multiply-accumulates at batch 1,\n"
     "and the workspace arena size for that input. --scheme timm: the network as timm defines it\n"
     "(mobilenetv3_large_075 etc. round some channel counts differently).\n";
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-summary", [&] {
-    const cli::Args args(argc, argv, {"arch", "width", "classes", "resolution", "scheme", "isa"},
+    const cli::Args args(argc, argv,
+                         {"arch", "width", "classes", "resolution", "scheme", "padding", "isa"},
                          {"help"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
@@ -27,11 +28,11 @@ int main(int argc, char** argv) {
     if (!args.positional.empty())
       throw mobilenet::Error("unexpected argument '" + args.positional[0] + "'");
     const mobilenet::Arch arch = mobilenet::parse_arch(args.require("arch"));
+    const mobilenet::ModelOptions options{
+        args.number("width", 1.0), args.integer("classes", 1000), *cli::scheme_option(args, false),
+        cli::padding_option(args).value_or(mobilenet::PaddingMode::Torch)};
     const mobilenet::dispatch::Model model =
-        mobilenet::dispatch::random_model(arch,
-                                          {args.number("width", 1.0), args.integer("classes", 1000),
-                                           *cli::scheme_option(args, false)},
-                                          0, cli::dispatch_options(args));
+        mobilenet::dispatch::random_model(arch, options, 0, cli::dispatch_options(args));
     const std::string r = args.get("resolution", "224");
     const auto side = [&](const std::string& text) {
       size_t used = 0;

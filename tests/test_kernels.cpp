@@ -17,6 +17,7 @@ namespace {
 
 using mobilenet::Activation;
 using mobilenet::Padding;
+using mobilenet::PaddingMode;
 using mobilenet::Shape;
 
 std::vector<float> random_vector(int64_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
@@ -82,6 +83,26 @@ TEST(Pointwise, MatchesReferenceOnOddShapes) {
         }
 }
 
+// TensorFlow's "SAME" rule by hand: out = ceil(in / s), total = max((out - 1) * s + k - in, 0),
+// the odd pixel after. Even sides at stride 2 pad only after; odd sides and stride 1 alike.
+TEST(Padding, TfSameFollowsTensorFlowsRule) {
+  struct Case {
+    int64_t in;
+    int k, s, before, after;
+  };
+  const Case cases[] = {{224, 3, 2, 0, 1}, {225, 3, 2, 1, 1}, {112, 3, 1, 1, 1}, {7, 5, 2, 2, 2},
+                        {8, 5, 2, 1, 2},   {14, 5, 1, 2, 2},  {1, 3, 2, 1, 1},   {2, 3, 2, 0, 1},
+                        {193, 5, 2, 2, 2}, {1, 5, 1, 2, 2}};
+  for (const Case& c : cases) {
+    const Padding p = mobilenet::resolve_padding(PaddingMode::TfSame, c.k, c.s, c.in, 10);
+    EXPECT_EQ(p.top, c.before) << "in " << c.in << " k " << c.k << " s " << c.s;
+    EXPECT_EQ(p.bottom, c.after) << "in " << c.in << " k " << c.k << " s " << c.s;
+    EXPECT_EQ(mobilenet::conv_output_size(c.in, c.k, c.s, p.top, p.bottom), (c.in + c.s - 1) / c.s);
+  }
+  const Padding torch = mobilenet::resolve_padding(PaddingMode::Torch, 5, 2, 224, 225);
+  EXPECT_TRUE(torch.top == 2 && torch.left == 2 && torch.bottom == 2 && torch.right == 2);
+}
+
 TEST(Depthwise, MatchesReferenceOnOddShapes) {
   uint32_t seed = 100;
   // 9x23: rows and columns with every tap inside, several 4-column steps at both strides.
@@ -92,18 +113,17 @@ TEST(Depthwise, MatchesReferenceOnOddShapes) {
     for (int stride : {1, 2})
       for (int64_t c : {1, 3, 7, 16, 17, 33, 67, 256})  // 256: pixel-major rows on x86
         for (auto [h, w] : sizes)
-          for (bool tf_same : {false, true}) {
+          for (PaddingMode mode : {PaddingMode::Torch, PaddingMode::TfSame}) {
             const Activation act = kActivations[seed % 5];
-            // PyTorch pads (k-1)/2 on every side; TF "same" at stride 2 pads the extra pixel
-            // at the bottom/right only.
-            const int p = (k - 1) / 2;
-            const Padding pad = tf_same ? Padding{p - 1, p - 1, p, p} : Padding::symmetric(p);
+            // PyTorch pads (k-1)/2 on every side; TF "same" depends on the size: at stride 2 an
+            // even side gets its extra pixel at the bottom/right only.
+            const Padding pad = mobilenet::resolve_padding(mode, k, stride, h, w);
             const Shape is{2, h, w, c};
             const auto x = random_vector(is.numel(), seed++, -4, 4);
             const auto wt = random_vector(c * k * k, seed++);
             const auto b = random_vector(c, seed++);
             const auto ref = reference::conv(x, is, wt, b, c, k, stride, pad, c, act);
-            const mobilenet::DepthwiseConv2d layer({c, k, stride, pad, act}, wt.data(), b.data());
+            const mobilenet::DepthwiseConv2d layer({c, k, stride, mode, act}, wt.data(), b.data());
             ASSERT_EQ(layer.output_shape(is), ref.shape);
             if (ref.shape.h < 1 || ref.shape.w < 1) continue;
             for (int threads : {1, 2}) {
@@ -113,8 +133,8 @@ TEST(Depthwise, MatchesReferenceOnOddShapes) {
               expect_close(ref, out.data(),
                            "depthwise k" + std::to_string(k) + " s" + std::to_string(stride) +
                                " c" + std::to_string(c) + " " + std::to_string(h) + "x" +
-                               std::to_string(w) + (tf_same ? " tf-same" : "") + " act " +
-                               to_string(act) + " threads " + std::to_string(threads));
+                               std::to_string(w) + (mode == PaddingMode::TfSame ? " tf-same" : "") +
+                               " act " + to_string(act) + " threads " + std::to_string(threads));
             }
           }
 }
@@ -140,7 +160,8 @@ TEST(Depthwise, MatchesReferenceOnRowsWiderThanTheZeroRow) {
         const auto b = random_vector(c, seed++);
         const Padding pad = Padding::symmetric((k - 1) / 2);
         const auto ref = reference::conv(x, is, wt, b, c, k, stride, pad, c, act);
-        const mobilenet::DepthwiseConv2d layer({c, k, stride, pad, act}, wt.data(), b.data());
+        const mobilenet::DepthwiseConv2d layer({c, k, stride, PaddingMode::Torch, act}, wt.data(),
+                                               b.data());
         mobilenet::ThreadPool pool(2);
         mobilenet::Tensor out(ref.shape);
         layer.forward({x.data(), is}, out, pool);
@@ -225,8 +246,8 @@ TEST(Padded, DepthwiseMatchesContiguous) {
           const auto wt = random_vector(c * k * k, seed++);
           const auto b = random_vector(c, seed++);
           const auto x_padded = padded_copy(x, is, px);
-          const Padding pad = Padding::symmetric((k - 1) / 2);
-          const mobilenet::DepthwiseConv2d layer({c, k, stride, pad, act}, wt.data(), b.data());
+          const mobilenet::DepthwiseConv2d layer({c, k, stride, PaddingMode::Torch, act}, wt.data(),
+                                                 b.data());
           const Shape os = layer.output_shape(is);
           for (int threads : {1, 2}) {
             mobilenet::ThreadPool pool(threads);
@@ -262,8 +283,8 @@ TEST(Padded, DepthwiseWithFewerChannelsThanAPacketStaysInItsBuffers) {
         const auto x_padded = padded_copy(x, is, kStride);
         x_guarded.insert(x_guarded.end(), x_padded.begin(), x_padded.end());
         x_guarded.resize(x_guarded.size() + kGuard, std::nanf(""));
-        const mobilenet::DepthwiseConv2d layer({c, k, stride, Padding::symmetric((k - 1) / 2), act},
-                                               wt.data(), b.data());
+        const mobilenet::DepthwiseConv2d layer({c, k, stride, PaddingMode::Torch, act}, wt.data(),
+                                               b.data());
         const Shape os = layer.output_shape(is);
         mobilenet::ThreadPool pool(1);
         mobilenet::Tensor expected(os);
@@ -271,9 +292,8 @@ TEST(Padded, DepthwiseWithFewerChannelsThanAPacketStaysInItsBuffers) {
         std::vector<float> out(static_cast<size_t>(os.pixels() * kStride + 2 * kGuard), -7.0f);
         layer.forward({x_guarded.data() + kGuard, is, kStride}, {out.data() + kGuard, os, kStride},
                       pool);
-        const std::string what = "depthwise k" + std::to_string(k) + " s" +
-                                 std::to_string(stride) + " c" + std::to_string(c) +
-                                 " pixel stride 256";
+        const std::string what = "depthwise k" + std::to_string(k) + " s" + std::to_string(stride) +
+                                 " c" + std::to_string(c) + " pixel stride 256";
         for (int64_t i = 0; i < kGuard; ++i) {
           ASSERT_EQ(out[static_cast<size_t>(i)], -7.0f) << what << ": wrote before the output";
           ASSERT_EQ(out[out.size() - 1 - static_cast<size_t>(i)], -7.0f)
@@ -288,7 +308,7 @@ TEST(Padded, DepthwiseWithFewerChannelsThanAPacketStaysInItsBuffers) {
 // depthwise layer rejects an output padded unlike its input.
 TEST(Padded, LayersRejectTensorsTheyCannotRead) {
   const std::vector<float> w(4 * 3 * 9, 0.1f), b(4, 0.0f), x(5 * 5 * 8, 1.0f);
-  const mobilenet::Conv2d stem({3, 4, 3, 2, Padding::symmetric(1), Activation::ReLU}, w.data(),
+  const mobilenet::Conv2d stem({3, 4, 3, 2, PaddingMode::Torch, Activation::ReLU}, w.data(),
                                b.data());
   mobilenet::ThreadPool pool(1);
   mobilenet::Tensor out(stem.output_shape({1, 5, 5, 3}));
@@ -311,7 +331,7 @@ TEST(Padded, LayersRejectTensorsTheyCannotRead) {
               std::string::npos)
         << e.what();
   }
-  const mobilenet::DepthwiseConv2d dw({3, 3, 1, Padding::symmetric(1), Activation::ReLU}, w.data(),
+  const mobilenet::DepthwiseConv2d dw({3, 3, 1, PaddingMode::Torch, Activation::ReLU}, w.data(),
                                       b.data());
   std::vector<float> y(5 * 5 * 8);
   try {
@@ -335,13 +355,15 @@ TEST(Conv2d, StemMatchesReference) {
         for (auto [h, w] : sizes) {
           const Activation act = kActivations[seed % 5];
           const Shape is{2, h, w, cin};
-          // PyTorch's padding, or TF "same" at stride 2 (the extra pixel bottom and right).
-          const Padding pad = stride == 2 && seed % 2 ? Padding{0, 0, 1, 1} : Padding::symmetric(1);
+          // PyTorch's padding, or TF "same" (at stride 2 on an even side, the extra pixel bottom
+          // or right).
+          const PaddingMode mode = seed % 2 ? PaddingMode::TfSame : PaddingMode::Torch;
+          const Padding pad = mobilenet::resolve_padding(mode, 3, stride, h, w);
           const auto x = random_vector(is.numel(), seed++, -2, 2);
           const auto wt = random_vector(cout * cin * 9, seed++);
           const auto b = random_vector(cout, seed++);
           const auto ref = reference::conv(x, is, wt, b, cout, 3, stride, pad, 1, act);
-          const mobilenet::Conv2d layer({cin, cout, 3, stride, pad, act}, wt.data(), b.data());
+          const mobilenet::Conv2d layer({cin, cout, 3, stride, mode, act}, wt.data(), b.data());
           for (int threads : {1, 2}) {
             mobilenet::ThreadPool pool(threads);
             mobilenet::Tensor out(ref.shape);

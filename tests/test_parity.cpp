@@ -32,9 +32,9 @@ struct Case {
   int64_t batch, height, width_px;
 };
 
-std::vector<Case> cases_for(const std::string& arch) {
-  std::ifstream f(kFixtures + "/cases.txt");
-  if (!f) throw Error(kFixtures + "/cases.txt missing: run tools/make_fixtures.py (ctest runs it)");
+std::vector<Case> cases_for(const std::string& arch, const std::string& dir = kFixtures) {
+  std::ifstream f(dir + "/cases.txt");
+  if (!f) throw Error(dir + "/cases.txt missing: run tools/make_fixtures.py (ctest runs it)");
   std::vector<Case> out;
   Case c;
   while (f >> c.name >> c.arch >> c.width >> c.classes >> c.batch >> c.height >> c.width_px)
@@ -45,7 +45,8 @@ std::vector<Case> cases_for(const std::string& arch) {
 Tensor read_nchw_input(const std::string& path, const Case& c) {
   const NpyArray a = read_npy(path);
   const std::vector<int64_t> want = {c.batch, 3, c.height, c.width_px};
-  if (a.shape != want) throw Error(path + ": shape " + shape_string(a.shape) + ", expected " + shape_string(want));
+  if (a.shape != want)
+    throw Error(path + ": shape " + shape_string(a.shape) + ", expected " + shape_string(want));
   Tensor t({c.batch, c.height, c.width_px, 3});
   nchw_to_nhwc(a.data.data(), t);
   return t;
@@ -71,7 +72,8 @@ void check_arch(const std::string& arch) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     const std::string dir = kFixtures + "/" + c.name;
-    const Model model = load(dir + "/weights.safetensors", {parse_arch(c.arch), c.width, c.classes});
+    const Model model =
+        load(dir + "/weights.safetensors", {parse_arch(c.arch), c.width, c.classes});
     const Tensor x = read_nchw_input(dir + "/input.npy", c);
     const NpyArray expected = read_npy(dir + "/expected.npy");
     ASSERT_EQ(expected.shape, (std::vector<int64_t>{c.batch, c.classes}));
@@ -85,10 +87,12 @@ void check_arch(const std::string& arch) {
 
     Workspace ws2 = model.workspace({c.batch, c.height, c.width_px, 2});
     const ConstTensorView y2 = model.forward(x, ws2);
-    for (int64_t i = 0; i < y1.numel(); ++i) ASSERT_EQ(y1.data[i], y2.data[i]) << "1 vs 2 threads at " << i;
+    for (int64_t i = 0; i < y1.numel(); ++i)
+      ASSERT_EQ(y1.data[i], y2.data[i]) << "1 vs 2 threads at " << i;
 
     // The check can fail: the first depthwise conv changed by 0.1% must break the tolerance.
-    const Model perturbed = load(dir + "/weights_perturbed.safetensors", {parse_arch(c.arch), c.width, c.classes});
+    const Model perturbed =
+        load(dir + "/weights_perturbed.safetensors", {parse_arch(c.arch), c.width, c.classes});
     Workspace wsp = perturbed.workspace({c.batch, c.height, c.width_px, 1});
     const Comparison off = compare(perturbed.forward(x, wsp), expected.data);
     EXPECT_GT(off.max_abs_diff, off.tolerance()) << "a perturbed model passed the parity check";
@@ -106,7 +110,8 @@ void check_features(const std::string& arch) {
     std::vector<int> taps;
     for (int t; list >> t;) taps.push_back(t);
     ASSERT_FALSE(taps.empty());
-    const Model model = load(dir + "/weights.safetensors", {parse_arch(c.arch), c.width, c.classes});
+    const Model model =
+        load(dir + "/weights.safetensors", {parse_arch(c.arch), c.width, c.classes});
     WorkspaceOptions o{c.batch, c.height, c.width_px, 2};
     o.features = taps;
     Workspace ws = model.workspace(o);
@@ -115,10 +120,12 @@ void check_features(const std::string& arch) {
     for (size_t k = 0; k < taps.size(); ++k) {
       const NpyArray ref = read_npy(dir + "/features_" + std::to_string(taps[k]) + ".npy");
       const ConstTensorView got = ws.feature(k);
-      ASSERT_EQ(ref.shape, (std::vector<int64_t>{got.shape.n, got.shape.c, got.shape.h, got.shape.w}));
+      ASSERT_EQ(ref.shape,
+                (std::vector<int64_t>{got.shape.n, got.shape.c, got.shape.h, got.shape.w}));
       Tensor ref_nhwc(got.shape);
       nchw_to_nhwc(ref.data.data(), ref_nhwc);
-      const Comparison cmp = compare(got, std::vector<float>(ref_nhwc.data(), ref_nhwc.data() + ref_nhwc.numel()));
+      const Comparison cmp =
+          compare(got, std::vector<float>(ref_nhwc.data(), ref_nhwc.data() + ref_nhwc.numel()));
       EXPECT_LE(cmp.max_abs_diff, cmp.tolerance()) << "features[" << taps[k] << "]";
       EXPECT_GT(cmp.max_abs_ref, 0.1) << "features[" << taps[k] << "] is nearly all zero";
     }
@@ -127,14 +134,79 @@ void check_features(const std::string& arch) {
   FAIL() << "no features fixture for " << arch;
 }
 
-TEST(Parity, V1) { check_arch("v1"); }
-TEST(Parity, V2) { check_arch("v2"); }
-TEST(Parity, V3Large) { check_arch("v3_large"); }
-TEST(Parity, V3Small) { check_arch("v3_small"); }
-TEST(Parity, FeaturesV1) { check_features("v1"); }
-TEST(Parity, FeaturesV2) { check_features("v2"); }
-TEST(Parity, FeaturesV3Large) { check_features("v3_large"); }
-TEST(Parity, FeaturesV3Small) { check_features("v3_small"); }
+// TensorFlow's SAME padding (tools/tf_same.py: the torchvision model with every KxK conv padded
+// as TensorFlow pads), the mode read from the file's metadata: at 224x224 every stride-2 layer
+// pads only bottom/right; at 230x197 some do and some pad symmetrically, at different layers for
+// each axis (tools/make_fixtures.py, TF_SAME_SHAPES). Same tolerance as above, 1 and 2 threads
+// bit-identical; and the same file run with PyTorch's symmetric padding must break the tolerance
+// (a test that cannot pass by accident).
+void check_tf_same(const std::string& arch) {
+  const std::string root = kFixtures + "/tf_same";
+  const auto cases = cases_for(arch, root);
+  ASSERT_EQ(cases.size(), 2u) << "expected 224x224 and 230x197 for " << arch;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string dir = root + "/" + c.name;
+    const Model model = load(dir + "/weights.safetensors");
+    ASSERT_EQ(model.spec().padding, PaddingMode::TfSame);
+    const Tensor x = read_nchw_input(dir + "/input.npy", c);
+    const NpyArray expected = read_npy(dir + "/expected.npy");
+    Workspace ws1 = model.workspace({c.batch, c.height, c.width_px, 1});
+    const ConstTensorView y1 = model.forward(x, ws1);
+    const Comparison cmp = compare(y1, expected.data);
+    EXPECT_LE(cmp.max_abs_diff, cmp.tolerance());
+    std::printf("[parity] tf_same/%-16s max|ref| %9.4f  max|diff| %.3g  (tolerance %.3g)\n",
+                c.name.c_str(), cmp.max_abs_ref, cmp.max_abs_diff, cmp.tolerance());
+    Workspace ws2 = model.workspace({c.batch, c.height, c.width_px, 2});
+    const ConstTensorView y2 = model.forward(x, ws2);
+    for (int64_t i = 0; i < y1.numel(); ++i)
+      ASSERT_EQ(y1.data[i], y2.data[i]) << "1 vs 2 threads at " << i;
+
+    LoadOptions torch_padding;
+    torch_padding.padding = PaddingMode::Torch;
+    const Model symmetric = load(dir + "/weights.safetensors", torch_padding);
+    Workspace wss = symmetric.workspace({c.batch, c.height, c.width_px, 1});
+    const Comparison off = compare(symmetric.forward(x, wss), expected.data);
+    EXPECT_GT(off.max_abs_diff, off.tolerance()) << "symmetric padding passed the tf_same check";
+  }
+}
+
+TEST(Parity, V1) {
+  check_arch("v1");
+}
+TEST(Parity, V2) {
+  check_arch("v2");
+}
+TEST(Parity, V3Large) {
+  check_arch("v3_large");
+}
+TEST(Parity, V3Small) {
+  check_arch("v3_small");
+}
+TEST(Parity, TfSameV1) {
+  check_tf_same("v1");
+}
+TEST(Parity, TfSameV2) {
+  check_tf_same("v2");
+}
+TEST(Parity, TfSameV3Large) {
+  check_tf_same("v3_large");
+}
+TEST(Parity, TfSameV3Small) {
+  check_tf_same("v3_small");
+}
+TEST(Parity, FeaturesV1) {
+  check_features("v1");
+}
+TEST(Parity, FeaturesV2) {
+  check_features("v2");
+}
+TEST(Parity, FeaturesV3Large) {
+  check_features("v3_large");
+}
+TEST(Parity, FeaturesV3Small) {
+  check_features("v3_small");
+}
 
 }  // namespace
 
@@ -144,7 +216,8 @@ namespace {
 // PyTorch for every image, logits within the parity tolerance, and the accuracy printed.
 TEST(Digits, ShippedModelMatchesPyTorchOnHeldOutSplit) {
   const std::string dir = kFixtures + "/digits";
-  const Model model = load(std::string(MOBILENET_SOURCE_DIR) + "/examples/data/digits_v3_small.safetensors");
+  const Model model =
+      load(std::string(MOBILENET_SOURCE_DIR) + "/examples/data/digits_v3_small.safetensors");
   const NpyArray input = read_npy(dir + "/input.npy");
   const NpyArray expected = read_npy(dir + "/expected.npy");
   const NpyArray labels = read_npy(dir + "/labels_f32.npy");
@@ -167,8 +240,10 @@ TEST(Digits, ShippedModelMatchesPyTorchOnHeldOutSplit) {
   }
   EXPECT_EQ(agree, n) << "predictions that differ from PyTorch";
   const double accuracy = static_cast<double>(correct) / static_cast<double>(n);
-  std::printf("[digits] %lld held-out images: same prediction as PyTorch on %lld, accuracy %.2f%%, max|diff| %.3g\n",
-              static_cast<long long>(n), static_cast<long long>(agree), 100.0 * accuracy, cmp.max_abs_diff);
+  std::printf(
+      "[digits] %lld held-out images: same prediction as PyTorch on %lld, accuracy %.2f%%, "
+      "max|diff| %.3g\n",
+      static_cast<long long>(n), static_cast<long long>(agree), 100.0 * accuracy, cmp.max_abs_diff);
   EXPECT_GT(accuracy, 0.95);
 }
 

@@ -28,6 +28,11 @@ and the logits clearly depend on the input.  (Drawing them after
 calibration would leave each BN's statistics mismatched to its input,
 scales and shifts compounding over the layers.)
 
+DIR/tf_same/ holds the width-1.0 models again with TensorFlow's "SAME" padding
+(tools/tf_same.py: the extra pixel of a stride-2 layer on an even side at the bottom/right),
+at 224x224 batch 1 and 230x197 batch 3, with ``padding: tf_same`` in the weights' metadata;
+DIR/tf_same/cases.txt lists them as cases.txt does.
+
 DIR/digits/ holds the held-out split of the digits data set preprocessed as
 in tools/train_digits.py (input.npy), its labels (labels.npy, int64; labels_f32.npy, float32) and the
 logits of examples/data/digits_v3_small.safetensors run by torch
@@ -46,6 +51,7 @@ TOOLS_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS_DIR)
 import export_weights  # noqa: E402
 import safetensors_io  # noqa: E402
+import tf_same  # noqa: E402
 from models import (FIRST_DEPTHWISE, build_model, count_parameters,  # noqa: E402
                     model_from_safetensors)
 
@@ -260,6 +266,39 @@ def write_case(out, name, model, arch, width, batch, height, width_px, seed):
                 effect=eff_file)
 
 
+# 224: every stride-2 layer pads only after. 230x197: the stride-2 layers see 230, 115, 58, 29, 15
+# rows and 197, 99, 50, 25, 13 columns, so some pad after only and some symmetrically, at other
+# layers for each axis. (225x193 would be odd at every stride-2 layer: SAME is then symmetric.)
+TF_SAME_SHAPES = [(1, 224, 224), (3, 230, 197)]
+
+
+def write_tf_same_cases(out, arch, model, seed):
+    """The width-1.0 ``model`` with TensorFlow's SAME padding: weights (metadata padding tf_same),
+    input and torch logits per TF_SAME_SHAPES under out/tf_same/; returns cases.txt lines. The
+    model's own padding is changed in place."""
+    tf_same.use_tf_same_padding(model)
+    metadata = export_weights.make_metadata(
+        arch, 1.0, num_classes_for(1.0), export_weights.default_labels(num_classes_for(1.0)),
+        "parity fixture: tools/make_fixtures.py seed %d, TensorFlow SAME padding" % seed)
+    metadata["padding"] = "tf_same"
+    lines = []
+    for j, (batch, height, width_px) in enumerate(TF_SAME_SHAPES):
+        name = case_name(arch, 1.0, batch, height, width_px)
+        case_dir = os.path.join(out, "tf_same", name)
+        os.makedirs(case_dir, exist_ok=True)
+        x = np.random.default_rng(seed + 50 + j).standard_normal(
+            (batch, 3, height, width_px), dtype=np.float32)
+        ref = forward(model, x)
+        check_logits(name, ref)
+        export_weights.write(os.path.join(case_dir, "weights.safetensors"), model, metadata, "F32")
+        np.save(os.path.join(case_dir, "input.npy"), x)
+        np.save(os.path.join(case_dir, "expected.npy"), ref.astype(np.float32))
+        lines.append("%s %s %r %d %d %d %d" % (name, arch, 1.0, num_classes_for(1.0), batch,
+                                               height, width_px))
+        print("  tf_same/%-18s max|logit| %7.3f" % (name, float(np.abs(ref).max())), flush=True)
+    return lines
+
+
 def write_digits(out, weights=DIGITS_WEIGHTS):
     """Held-out digits inputs, labels and torch logits of the shipped model."""
     import train_digits
@@ -304,7 +343,7 @@ def main():
     torch.set_num_threads(1)
     start = time.time()
     os.makedirs(args.out, exist_ok=True)
-    lines = []
+    lines, tf_same_lines = [], []
     for i, (arch, width) in enumerate(ARCH_WIDTHS):
         seed = args.seed + 100 * i
         model = make_model(arch, width, seed, args.logit_scale)
@@ -324,8 +363,13 @@ def main():
                       r["effect"]), flush=True)
             lines.append("%s %s %r %d %d %d %d" % (
                 name, arch, width, r["classes"], batch, height, width_px))
+        if width == 1.0 and not args.quick:
+            tf_same_lines += write_tf_same_cases(args.out, arch, model, seed)
     with open(os.path.join(args.out, "cases.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    if tf_same_lines:
+        with open(os.path.join(args.out, "tf_same", "cases.txt"), "w") as f:
+            f.write("\n".join(tf_same_lines) + "\n")
     if not args.no_digits:
         write_digits(args.out)
     print("%d cases written to %s in %.1f s" % (len(lines), args.out,

@@ -16,7 +16,7 @@ class Conv2d {
   struct Options {
     int64_t in_channels = 3, out_channels = 0;
     int kernel = 3, stride = 2;
-    Padding padding;
+    PaddingMode padding = PaddingMode::Torch;  ///< resolved per input size (padding_for)
     Activation activation = Activation::Identity;
     BiasSource bias_source = BiasSource::BatchNorm;
   };
@@ -36,10 +36,15 @@ class Conv2d {
 
   const Options& options() const { return o_; }
 
+  /// The per-side padding at an input of `in`'s height and width.
+  Padding padding_for(const Shape& in) const {
+    return resolve_padding(o_.padding, o_.kernel, o_.stride, in.h, in.w);
+  }
+
   Shape output_shape(const Shape& in) const {
-    return {in.n, conv_output_size(in.h, o_.kernel, o_.stride, o_.padding.top, o_.padding.bottom),
-            conv_output_size(in.w, o_.kernel, o_.stride, o_.padding.left, o_.padding.right),
-            o_.out_channels};
+    const Padding p = padding_for(in);
+    return {in.n, conv_output_size(in.h, o_.kernel, o_.stride, p.top, p.bottom),
+            conv_output_size(in.w, o_.kernel, o_.stride, p.left, p.right), o_.out_channels};
   }
 
   LayerInfo info(const std::string& name, const Shape& in) const {
@@ -57,13 +62,14 @@ class Conv2d {
     check_shapes("Conv2d", in.shape, out.shape, o_.in_channels, output_shape(in.shape));
     require_contiguous("Conv2d", "input", in);
     require_contiguous("Conv2d", "output", out);
+    const Padding pad = padding_for(in.shape);
     dispatch_activation(o_.activation, [&](auto act) {
       using Act = decltype(act);
       pool.parallel_for(out.shape.n * out.shape.h, 1, [&](int64_t r0, int64_t r1) {
         if (o_.stride == 1)
-          kernels::conv2d<3, 1, Act>(in, packed_, o_.padding, out, r0, r1);
+          kernels::conv2d<3, 1, Act>(in, packed_, pad, out, r0, r1);
         else
-          kernels::conv2d<3, 2, Act>(in, packed_, o_.padding, out, r0, r1);
+          kernels::conv2d<3, 2, Act>(in, packed_, pad, out, r0, r1);
       });
     });
   }

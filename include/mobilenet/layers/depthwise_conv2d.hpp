@@ -17,7 +17,7 @@ class DepthwiseConv2d {
   struct Options {
     int64_t channels = 0;
     int kernel = 3, stride = 1;
-    Padding padding;
+    PaddingMode padding = PaddingMode::Torch;  ///< resolved per input size (padding_for)
     Activation activation = Activation::Identity;
   };
 
@@ -32,10 +32,15 @@ class DepthwiseConv2d {
 
   const Options& options() const { return o_; }
 
+  /// The per-side padding at an input of `in`'s height and width.
+  Padding padding_for(const Shape& in) const {
+    return resolve_padding(o_.padding, o_.kernel, o_.stride, in.h, in.w);
+  }
+
   Shape output_shape(const Shape& in) const {
-    return {in.n, conv_output_size(in.h, o_.kernel, o_.stride, o_.padding.top, o_.padding.bottom),
-            conv_output_size(in.w, o_.kernel, o_.stride, o_.padding.left, o_.padding.right),
-            o_.channels};
+    const Padding p = padding_for(in);
+    return {in.n, conv_output_size(in.h, o_.kernel, o_.stride, p.top, p.bottom),
+            conv_output_size(in.w, o_.kernel, o_.stride, p.left, p.right), o_.channels};
   }
 
   LayerInfo info(const std::string& name, const Shape& in) const {
@@ -55,6 +60,7 @@ class DepthwiseConv2d {
       throw Error("DepthwiseConv2d: input pixel stride " + std::to_string(in.pixel_stride()) +
                   " differs from the output's " + std::to_string(out.pixel_stride()) +
                   "; padded tensors must be padded alike");
+    const Padding pad = padding_for(in.shape);
     dispatch([&](auto kernel, auto stride, auto act) {
       constexpr int K = decltype(kernel)::value, S = decltype(stride)::value;
       const int64_t rows = out.shape.n * out.shape.h, C = o_.channels;
@@ -62,12 +68,12 @@ class DepthwiseConv2d {
       if (split_channels(rows, pool.threads(), in.pixel_stride()))
         pool.parallel_for(packets, 1, [&](int64_t p0, int64_t p1) {
           kernels::depthwise<K, S, decltype(act)>(
-              in, packed_, o_.padding, out, 0, rows,
+              in, packed_, pad, out, 0, rows,
               {p0 * simd::kWidth, p1 == packets ? C : p1 * simd::kWidth});
         });
       else
         pool.parallel_for(rows, 1, [&](int64_t r0, int64_t r1) {
-          kernels::depthwise<K, S, decltype(act)>(in, packed_, o_.padding, out, r0, r1, {0, C});
+          kernels::depthwise<K, S, decltype(act)>(in, packed_, pad, out, r0, r1, {0, C});
         });
     });
   }
@@ -79,13 +85,15 @@ class DepthwiseConv2d {
   template <class RowFn>
   void run_rows(int64_t oy_begin, int64_t oy_end, int64_t in_height, int64_t in_width,
                 RowFn&& input_row, float* out, int64_t px) const {
+    const Shape in{1, in_height, in_width, o_.channels};
+    const Padding pad = padding_for(in);
     dispatch([&](auto kernel, auto stride, auto act) {
       constexpr int K = decltype(kernel)::value, S = decltype(stride)::value;
-      const kernels::RowColumns cols = kernels::row_columns<K, S>(
-          in_width, output_shape({1, in_height, in_width, o_.channels}).w, o_.padding.left);
-      kernels::depthwise_image_rows<K, S, decltype(act)>(oy_begin, oy_end, in_height, cols,
-                                                         o_.padding.top, o_.channels, px, packed_,
-                                                         input_row, out, {0, o_.channels});
+      const kernels::RowColumns cols =
+          kernels::row_columns<K, S>(in_width, output_shape(in).w, pad.left);
+      kernels::depthwise_image_rows<K, S, decltype(act)>(oy_begin, oy_end, in_height, cols, pad.top,
+                                                         o_.channels, px, packed_, input_row, out,
+                                                         {0, o_.channels});
     });
   }
 

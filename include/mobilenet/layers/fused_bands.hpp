@@ -75,7 +75,7 @@ inline void run_fused_bands(ConstTensorView in, const PointwiseConv2d* expand,
   const BandPlan plan = BandPlan::make(e, dw, pool.threads());
   const int64_t total_rows = d.n * d.h;  // output rows over the batch
   const int64_t slots = std::min<int64_t>(pool.threads(), total_rows);
-  const int64_t S = dw.options().stride, K = dw.options().kernel, top = dw.options().padding.top;
+  const int64_t S = dw.options().stride, K = dw.options().kernel, top = dw.padding_for(e).top;
   const int64_t in_px = in.pixel_stride(), in_row = in.shape.w * in_px, e_row = e.w * e.c;
   // The depthwise conv reads and writes pixels dw_px apart: the ring's (contiguous) or the input's.
   const int64_t dw_px = expand ? e.c : in_px;

@@ -28,11 +28,12 @@ inline double parse_number(const std::string& file, const std::string& key, cons
   throw Error(file + ": metadata '" + key + "' is not a number: '" + v + "'");
 }
 
-inline int parse_int(const std::string& file, const std::string& key, const std::string& v, int lo, int hi) {
+inline int parse_int(const std::string& file, const std::string& key, const std::string& v, int lo,
+                     int hi) {
   const double d = parse_number(file, key, v);
   if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<int>(d)))
-    throw Error(file + ": metadata '" + key + "' must be an integer in [" + std::to_string(lo) + ", " +
-                std::to_string(hi) + "], got '" + v + "'");
+    throw Error(file + ": metadata '" + key + "' must be an integer in [" + std::to_string(lo) +
+                ", " + std::to_string(hi) + "], got '" + v + "'");
   return static_cast<int>(d);
 }
 
@@ -50,14 +51,17 @@ inline ModelMetadata parse_metadata(const SafetensorsFile& f) {
     std::string part;
     for (int i = 0; i < 3; ++i) {
       if (!std::getline(ss, part, ','))
-        throw Error(f.name() + ": metadata '" + k + "' needs three comma-separated numbers, got '" + *v + "'");
+        throw Error(f.name() + ": metadata '" + k + "' needs three comma-separated numbers, got '" +
+                    *v + "'");
       out[i] = static_cast<float>(parse_number(f.name(), k, part));
     }
   };
   triple("mean", m.mean);
   triple("std", m.std);
-  if (const auto* v = get("input_size")) m.input_size = parse_int(f.name(), "input_size", *v, 1, 1 << 14);
-  if (const auto* v = get("resize_size")) m.resize_size = parse_int(f.name(), "resize_size", *v, 1, 1 << 14);
+  if (const auto* v = get("input_size"))
+    m.input_size = parse_int(f.name(), "input_size", *v, 1, 1 << 14);
+  if (const auto* v = get("resize_size"))
+    m.resize_size = parse_int(f.name(), "resize_size", *v, 1, 1 << 14);
   if (const auto* v = get("labels")) {
     try {
       m.labels = nlohmann::json::parse(*v).get<std::vector<std::string>>();
@@ -104,7 +108,8 @@ inline int64_t weight_count(const NetworkSpec& spec) {
   int64_t channels = spec.stem_out;
   for (const BlockSpec& b : spec.blocks) {
     const int64_t e = b.expanded;
-    n += (b.expanded != b.in ? e * b.in : 0) + e * b.kernel * b.kernel + 2 * e * b.squeeze + e * b.out;
+    n += (b.expanded != b.in ? e * b.in : 0) + e * b.kernel * b.kernel + 2 * e * b.squeeze +
+         e * b.out;
     channels = b.out;
   }
   if (spec.last_conv_out) {
@@ -136,8 +141,10 @@ inline void check_finite(const SafetensorsFile& file) {
     for (size_t i = 0; i < values.size(); ++i)
       if (!std::isfinite(values[i]))
         throw Error(file.name() + ": tensor '" + name + "' holds a non-finite value (" +
-                    (std::isnan(values[i]) ? "nan" : values[i] > 0 ? "inf" : "-inf") + ") at index " +
-                    std::to_string(i) + "; rejected in strict mode");
+                    (std::isnan(values[i]) ? "nan"
+                     : values[i] > 0       ? "inf"
+                                           : "-inf") +
+                    ") at index " + std::to_string(i) + "; rejected in strict mode");
   }
 }
 
@@ -187,6 +194,15 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
     mo.width = *options.width;
   else if (const auto w = meta_value("width"))
     mo.width = detail::parse_number(path, "width", *w);
+  if (options.padding) {
+    mo.padding = *options.padding;
+  } else if (const auto p = meta_value("padding")) {
+    try {
+      mo.padding = parse_padding_mode(*p);
+    } catch (const Error& e) {
+      throw Error(path + ": metadata 'padding': " + e.what());
+    }
+  }
   if (options.num_classes) {
     mo.num_classes = *options.num_classes;
   } else if (const auto c = meta_value("num_classes")) {
@@ -201,7 +217,8 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
   const NetworkSpec spec = spec_for(mo);
   std::ostringstream desc;
   desc << "mobilenet " << to_string(arch) << (mo.scheme == Scheme::Timm ? " (timm)" : "")
-       << " width " << mo.width << " with " << mo.num_classes << " classes";
+       << " width " << mo.width << " with " << mo.num_classes << " classes"
+       << (mo.padding == PaddingMode::TfSame ? ", tf_same padding" : "");
   if (!meta.empty())
     desc << " (file metadata: arch=" << meta_value("arch").value_or("?")
          << " width=" << meta_value("width").value_or("?")
@@ -212,8 +229,9 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
   // keeps the key-by-key report for near misses (a wrong width, arch or class count).
   const int64_t needed = detail::weight_count(spec), held = detail::float_count(file);
   if (needed > 4 * held + (int64_t{4} << 20))
-    throw Error(path + ": the file holds " + std::to_string(held) + " float values but " + desc.str() +
-                " needs " + std::to_string(needed) + " weights; wrong architecture, width or class count?");
+    throw Error(path + ": the file holds " + std::to_string(held) + " float values but " +
+                desc.str() + " needs " + std::to_string(needed) +
+                " weights; wrong architecture, width or class count?");
   if (!scheme)
     throw Error(path + ": cannot tell the key-name scheme: the file holds neither torchvision's '" +
                 detail::scheme_marker(Scheme::Torchvision) + "' nor timm's '" +

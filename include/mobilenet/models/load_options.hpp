@@ -20,6 +20,9 @@ struct LoadOptions {
   /// which stem weight the file holds, torchvision's "features.0.0.weight" or timm's
   /// "conv_stem.weight" (the CLI's --scheme auto|torchvision|timm).
   std::optional<Scheme> scheme = std::nullopt;
+  /// How the convs pad (metadata `padding`: "torch" or "tf_same"; else torch, as every
+  /// PyTorch-trained file is). TensorFlow-trained weights need tf_same: their exporters write it.
+  std::optional<PaddingMode> padding = std::nullopt;
 };
 
 }  // namespace mobilenet

@@ -62,15 +62,10 @@ inline void validate(const NetworkSpec& s, const NetworkKeys& keys) {
   }
 }
 
-/// PyTorch's padding for an odd kernel: (k - 1) / 2 on every side.
-inline Padding same_padding(int kernel) {
-  return Padding::symmetric((kernel - 1) / 2);
-}
-
 inline Conv2d make_stem(const NetworkSpec& spec, WeightSource& src, const NetworkKeys& keys) {
   const auto f =
       load_conv_bn(src, keys.stem.conv, keys.stem.bn, {spec.stem_out, 3, 3, 3}, spec.bn_eps);
-  return Conv2d({3, spec.stem_out, 3, 2, same_padding(3), spec.stem_act}, f.weight.data(),
+  return Conv2d({3, spec.stem_out, 3, 2, spec.padding, spec.stem_act}, f.weight.data(),
                 f.bias.data());
 }
 
@@ -78,8 +73,8 @@ inline Block make_block(const NetworkSpec& spec, const BlockSpec& b, WeightSourc
                         const BlockKeys& keys) {
   const auto dw = load_conv_bn(src, keys.depthwise.conv, keys.depthwise.bn,
                                {b.expanded, 1, b.kernel, b.kernel}, spec.bn_eps);
-  DepthwiseConv2d depthwise({b.expanded, b.kernel, b.stride, same_padding(b.kernel), b.act},
-                            dw.weight.data(), dw.bias.data());
+  DepthwiseConv2d depthwise({b.expanded, b.kernel, b.stride, spec.padding, b.act}, dw.weight.data(),
+                            dw.bias.data());
   const bool dw_separable = b.kind == BlockKind::DepthwiseSeparable;
   const auto pw =
       load_conv_bn(src, keys.project.conv, keys.project.bn, {b.out, b.expanded, 1, 1}, spec.bn_eps);

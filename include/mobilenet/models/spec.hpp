@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "mobilenet/kernels/padding.hpp"
 #include "mobilenet/models/config.hpp"
 
 namespace mobilenet {
@@ -41,7 +42,10 @@ struct NetworkSpec {
   double width = 1.0;                   ///< Width multiplier the spec was made with.
   int num_classes = 1000;               ///< Classifier outputs.
   double bn_eps = 1e-5;                 ///< BatchNorm epsilon used when folding.
-  int stem_out = 32;                    ///< Channels of the 3x3/2 stem conv.
+  /// How the stem and depthwise convs pad: PyTorch's (k - 1) / 2, or TensorFlow's "SAME" for
+  /// TensorFlow-trained weights (resolved per input size; see PaddingMode).
+  PaddingMode padding = PaddingMode::Torch;
+  int stem_out = 32;                        ///< Channels of the 3x3/2 stem conv.
   Activation stem_act = Activation::ReLU6;  ///< Stem activation.
   std::vector<BlockSpec> blocks;            ///< The blocks, in order.
   int last_conv_out = 0;  ///< Channels of the 1x1 conv before pooling; 0 = none (V1).
@@ -59,6 +63,8 @@ struct ModelOptions {
   /// every channel count; at other widths V3's expanded, squeeze-excite, stem and head widths
   /// may differ.
   Scheme scheme = Scheme::Torchvision;
+  /// How the convs pad: Torch for PyTorch-trained weights, TfSame for TensorFlow-trained ones.
+  PaddingMode padding = PaddingMode::Torch;
 };
 
 /// The spec of `arch` at `o.width` with `o.num_classes` classes, channel counts rounded by
@@ -67,12 +73,14 @@ struct ModelOptions {
 inline NetworkSpec make_spec(Arch arch, const ModelOptions& o) {
   if (!(o.width > 0.0 && o.width <= 8.0))
     throw Error("width multiplier must be in (0, 8], got " + std::to_string(o.width));
-  if (o.num_classes < 1) throw Error("num_classes must be positive, got " + std::to_string(o.num_classes));
+  if (o.num_classes < 1)
+    throw Error("num_classes must be positive, got " + std::to_string(o.num_classes));
   NetworkSpec s;
   s.arch = arch;
   s.scheme = o.scheme;
   s.width = o.width;
   s.num_classes = o.num_classes;
+  s.padding = o.padding;
   const bool timm = o.scheme == Scheme::Timm;
   const auto scaled = [&](int c) { return make_divisible(c * o.width, 8); };
   switch (arch) {

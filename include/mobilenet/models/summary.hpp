@@ -84,8 +84,9 @@ inline std::string summary_table(const Network& net, int64_t height, int64_t wid
   std::snprintf(line, sizeof line, "%-24s %-32s %-20s %12s %14s\n", "layer", "type",
                 "output (HxWxC)", "params", "MACs");
   os << "mobilenet " << to_string(spec.arch) << (spec.scheme == Scheme::Timm ? " (timm)" : "")
-     << " width " << spec.width << ", " << spec.num_classes << " classes, input " << height << "x"
-     << width << "\n"
+     << " width " << spec.width << ", " << spec.num_classes << " classes"
+     << (spec.padding == PaddingMode::TfSame ? ", tf_same padding" : "") << ", input " << height
+     << "x" << width << "\n"
      << line;
   int64_t params = 0, macs = 0;
   for (const LayerInfo& r : layer_rows(net, height, width)) {
