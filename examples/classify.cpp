@@ -24,12 +24,13 @@ static const char kUsage[] =
     "usage: mobilenet-classify [--arch A] [--width W] [--classes N] --weights F.safetensors\n"
     "                          [--top K] [--labels FILE] [--threads T] [--strict]\n"
     "                          [--scheme {auto,torchvision,timm}] [--padding {torch,tf_same}]\n"
-    "                          [--isa PATH] IMAGE...\n"
+    "                          [--timm-arch NAME] [--isa PATH] IMAGE...\n"
     "Prints the top-K classes of each image. Labels come from the weight file's metadata, else\n"
     "from --labels (one per line), else the ImageNet labels for 1000-class models. --strict\n"
     "refuses weights holding NaN or infinity. --scheme: whose state-dict key names the file has\n"
     "(torchvision's or timm's); auto (default) tells them apart by the stem's key. --padding:\n"
-    "how the convs pad (default: the file's metadata, else torch). --isa: the\n"
+    "how the convs pad (default: the file's metadata, else torch). --timm-arch: timm's model\n"
+    "name for a timm file without its config.json beside it. --isa: the\n"
     "instruction-set path to run (default: the best this CPU has, or MOBILENET_ISA).\n";
 
 namespace {
@@ -66,8 +67,8 @@ std::vector<std::string> labels_for(const mobilenet::dispatch::Model& model,
 int main(int argc, char** argv) {
   return cli::run("mobilenet-classify", [&] {
     const cli::Args args(argc, argv,
-                         {"arch", "width", "classes", "scheme", "padding", "weights", "top",
-                          "labels", "threads", "isa"},
+                         {"arch", "width", "classes", "scheme", "padding", "timm-arch", "weights",
+                          "top", "labels", "threads", "isa"},
                          {"help", "strict"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
     lo.reject_non_finite = args.has("strict");
     lo.scheme = cli::scheme_option(args);
     lo.padding = cli::padding_option(args);
+    if (args.has("timm-arch")) lo.timm_arch = args.get("timm-arch");
     const mobilenet::dispatch::Model model =
         mobilenet::dispatch::load(args.require("weights"), lo, cli::dispatch_options(args));
     const std::vector<std::string> labels = labels_for(model, args);

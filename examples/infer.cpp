@@ -13,21 +13,22 @@ static const char kUsage[] =
     "usage: mobilenet-infer [--arch {v1,v2,v3_large,v3_small}] [--width W] [--classes N]\n"
     "                       --weights F.safetensors --input x.npy --output y.npy [--threads T]\n"
     "                       [--strict] [--scheme {auto,torchvision,timm}]\n"
-    "                       [--padding {torch,tf_same}] [--isa PATH]\n"
+    "                       [--padding {torch,tf_same}] [--timm-arch NAME] [--isa PATH]\n"
     "Runs a float32 NCHW batch [N,3,H,W] (or one image [3,H,W]) and writes logits [N,classes].\n"
     "--arch, --width and --classes default to the weight file's metadata. --strict refuses\n"
     "weights holding NaN or infinity. --scheme: whose state-dict key names the file has\n"
     "(torchvision's or timm's, whose models it then follows); auto (default) tells them apart by\n"
     "the stem's key. --padding: how the convs pad (default: the file's metadata, else torch;\n"
-    "tf_same for TensorFlow-trained weights). --isa: the instruction-set path to run (sse2, "
-    "avx2_fma, avx512, neon,\n"
-    "neon_v82; default: the best this CPU has, or MOBILENET_ISA). Prints the path it ran on.\n";
+    "tf_same for TensorFlow-trained weights). --timm-arch: timm's model name (e.g.\n"
+    "tf_mobilenetv3_large_100) for a timm file without its config.json beside it.\n"
+    "--isa: the instruction-set path to run (sse2, avx2_fma, avx512, neon, neon_v82; default:\n"
+    "the best this CPU has, or MOBILENET_ISA). Prints the path it ran on.\n";
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-infer", [&] {
     const cli::Args args(argc, argv,
-                         {"arch", "width", "classes", "scheme", "padding", "weights", "input",
-                          "output", "threads", "isa"},
+                         {"arch", "width", "classes", "scheme", "padding", "timm-arch", "weights",
+                          "input", "output", "threads", "isa"},
                          {"help", "strict"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
     lo.reject_non_finite = args.has("strict");
     lo.scheme = cli::scheme_option(args);
     lo.padding = cli::padding_option(args);
+    if (args.has("timm-arch")) lo.timm_arch = args.get("timm-arch");
     const mobilenet::dispatch::Model model =
         mobilenet::dispatch::load(args.require("weights"), lo, cli::dispatch_options(args));
 

@@ -13,8 +13,8 @@
 #include <cstring>
 #include <fstream>
 
-#include "mobilenet/mobilenet.hpp"
 #include "error_expectations.hpp"
+#include "mobilenet/mobilenet.hpp"
 #include "safetensors_writer.hpp"
 
 namespace {
@@ -337,6 +337,131 @@ TEST(TimmParity, TimmFilesMatchTorchRunningTimmsDefinition) {
     std::printf("[timm] %-28s max|ref| %9.4f  max|diff| %.3g  (tolerance %.3g)\n", c.name.c_str(),
                 max_ref, max_diff, tolerance);
   }
+}
+
+// --- FIXTURES/timm_tf, written by tests/make_timm_tf_fixtures.py ---
+// timm's six TensorFlow ports in the hub layout (model.safetensors without metadata, config.json
+// beside it): load() must take architecture, width, TensorFlow's padding, BatchNorm eps 1e-3, the
+// minimal variant and the preprocessing from config.json alone; the reference is torch running
+// timm's definition of each. Same tolerance as test_parity.cpp; 1 and 2 threads bit-identical;
+// the same files with PyTorch's symmetric padding must break the tolerance.
+
+const std::string kTimmTfFixtures = std::string(MOBILENET_FIXTURES_DIR) + "/timm_tf";
+
+struct TimmTfCase {
+  std::string model, input;
+  int64_t batch, height, width;
+};
+
+std::vector<TimmTfCase> timm_tf_cases() {
+  std::ifstream f(kTimmTfFixtures + "/cases.txt");
+  if (!f)
+    throw Error(kTimmTfFixtures +
+                "/cases.txt missing: run tests/make_timm_tf_fixtures.py (ctest runs it)");
+  std::vector<TimmTfCase> out;
+  TimmTfCase c;
+  while (f >> c.model >> c.input >> c.batch >> c.height >> c.width) out.push_back(c);
+  return out;
+}
+
+struct Deviation {
+  double max_ref = 0, max_diff = 0;
+  double tolerance() const { return 1e-4 * std::max(1.0, max_ref); }
+};
+
+Deviation deviation(const std::vector<float>& got, const NpyArray& expected) {
+  Deviation d;
+  EXPECT_EQ(got.size(), expected.data.size());
+  for (size_t i = 0; i < got.size() && i < expected.data.size(); ++i) {
+    d.max_ref = std::max(d.max_ref, std::abs(double(expected.data[i])));
+    d.max_diff = std::max(d.max_diff, std::abs(double(got[i]) - expected.data[i]));
+  }
+  return d;
+}
+
+TEST(TimmTf, HubFilesLoadFromConfigJsonAndMatchTorch) {
+  const auto cases = timm_tf_cases();
+  ASSERT_EQ(cases.size(), 12u) << "six tf_ models at two input sizes";
+  for (const TimmTfCase& c : cases) {
+    SCOPED_TRACE(c.model + " " + c.input);
+    const std::string dir = kTimmTfFixtures + "/" + c.model;
+    const Model m = load(dir + "/model.safetensors");
+    const TimmModel expected_model = timm_model(c.model);
+    EXPECT_EQ(m.arch(), expected_model.arch);
+    EXPECT_EQ(m.spec().scheme, Scheme::Timm);
+    EXPECT_EQ(m.spec().padding, PaddingMode::TfSame);
+    EXPECT_EQ(m.spec().bn_eps, 1e-3);
+    EXPECT_EQ(m.spec().width, expected_model.options.width);
+    EXPECT_EQ(m.num_classes(), 1000);
+    // config.json's pretrained_cfg: 224, crop_pct 0.875 -> resize 256, mean = std = 0.5.
+    EXPECT_EQ(m.metadata().input_size, 224);
+    EXPECT_EQ(m.metadata().resize_size, 256);
+    EXPECT_EQ(m.metadata().mean[1], 0.5f);
+    EXPECT_EQ(m.metadata().std[2], 0.5f);
+    const Tensor x = [&] {
+      const NpyArray a = read_npy(dir + "/input_" + c.input + ".npy");
+      EXPECT_EQ(a.shape, (std::vector<int64_t>{c.batch, 3, c.height, c.width}));
+      Tensor t({c.batch, c.height, c.width, 3});
+      nchw_to_nhwc(a.data.data(), t);
+      return t;
+    }();
+    const NpyArray expected = read_npy(dir + "/expected_" + c.input + ".npy");
+    const std::vector<float> got = run(m, x);
+    const Deviation d = deviation(got, expected);
+    EXPECT_LE(d.max_diff, d.tolerance());
+    std::printf("[timm_tf] %-34s %-8s max|ref| %8.4f  max|diff| %.3g  (tolerance %.3g)\n",
+                c.model.c_str(), c.input.c_str(), d.max_ref, d.max_diff, d.tolerance());
+    Workspace ws2 = m.workspace({c.batch, c.height, c.width, 2});
+    const ConstTensorView y2 = m.forward(x, ws2);
+    EXPECT_EQ(std::memcmp(got.data(), y2.data, got.size() * sizeof(float)), 0) << "2 threads";
+
+    LoadOptions symmetric;
+    symmetric.padding = PaddingMode::Torch;
+    const Deviation off = deviation(run(load(dir + "/model.safetensors", symmetric), x), expected);
+    EXPECT_GT(off.max_diff, off.tolerance()) << "symmetric padding passed";
+  }
+}
+
+TEST(TimmTf, WithoutConfigJsonTheNameIsAskedForNotGuessed) {
+  const std::string file = kTimmTfFixtures + "/no_config/model.safetensors";
+  expect_error_containing(
+      [&] { load(file); },
+      {file + ": the file's metadata names no architecture", "--timm-arch", "config.json"});
+  LoadOptions o;
+  o.timm_arch = "tf_mobilenetv3_small_100";
+  const Model m = load(file, o);
+  EXPECT_EQ(m.spec().padding, PaddingMode::TfSame);
+  const TimmTfCase c{"tf_mobilenetv3_small_100", "224", 1, 224, 224};
+  const std::string dir = kTimmTfFixtures + "/" + c.model;
+  const NpyArray a = read_npy(dir + "/input_224.npy");
+  Tensor x({1, 224, 224, 3});
+  nchw_to_nhwc(a.data.data(), x);
+  const Deviation d = deviation(run(m, x), read_npy(dir + "/expected_224.npy"));
+  EXPECT_LE(d.max_diff, d.tolerance());
+  o.timm_arch = "tf_mobilenetv3_small_101";
+  expect_error_containing([&] { load(file, o); }, {"unknown timm model 'tf_mobilenetv3_small_101'",
+                                                   "tf_mobilenetv3_small_minimal_100"});
+}
+
+TEST(TimmTf, MinimalVariantsHaveNoSqueezeExciteNoHardSwishAndOnly3x3) {
+  for (const char* name :
+       {"tf_mobilenetv3_large_minimal_100", "tf_mobilenetv3_small_minimal_100"}) {
+    SCOPED_TRACE(name);
+    const TimmModel t = timm_model(name);
+    const NetworkSpec s = make_spec(t.arch, t.options);
+    EXPECT_EQ(s.stem_act, Activation::ReLU);
+    EXPECT_EQ(s.last_conv_act, Activation::ReLU);
+    EXPECT_EQ(s.hidden_act, Activation::ReLU);
+    for (const BlockSpec& b : s.blocks) {
+      EXPECT_EQ(b.kernel, 3);
+      EXPECT_EQ(b.squeeze, 0);
+      EXPECT_EQ(b.act, Activation::ReLU);
+    }
+  }
+  ModelOptions o;
+  o.minimal = true;
+  expect_error_containing([&] { make_spec(Arch::V2, o); },
+                          {"the minimal variant exists for MobileNetV3 only, not v2"});
 }
 
 }  // namespace

@@ -89,13 +89,17 @@ def decode(block):
     return d
 
 
-def timm_blocks(arch):
-    """[(stage, index in stage, decoded block)] in network order, repeats unrolled."""
+def timm_blocks(arch, minimal=False):
+    """[(stage, index in stage, decoded block)] in network order, repeats unrolled. ``minimal``:
+    timm's _minimal_ variants of V3 (mobilenetv3.py: the same strings without se0.25, with k3 for
+    k5 and ReLU throughout)."""
     out = []
     for stage, strings in enumerate(ARCH_DEF[arch]):
         i = 0
         for s in strings:
             d = decode(s)
+            if minimal and d["type"] != "cn":
+                d.update(se=0.0, k=3, relu=True)
             for r in range(d["r"]):
                 out.append((stage, i, dict(d, s=d["s"] if r == 0 else 1)))
                 i += 1
@@ -128,10 +132,10 @@ def block_renames(arch, block):
     return m
 
 
-def timm_name_map(arch, keys):
+def timm_name_map(arch, keys, minimal=False):
     """{torchvision key: timm key} for every key of a torchvision-named state dict."""
     prefixes = {"features.0.0": "conv_stem", "features.0.1": "bn1"}
-    blocks = [b for b in timm_blocks(arch) if b[2]["type"] != "cn"]
+    blocks = [b for b in timm_blocks(arch, minimal) if b[2]["type"] != "cn"]
     for n, (stage, i, block) in enumerate(blocks, start=1):
         for tv, timm in block_renames(arch, block).items():
             prefixes["features.%d.%s" % (n, tv)] = "blocks.%d.%d.%s" % (stage, i, timm)
@@ -155,10 +159,10 @@ def timm_name_map(arch, keys):
     return out
 
 
-def to_timm(arch, tensors):
+def to_timm(arch, tensors, minimal=False):
     """The state dict under timm's names; V3's Linear classifier.0 becomes the 1x1 conv_head."""
     out = {}
-    for tv, timm in timm_name_map(arch, tensors).items():
+    for tv, timm in timm_name_map(arch, tensors, minimal).items():
         t = tensors[tv]
         if timm == "conv_head.weight" and arch.startswith("v3"):
             t = t.reshape(tuple(t.shape) + (1, 1))
@@ -186,13 +190,15 @@ def make_divisible(v, divisor=8):
     return n + divisor if n < 0.9 * v else n
 
 
-def timm_v3_model(arch, width, classes):
-    """torchvision's MobileNetV3 class with the channel counts timm's _gen_mobilenet_v3 builds."""
+def timm_v3_model(arch, width, classes, minimal=False):
+    """torchvision's MobileNetV3 class with the channel counts timm's _gen_mobilenet_v3 builds;
+    ``minimal``: its _minimal_ variant (no squeeze-excite, 3x3 kernels, ReLU for the stem, the
+    blocks, the last conv and the head)."""
     from torchvision.models.mobilenetv3 import InvertedResidualConfig, MobileNetV3
 
     stem = 16 if width < 0.75 else make_divisible(16 * width)  # fix_stem below 0.75
     configs, cin = [], stem
-    blocks = timm_blocks(arch)
+    blocks = timm_blocks(arch, minimal)
     for _, _, b in blocks[:-1]:
         out = make_divisible(b["c"] * width)
         mid = cin if b["type"] == "ds" else make_divisible(cin * b["e"])
@@ -203,7 +209,12 @@ def timm_v3_model(arch, width, classes):
         cin = out
     last = make_divisible(blocks[-1][2]["c"] * width)
     assert last == 6 * cin, "torchvision's class makes the last conv 6x the last block's width"
-    return MobileNetV3(configs, V3_HEAD[arch], num_classes=classes, norm_layer=nn.BatchNorm2d)
+    model = MobileNetV3(configs, V3_HEAD[arch], num_classes=classes, norm_layer=nn.BatchNorm2d)
+    if minimal:  # torchvision hard-codes Hardswish after the stem, the last conv and the hidden Linear
+        model.features[0][2] = nn.ReLU(inplace=True)
+        model.features[-1][2] = nn.ReLU(inplace=True)
+        model.classifier[1] = nn.ReLU(inplace=True)
+    return model
 
 
 def forward(model, x):

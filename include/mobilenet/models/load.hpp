@@ -1,18 +1,23 @@
 #pragma once
 // Building models: `load` from a safetensors file (torchvision's or timm's key names, detected
-// from the keys or forced; arch, width and class count from the arguments or the file's
-// metadata), `random_model` for benchmarks and summaries.
+// from the keys or forced; arch, width and class count from the arguments, the file's metadata
+// or, for a timm model, its name: --timm-arch or timm's config.json beside the file),
+// `random_model` for benchmarks and summaries.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
 
 #include "mobilenet/io/safetensors.hpp"
+#include "mobilenet/io/timm_config.hpp"
 #include "mobilenet/models/load_options.hpp"
 #include "mobilenet/models/model.hpp"
+#include "mobilenet/models/timm_models.hpp"
 
 namespace mobilenet {
 
@@ -70,6 +75,17 @@ inline ModelMetadata parse_metadata(const SafetensorsFile& f) {
     }
   }
   return m;
+}
+
+/// The preprocessing timm's config.json gives, where the file's own metadata says nothing:
+/// input size, resize size (timm: floor(input_size / crop_pct)), mean and std.
+inline void apply_timm_config(const TimmConfig& c, ModelMetadata& m) {
+  const auto has = [&](const char* k) { return m.raw.count(k) > 0; };
+  if (c.input_size && !has("input_size")) m.input_size = *c.input_size;
+  if (c.input_size && c.crop_pct && !has("resize_size"))
+    m.resize_size = static_cast<int>(std::floor(*c.input_size / *c.crop_pct));
+  if (c.mean && !has("mean")) std::copy(c.mean->begin(), c.mean->end(), m.mean);
+  if (c.std && !has("std")) std::copy(c.std->begin(), c.std->end(), m.std);
 }
 
 /// The tensor that tells the schemes apart: the stem conv's weight.
@@ -157,7 +173,8 @@ inline namespace MOBILENET_ISA {
 /// Error. The model's metadata() comes from the file's `__metadata__`.
 /// @throws Error naming the file if the architecture is unknown, the metadata is malformed or
 /// the weights do not match the model.
-inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) {
+inline Model load(const SafetensorsFile& file, const LoadOptions& options = {},
+                  const TimmConfig* timm_config = nullptr) {
   require_compiled_isa();
   const std::string& path = file.name();
   const auto& meta = file.metadata();
@@ -165,9 +182,23 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
     const auto it = meta.find(k);
     return it == meta.end() ? std::nullopt : std::optional<std::string>(it->second);
   };
+  // A timm model name (--timm-arch, else config.json's when the file names no architecture)
+  // fixes the architecture and the options its name implies; explicit options still win.
+  std::optional<TimmModel> timm;
+  if (!options.timm_arch.empty()) {
+    timm = timm_model(options.timm_arch);
+  } else if (!options.arch && !meta_value("arch") && timm_config) {
+    try {
+      timm = timm_model(timm_config->architecture);
+    } catch (const Error& e) {
+      throw Error(timm_config->path + ": " + e.what());
+    }
+  }
   Arch arch;
   if (options.arch) {
     arch = *options.arch;
+  } else if (timm) {
+    arch = timm->arch;
   } else if (const auto a = meta_value("arch")) {
     try {
       arch = parse_arch(*a);
@@ -175,11 +206,16 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
       throw Error(path + ": metadata 'arch': " + e.what());
     }
   } else {
-    throw Error(path + ": the file's metadata names no architecture; pass one (--arch)");
+    throw Error(path +
+                ": the file's metadata names no architecture; pass one (--arch, or --timm-arch "
+                "for timm's model names), or keep timm's config.json beside the file");
   }
   // Unknown (neither stem key present) is reported after the size check below, which tells a
   // file far too small for the model (e.g. one without tensors) as such.
-  const std::optional<Scheme> scheme = detail::detect_scheme(file, options.scheme);
+  const std::optional<Scheme> scheme =
+      detail::detect_scheme(file, options.scheme ? options.scheme
+                                  : timm         ? std::optional<Scheme>(Scheme::Timm)
+                                                 : std::nullopt);
   // make_spec validates the width and class count, which may come from the file: name the file.
   const auto spec_for = [&](const ModelOptions& o) {
     try {
@@ -188,12 +224,13 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
       throw Error(path + ": " + e.what());
     }
   };
-  ModelOptions mo;
+  ModelOptions mo = timm ? timm->options : ModelOptions{};
   mo.scheme = scheme.value_or(Scheme::Torchvision);
-  if (options.width)
+  if (options.width) {
     mo.width = *options.width;
-  else if (const auto w = meta_value("width"))
-    mo.width = detail::parse_number(path, "width", *w);
+  } else if (!timm) {
+    if (const auto w = meta_value("width")) mo.width = detail::parse_number(path, "width", *w);
+  }
   if (options.padding) {
     mo.padding = *options.padding;
   } else if (const auto p = meta_value("padding")) {
@@ -207,6 +244,8 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
     mo.num_classes = *options.num_classes;
   } else if (const auto c = meta_value("num_classes")) {
     mo.num_classes = detail::parse_int(path, "num_classes", *c, 1, 1 << 20);
+  } else if (timm && timm_config && timm_config->num_classes) {
+    mo.num_classes = *timm_config->num_classes;
   } else if (scheme) {
     const auto keys = network_keys(spec_for(mo));
     const auto it = file.tensors().find(keys.linears.back() + ".weight");
@@ -218,7 +257,11 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
   std::ostringstream desc;
   desc << "mobilenet " << to_string(arch) << (mo.scheme == Scheme::Timm ? " (timm)" : "")
        << " width " << mo.width << " with " << mo.num_classes << " classes"
-       << (mo.padding == PaddingMode::TfSame ? ", tf_same padding" : "");
+       << (mo.padding == PaddingMode::TfSame ? ", tf_same padding" : "")
+       << (mo.minimal ? ", minimal" : "");
+  if (timm)
+    desc << " (timm's "
+         << (!options.timm_arch.empty() ? options.timm_arch : timm_config->architecture) << ")";
   if (!meta.empty())
     desc << " (file metadata: arch=" << meta_value("arch").value_or("?")
          << " width=" << meta_value("width").value_or("?")
@@ -241,18 +284,32 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {}) 
   SafetensorsWeights weights(file);
   Model model(spec, weights, network_keys(spec));
   weights.check_complete(desc.str());
-  model.set_metadata(detail::parse_metadata(file));
+  ModelMetadata metadata = detail::parse_metadata(file);
+  if (timm_config) detail::apply_timm_config(*timm_config, metadata);
+  model.set_metadata(std::move(metadata));
   return model;
 }
 
 /// Loads a model from a safetensors file with torchvision's or timm's state-dict keys (detected,
 /// or options.scheme). Architecture, width and class count come from `options`, else from the
-/// file's metadata. Every missing, unexpected or mis-shaped tensor is reported in one Error.
+/// file's metadata, else, for a file without metadata beside timm's config.json (the Hugging
+/// Face hub layout), from the timm model that config names (timm_model(): tf_ ports with
+/// TensorFlow's padding and BatchNorm eps), with its preprocessing. Every missing, unexpected or
+/// mis-shaped tensor is reported in one Error.
 /// @throws Error naming the file if it cannot be read, is not a valid safetensors file, or does
 /// not hold the weights of the model it describes.
 inline Model load(const std::string& path, const LoadOptions& options = {}) {
   require_compiled_isa();  // before the file is read: its conversions run this path's code
-  return load(SafetensorsFile::open(path), options);
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  // timm's hub layout: model.safetensors with config.json in the same directory.
+  const std::string::size_type slash = path.find_last_of('/');
+  const std::string config =
+      (slash == std::string::npos ? "" : path.substr(0, slash + 1)) + "config.json";
+  // Read only for a file that names no architecture itself (timm's hub files hold no metadata).
+  std::optional<TimmConfig> timm_config;
+  if (!file.metadata().count("arch") && std::ifstream(config).good())
+    timm_config = read_timm_config(config);
+  return load(file, options, timm_config ? &*timm_config : nullptr);
 }
 
 /// A model with seeded random weights (no file needed): for benchmarks and summaries. Its

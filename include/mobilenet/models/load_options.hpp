@@ -2,6 +2,7 @@
 // How to read a weight file: overrides for its metadata, strictness, key-name scheme.
 
 #include <optional>
+#include <string>
 
 #include "mobilenet/models/spec.hpp"
 
@@ -23,6 +24,10 @@ struct LoadOptions {
   /// How the convs pad (metadata `padding`: "torch" or "tf_same"; else torch, as every
   /// PyTorch-trained file is). TensorFlow-trained weights need tf_same: their exporters write it.
   std::optional<PaddingMode> padding = std::nullopt;
+  /// timm's model name (timm_model(), e.g. "tf_mobilenetv3_large_100"), for a timm file whose
+  /// config.json is not beside it (the CLI's --timm-arch): architecture, width, padding, BatchNorm
+  /// eps and variant from the name. Empty: none.
+  std::string timm_arch = {};
 };
 
 }  // namespace mobilenet

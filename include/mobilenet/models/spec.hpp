@@ -65,6 +65,12 @@ struct ModelOptions {
   Scheme scheme = Scheme::Torchvision;
   /// How the convs pad: Torch for PyTorch-trained weights, TfSame for TensorFlow-trained ones.
   PaddingMode padding = PaddingMode::Torch;
+  /// MobileNetV3 "minimalistic" (timm's tf_mobilenetv3_*_minimal_*, Keras' minimalistic=True):
+  /// every kernel 3x3, ReLU wherever the network has hard-swish, no squeeze-excite. V3 only.
+  bool minimal = false;
+  /// BatchNorm epsilon to fold with; unset: the scheme's (torchvision's V3 1e-3, otherwise
+  /// PyTorch's default 1e-5). TensorFlow-trained weights use 1e-3 (timm's tf_ ports, Keras).
+  std::optional<double> bn_eps = std::nullopt;
 };
 
 /// The spec of `arch` at `o.width` with `o.num_classes` classes, channel counts rounded by
@@ -75,6 +81,11 @@ inline NetworkSpec make_spec(Arch arch, const ModelOptions& o) {
     throw Error("width multiplier must be in (0, 8], got " + std::to_string(o.width));
   if (o.num_classes < 1)
     throw Error("num_classes must be positive, got " + std::to_string(o.num_classes));
+  if (o.minimal && arch != Arch::V3Large && arch != Arch::V3Small)
+    throw Error(std::string("the minimal variant exists for MobileNetV3 only, not ") +
+                to_string(arch));
+  if (o.bn_eps && !(*o.bn_eps >= 0 && *o.bn_eps < 1))
+    throw Error("BatchNorm eps must be in [0, 1), got " + std::to_string(*o.bn_eps));
   NetworkSpec s;
   s.arch = arch;
   s.scheme = o.scheme;
@@ -155,9 +166,20 @@ inline NetworkSpec make_spec(Arch arch, const ModelOptions& o) {
       const int last = large ? config::kV3LargeLast : config::kV3SmallLast;
       s.hidden = timm ? last : scaled(last);
       s.hidden_act = Activation::HardSwish;
+      if (o.minimal) {
+        // timm's _gen_mobilenet_v3 for "minimal": the arch_def without se0.25 and with k3 in
+        // place of k5, act_layer relu for the stem, blocks and head (Keras' minimalistic alike).
+        s.stem_act = s.last_conv_act = s.hidden_act = Activation::ReLU;
+        for (BlockSpec& b : s.blocks) {
+          b.kernel = 3;
+          b.squeeze = 0;
+          b.act = Activation::ReLU;
+        }
+      }
       break;
     }
   }
+  if (o.bn_eps) s.bn_eps = *o.bn_eps;
   return s;
 }
 
