@@ -17,13 +17,11 @@ namespace pointwise_detail {
 /// Rows 2p and 2p + 1 of Pairs row pairs of a layer whose cout is one and a half packets (see
 /// uses_row_pairs), from the pair weights: the two rows' outputs are adjacent in a contiguous NHWC
 /// output (panel_major uses pair tiles only then), three whole packets, the middle one half of
-/// each row. Each input channel takes three FMAs per pair
-/// where the panel tile takes four (two per row, a quarter of their lanes padding): V2's and
-/// V3's 56x56 projections to 24 channels 67-69% -> 81-86% of the FMA peak (mobilenet_bench), V2
-/// 1.8% and V3-Large 2.6% faster in all (sum of stage minimums, 8 alternated rounds). Every output
-/// element gets the same operations as in `tile` (bias, then fmadd over ci in order, then the
-/// epilogue), so results do not depend on which of the two computes it. Not inlined, as `tile`
-/// (the 24-channel shapes 3% faster out of line in mobilenet_bench; the models within noise).
+/// each row. Each input channel takes three FMAs per pair where the panel tile takes four (two per
+/// row, a quarter of their lanes padding; measured in docs/design.md). Every output element gets
+/// the same operations as in `tile` (bias, then fmadd over ci in order, then the epilogue), so
+/// results do not depend on which of the two computes it. Not inlined, as `tile` (faster out of
+/// line on the 24-channel shapes).
 template <int Pairs, class Act>
 [[gnu::noinline]] void pair_tile(const float* in, int64_t cin, int64_t in_stride,
                                  const float* pair_weights, const float* pair_bias, float* out,
@@ -41,7 +39,7 @@ template <int Pairs, class Act>
       const float* b_in = in + (2 * p + 1) * in_stride + ci;
       const simd::Packet b = simd::broadcast(*b_in);
       // Lanes [0, W/2) of the middle packet belong to row 2p, the others to row 2p + 1: a with
-      // its upper half replaced by a broadcast (8-10% faster than blending a and b).
+      // its upper half replaced by a broadcast (faster than blending a and b).
       const simd::Packet mixed =
           _mm512_mask_broadcastss_ps(a, static_cast<__mmask16>(0xFF00), _mm_load_ss(b_in));
       acc[p][0] = simd::fmadd(a, wv[0], acc[p][0]);
