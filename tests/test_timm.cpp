@@ -443,6 +443,33 @@ TEST(TimmTf, WithoutConfigJsonTheNameIsAskedForNotGuessed) {
                                                    "tf_mobilenetv3_small_minimal_100"});
 }
 
+TEST(TimmTf, ConfigJsonKeepsTheVariantWhenArchIsGivenAndRefusesAContradiction) {
+  const std::string dir = kTimmTfFixtures + "/tf_mobilenetv3_small_100";
+  const std::string file = dir + "/model.safetensors";
+  LoadOptions o;
+  o.arch = Arch::V3Small;  // agrees with config.json: its tf_ variant must survive
+  const Model m = load(file, o);
+  EXPECT_EQ(m.spec().padding, PaddingMode::TfSame);
+  EXPECT_EQ(m.spec().bn_eps, 1e-3);
+  const NpyArray a = read_npy(dir + "/input_224.npy");
+  Tensor x({1, 224, 224, 3});
+  nchw_to_nhwc(a.data.data(), x);
+  const Deviation d = deviation(run(m, x), read_npy(dir + "/expected_224.npy"));
+  EXPECT_LE(d.max_diff, d.tolerance());
+
+  o.arch = Arch::V3Large;
+  expect_error_containing(
+      [&] { load(file, o); },
+      {file + ": --arch v3_large contradicts timm's tf_mobilenetv3_small_100", "config.json"});
+  LoadOptions named;
+  named.timm_arch = "tf_mobilenetv3_small_075";
+  expect_error_containing(
+      [&] { load(file, named); },
+      {"--timm-arch tf_mobilenetv3_small_075 contradicts", "names tf_mobilenetv3_small_100"});
+  named.timm_arch = "tf_mobilenetv3_small_100";
+  EXPECT_EQ(load(file, named).spec().padding, PaddingMode::TfSame);
+}
+
 TEST(TimmTf, MinimalVariantsHaveNoSqueezeExciteNoHardSwishAndOnly3x3) {
   for (const char* name :
        {"tf_mobilenetv3_large_minimal_100", "tf_mobilenetv3_small_minimal_100"}) {

@@ -183,17 +183,30 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {},
     return it == meta.end() ? std::nullopt : std::optional<std::string>(it->second);
   };
   // A timm model name (--timm-arch, else config.json's when the file names no architecture)
-  // fixes the architecture and the options its name implies; explicit options still win.
+  // fixes the architecture and the variant its name implies (padding, BatchNorm eps, minimal);
+  // explicit width, padding and class count still win. The variant is never dropped silently:
+  // an --arch or --timm-arch that contradicts config.json is an error, one that agrees keeps
+  // the config's variant (a tf_ port loaded with --arch must still pad as TensorFlow does).
   std::optional<TimmModel> timm;
-  if (!options.timm_arch.empty()) {
-    timm = timm_model(options.timm_arch);
-  } else if (!options.arch && !meta_value("arch") && timm_config) {
+  std::string timm_name = options.timm_arch;
+  if (!timm_name.empty()) timm = timm_model(timm_name);
+  if (!meta_value("arch") && timm_config) {
+    std::optional<TimmModel> from_config;
     try {
-      timm = timm_model(timm_config->architecture);
+      from_config = timm_model(timm_config->architecture);
     } catch (const Error& e) {
       throw Error(timm_config->path + ": " + e.what());
     }
+    if (timm && timm_name != timm_config->architecture)
+      throw Error(path + ": --timm-arch " + timm_name + " contradicts " + timm_config->path +
+                  ", which names " + timm_config->architecture);
+    timm = from_config;
+    timm_name = timm_config->architecture;
   }
+  if (timm && options.arch && *options.arch != timm->arch)
+    throw Error(path + ": --arch " + to_string(*options.arch) + " contradicts timm's " + timm_name +
+                " (" + to_string(timm->arch) + ")" +
+                (timm_config ? ", named by " + timm_config->path : std::string()));
   Arch arch;
   if (options.arch) {
     arch = *options.arch;
@@ -259,9 +272,7 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {},
        << " width " << mo.width << " with " << mo.num_classes << " classes"
        << (mo.padding == PaddingMode::TfSame ? ", tf_same padding" : "")
        << (mo.minimal ? ", minimal" : "");
-  if (timm)
-    desc << " (timm's "
-         << (!options.timm_arch.empty() ? options.timm_arch : timm_config->architecture) << ")";
+  if (timm) desc << " (timm's " << timm_name << ")";
   if (!meta.empty())
     desc << " (file metadata: arch=" << meta_value("arch").value_or("?")
          << " width=" << meta_value("width").value_or("?")
