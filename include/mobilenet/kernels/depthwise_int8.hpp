@@ -2,15 +2,15 @@
 // int8 depthwise KxK convolution over NHWC tensors (the arithmetic: quant/quantize.hpp):
 //   acc[c] = bias[c] + sum over the window's taps inside the image of (in[c] - zp_in) * w[tap][c]
 //   out[c] = requantize(acc[c], multiplier[c], clamp)
-// Padding contributes nothing, as a zero-valued input does (its code is zp_in). The loops run over
-// channels innermost on contiguous int8 and int32 arrays, which the compiler vectorizes for the
-// ISA it is given (sign extension, subtract, 32-bit multiply, add; then the requantization's
-// convert, multiply, clamp, round, narrow), so one source serves every path; the integer sums are
-// exact, and the requantization is the same float operations as the scalar quant::requantize,
-// so every ISA gives the same bytes.
+// Padding contributes nothing, as a zero-valued input does (its code is zp_in). Channels go in
+// blocks of 16 as vector types (sign extension, subtract, 32-bit multiply, add; then the
+// requantization's convert, multiply, clamp, round, narrow), one source for every path; the
+// integer sums are exact, and the requantization is the same float operations as the scalar
+// quant::requantize, so every ISA gives the same bytes.
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "mobilenet/core/aligned_buffer.hpp"
 #include "mobilenet/core/error.hpp"
@@ -23,14 +23,25 @@ namespace mobilenet {
 inline namespace MOBILENET_ISA {
 namespace kernels {
 
-/// An int8 depthwise layer's weights, tap-major ([k * k][channels], so each tap's channels are
-/// contiguous), with its bias, multipliers, input zero point and output clamp.
+namespace depthwise_int8_detail {
+/// Channels are padded to a multiple of this (the widest block: one AVX-512 register of int32
+/// lanes, two AVX2, four SSE2 or NEON).
+inline constexpr int64_t kBlock = 16;
+
+inline int64_t padded_channels(int64_t channels) {
+  return (channels + kBlock - 1) / kBlock * kBlock;
+}
+}  // namespace depthwise_int8_detail
+
+/// An int8 depthwise layer's weights, tap-major ([k * k][channels] with the channels zero-padded
+/// to whole blocks, so each tap's channels are contiguous), with its bias, multipliers (padded
+/// likewise), input zero point and output clamp.
 struct PackedDepthwiseInt8 {
   int64_t channels = 0;
   int kernel = 0;
-  AlignedArray<int8_t> weights;    ///< [kernel * kernel][channels]
-  AlignedArray<int32_t> bias;      ///< [channels]
-  AlignedArray<float> multiplier;  ///< [channels]
+  AlignedArray<int32_t> weights;   ///< [kernel * kernel][padded channels], sign-extended
+  AlignedArray<int32_t> bias;      ///< [padded channels]
+  AlignedArray<float> multiplier;  ///< [padded channels]
   int32_t input_zero_point = 0;
   quant::OutputClamp clamp;
 };
@@ -42,15 +53,16 @@ inline PackedDepthwiseInt8 pack_depthwise_int8(const int8_t* w, const int32_t* b
                                                int kernel, int32_t input_zero_point,
                                                quant::OutputClamp clamp) {
   const int taps = kernel * kernel;
+  const int64_t padded = depthwise_int8_detail::padded_channels(channels);
   PackedDepthwiseInt8 p{channels,
                         kernel,
-                        AlignedArray<int8_t>(static_cast<std::size_t>(taps * channels)),
-                        AlignedArray<int32_t>(static_cast<std::size_t>(channels)),
-                        AlignedArray<float>(static_cast<std::size_t>(channels)),
+                        AlignedArray<int32_t>(static_cast<std::size_t>(taps * padded)),
+                        AlignedArray<int32_t>(static_cast<std::size_t>(padded)),
+                        AlignedArray<float>(static_cast<std::size_t>(padded)),
                         input_zero_point,
                         clamp};
   for (int64_t c = 0; c < channels; ++c) {
-    for (int t = 0; t < taps; ++t) p.weights.data()[t * channels + c] = w[c * taps + t];
+    for (int t = 0; t < taps; ++t) p.weights.data()[t * padded + c] = w[c * taps + t];
     p.bias.data()[c] = bias ? bias[c] : 0;
     p.multiplier.data()[c] = multiplier[c];
   }
@@ -58,48 +70,119 @@ inline PackedDepthwiseInt8 pack_depthwise_int8(const int8_t* w, const int32_t* b
 }
 
 namespace depthwise_int8_detail {
-/// Channels per accumulator block: an int32 array on the stack (no allocation), a few vector
-/// registers' worth on every ISA.
-inline constexpr int64_t kBlock = 64;
 
-/// One output pixel's channels [c0, c0 + n): `taps_in` points at the window's input pixels (null
-/// for a tap outside the image).
-template <int K>
-inline void pixel(const int8_t* const (&taps_in)[K * K], const PackedDepthwiseInt8& w, int64_t c0,
-                  int64_t n, int8_t* out) {
-  int32_t acc[kBlock];
+// Blocks of channels as GCC/Clang vector types: plain C++ arithmetic on them compiles to one
+// AVX-512 instruction per 16 lanes, two AVX2, four SSE2 or NEON ones, whatever this unit's flags
+// allow, without depending on the auto-vectorizer (which spilled the accumulators of plain
+// loops). Helpers take and give blocks by reference: a 64-byte vector passed by value has another
+// ABI without AVX-512 (GCC's -Wpsabi).
+// Spelled out per width: GCC drops a vector_size that depends on a template parameter.
+template <int L>
+struct Lanes;
+template <>
+struct Lanes<16> {
+  using I8 = int8_t __attribute__((vector_size(16)));
+  using I16 = int16_t __attribute__((vector_size(32)));
+  using I32 = int32_t __attribute__((vector_size(64)));
+  using F32 = float __attribute__((vector_size(64)));
+};
+template <>
+struct Lanes<8> {
+  using I8 = int8_t __attribute__((vector_size(8)));
+  using I16 = int16_t __attribute__((vector_size(16)));
+  using I32 = int32_t __attribute__((vector_size(32)));
+  using F32 = float __attribute__((vector_size(32)));
+};
+
+/// Sign-extends L bytes at `p`. Through int16: GCC 12 lowers a direct 8-to-32-bit conversion
+/// lane by lane, the two steps to PMOVSX / SXTL.
+template <int L>
+inline void widen(const int8_t* p, typename Lanes<L>::I32& out) {
+  typename Lanes<L>::I8 v;
+  std::memcpy(&v, p, sizeof v);
+  out = __builtin_convertvector(__builtin_convertvector(v, typename Lanes<L>::I16),
+                                typename Lanes<L>::I32);
+}
+
+/// quant::requantize on L lanes, in the same float operations: convert, multiply, max, min,
+/// round to nearest even, add the zero point. The rounding adds and subtracts 1.5 * 2^23, which
+/// rounds to an integer in the default rounding mode (ties to even) for |f| <= 2^22; the clamp
+/// has put f within int8's span of that.
+template <int L>
+inline void requantize(const typename Lanes<L>::I32& acc, const float* multiplier,
+                       const quant::OutputClamp& c, typename Lanes<L>::I8& out) {
+  using F32 = typename Lanes<L>::F32;
+  using I32 = typename Lanes<L>::I32;
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23
+  F32 m;
+  std::memcpy(&m, multiplier, sizeof m);
+  F32 f = __builtin_convertvector(acc, F32) * m;
+  f = f < c.lo ? c.lo : f;
+  f = c.hi < f ? c.hi : f;
+  f = (f + kRound) - kRound;
+  out = __builtin_convertvector(__builtin_convertvector(f, I32) + c.zero_point,
+                                typename Lanes<L>::I8);
+}
+
+/// Output row `oy` of image `in` (one batch item), channels [c0, c0 + n) as L lanes, the block's
+/// K * K weight vectors held in registers across the row. Partial: n < L (the last channels of
+/// a layer whose count is not a multiple of 8): inputs go through a zero-filled copy so that
+/// nothing is read past the pixel, outputs are stored n bytes.
+template <int K, int L, bool Partial>
+inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w, int stride,
+                      const Padding& pad, int64_t oy, int64_t ow, int64_t c0, int64_t n,
+                      int8_t* out) {
+  using I32 = typename Lanes<L>::I32;
+  const int64_t C = is.c, stride_c = padded_channels(C);
+  I32 wv[K * K], bias;
+  for (int t = 0; t < K * K; ++t)
+    std::memcpy(&wv[t], w.weights.data() + t * stride_c + c0, sizeof(I32));
+  std::memcpy(&bias, w.bias.data() + c0, sizeof bias);
   const int32_t zp = w.input_zero_point;
-  const int32_t* bias = w.bias.data() + c0;
-  for (int64_t c = 0; c < n; ++c) acc[c] = bias[c];
-  for (int t = 0; t < K * K; ++t) {
-    if (!taps_in[t]) continue;
-    const int8_t* x = taps_in[t] + c0;
-    const int8_t* wt = w.weights.data() + t * w.channels + c0;
-    for (int64_t c = 0; c < n; ++c) acc[c] += (int32_t{x[c]} - zp) * int32_t{wt[c]};
+  for (int64_t ox = 0; ox < ow; ++ox) {
+    I32 acc = bias;
+    for (int ky = 0; ky < K; ++ky) {
+      const int64_t iy = oy * stride - pad.top + ky;
+      if (iy < 0 || iy >= is.h) continue;
+      const int8_t* row = in + iy * is.w * C + c0;
+      for (int kx = 0; kx < K; ++kx) {
+        const int64_t ix = ox * stride - pad.left + kx;
+        if (ix < 0 || ix >= is.w) continue;
+        I32 x;
+        if constexpr (Partial) {
+          int8_t bytes[L] = {};
+          std::memcpy(bytes, row + ix * C, static_cast<std::size_t>(n));
+          widen<L>(bytes, x);
+        } else {
+          widen<L>(row + ix * C, x);
+        }
+        acc += (x - zp) * wv[ky * K + kx];
+      }
+    }
+    typename Lanes<L>::I8 q;
+    requantize<L>(acc, w.multiplier.data() + c0, w.clamp, q);
+    std::memcpy(out + ox * C + c0, &q, Partial ? static_cast<std::size_t>(n) : sizeof q);
   }
-  const float* m = w.multiplier.data() + c0;
-  for (int64_t c = 0; c < n; ++c) out[c] = quant::requantize(acc[c], m[c], w.clamp);
 }
 
 template <int K>
 inline void run(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w, int stride,
                 const Padding& pad, int8_t* out, const Shape& os) {
   const int64_t C = is.c;
-  for (int64_t b = 0; b < is.n; ++b)
-    for (int64_t oy = 0; oy < os.h; ++oy)
-      for (int64_t ox = 0; ox < os.w; ++ox) {
-        const int8_t* taps_in[K * K];
-        for (int ky = 0; ky < K; ++ky)
-          for (int kx = 0; kx < K; ++kx) {
-            const int64_t iy = oy * stride - pad.top + ky, ix = ox * stride - pad.left + kx;
-            taps_in[ky * K + kx] = iy < 0 || iy >= is.h || ix < 0 || ix >= is.w
-                                       ? nullptr
-                                       : in + ((b * is.h + iy) * is.w + ix) * C;
-          }
-        int8_t* o = out + ((b * os.h + oy) * os.w + ox) * C;
-        for (int64_t c0 = 0; c0 < C; c0 += kBlock)
-          pixel<K>(taps_in, w, c0, std::min(kBlock, C - c0), o + c0);
+  for (int64_t b = 0; b < is.n; ++b) {
+    const int8_t* image = in + b * is.h * is.w * C;
+    for (int64_t oy = 0; oy < os.h; ++oy) {
+      int8_t* o = out + (b * os.h + oy) * os.w * C;
+      int64_t c0 = 0;
+      for (; c0 + 16 <= C; c0 += 16)
+        row_block<K, 16, false>(image, is, w, stride, pad, oy, os.w, c0, 16, o);
+      if (c0 + 8 <= C) {
+        row_block<K, 8, false>(image, is, w, stride, pad, oy, os.w, c0, 8, o);
+        c0 += 8;
       }
+      if (c0 < C) row_block<K, 8, true>(image, is, w, stride, pad, oy, os.w, c0, C - c0, o);
+    }
+  }
 }
 }  // namespace depthwise_int8_detail
 
