@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "mobilenet/core/aligned_buffer.hpp"
 #include "mobilenet/core/error.hpp"
@@ -18,6 +19,9 @@
 #include "mobilenet/core/tensor.hpp"
 #include "mobilenet/kernels/padding.hpp"
 #include "mobilenet/quant/quantize.hpp"
+#if defined(__SSE4_1__)
+#include "mobilenet/kernels/x86/widen_int8_x86.hpp"
+#endif
 
 namespace mobilenet {
 inline namespace MOBILENET_ISA {
@@ -94,14 +98,19 @@ struct Lanes<8> {
   using F32 = float __attribute__((vector_size(32)));
 };
 
-/// Sign-extends L bytes at `p`. Through int16: GCC 12 lowers a direct 8-to-32-bit conversion
-/// lane by lane, the two steps to PMOVSX / SXTL.
+/// Sign-extends L bytes at `p`: on x86 with PMOVSXBD (x86/widen_int8_x86.hpp), elsewhere as
+/// generic vectors through int16 (GCC 12 lowers a direct 8-to-32-bit conversion lane by lane,
+/// the two steps to SXTL / SXTL2).
 template <int L>
 inline void widen(const int8_t* p, typename Lanes<L>::I32& out) {
+#if defined(__SSE4_1__)
+  widen_int8_x86<L>(p, &out);
+#else
   typename Lanes<L>::I8 v;
   std::memcpy(&v, p, sizeof v);
   out = __builtin_convertvector(__builtin_convertvector(v, typename Lanes<L>::I16),
                                 typename Lanes<L>::I32);
+#endif
 }
 
 /// quant::requantize on L lanes, in the same float operations: convert, multiply, max, min,
@@ -125,9 +134,10 @@ inline void requantize(const typename Lanes<L>::I32& acc, const float* multiplie
 }
 
 /// Output row `oy` of image `in` (one batch item), channels [c0, c0 + n) as L lanes, the block's
-/// K * K weight vectors held in registers across the row. Partial: n < L (the last channels of
-/// a layer whose count is not a multiple of 8): inputs go through a zero-filled copy so that
-/// nothing is read past the pixel, outputs are stored n bytes.
+/// K * K weight vectors held in registers across the row. Columns whose window lies inside the
+/// image run without bounds checks; the border columns check each tap. Partial: n < L (the last
+/// channels of a layer whose count is not a multiple of 8): inputs go through a zero-filled copy
+/// so that nothing is read past the pixel, outputs are stored n bytes.
 template <int K, int L, bool Partial>
 inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w, int stride,
                       const Padding& pad, int64_t oy, int64_t ow, int64_t c0, int64_t n,
@@ -139,30 +149,77 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
     std::memcpy(&wv[t], w.weights.data() + t * stride_c + c0, sizeof(I32));
   std::memcpy(&bias, w.bias.data() + c0, sizeof bias);
   const int32_t zp = w.input_zero_point;
-  for (int64_t ox = 0; ox < ow; ++ox) {
-    I32 acc = bias;
-    for (int ky = 0; ky < K; ++ky) {
-      const int64_t iy = oy * stride - pad.top + ky;
-      if (iy < 0 || iy >= is.h) continue;
-      const int8_t* row = in + iy * is.w * C + c0;
-      for (int kx = 0; kx < K; ++kx) {
-        const int64_t ix = ox * stride - pad.left + kx;
-        if (ix < 0 || ix >= is.w) continue;
-        I32 x;
-        if constexpr (Partial) {
-          int8_t bytes[L] = {};
-          std::memcpy(bytes, row + ix * C, static_cast<std::size_t>(n));
-          widen<L>(bytes, x);
-        } else {
-          widen<L>(row + ix * C, x);
-        }
-        acc += (x - zp) * wv[ky * K + kx];
-      }
+  const int8_t* rows[K];  // the window's input rows at channel c0, null outside the image
+  for (int ky = 0; ky < K; ++ky) {
+    const int64_t iy = oy * stride - pad.top + ky;
+    rows[ky] = iy < 0 || iy >= is.h ? nullptr : in + iy * is.w * C + c0;
+  }
+  // One tap: acc += (x - zp) * w, or acc += x * w where the caller has folded -zp * w into the
+  // starting value (a window entirely inside the image).
+  const auto tap = [&](I32& acc, const int8_t* x, int t, auto subtract_zero_point) {
+    I32 v;
+    if constexpr (Partial) {
+      int8_t bytes[L] = {};
+      std::memcpy(bytes, x, static_cast<std::size_t>(n));
+      widen<L>(bytes, v);
+    } else {
+      widen<L>(x, v);
     }
+    if constexpr (decltype(subtract_zero_point)::value) v -= zp;
+    acc += v * wv[t];
+  };
+  using Subtract = std::true_type;
+  const auto store = [&](const I32& acc, int64_t ox) {
     typename Lanes<L>::I8 q;
     requantize<L>(acc, w.multiplier.data() + c0, w.clamp, q);
     std::memcpy(out + ox * C + c0, &q, Partial ? static_cast<std::size_t>(n) : sizeof q);
+  };
+  const auto checked = [&](int64_t ox) {
+    I32 acc = bias;
+    for (int ky = 0; ky < K; ++ky) {
+      if (!rows[ky]) continue;
+      for (int kx = 0; kx < K; ++kx) {
+        const int64_t ix = ox * stride - pad.left + kx;
+        if (ix >= 0 && ix < is.w) tap(acc, rows[ky] + ix * C, ky * K + kx, Subtract{});
+      }
+    }
+    store(acc, ox);
+  };
+  // Columns [inner_begin, inner_end) read input columns ox * stride - left + [0, K) inside the
+  // image.
+  const int64_t inner_begin = std::min<int64_t>(ow, (pad.left + stride - 1) / stride);
+  const int64_t last_start = is.w - K + pad.left;  // the last window start inside, plus left
+  const int64_t inner_end =
+      Partial || last_start < 0
+          ? inner_begin
+          : std::max(inner_begin, std::min<int64_t>(ow, last_start / stride + 1));
+  int64_t ox = 0;
+  for (; ox < inner_begin; ++ox) checked(ox);
+  bool all_rows = true;
+  for (int ky = 0; ky < K; ++ky) all_rows = all_rows && rows[ky];
+  if (all_rows) {
+    // Every tap inside: sum (x - zp) * w = sum x * w - zp * sum w, the second term folded in.
+    I32 start = bias;
+    for (int t = 0; t < K * K; ++t) start -= zp * wv[t];
+    for (; ox < inner_end; ++ox) {
+      I32 acc = start;
+      const int64_t x0 = (ox * stride - pad.left) * C;
+      for (int ky = 0; ky < K; ++ky)
+        for (int kx = 0; kx < K; ++kx)
+          tap(acc, rows[ky] + x0 + kx * C, ky * K + kx, std::false_type{});
+      store(acc, ox);
+    }
   }
+  for (; ox < inner_end; ++ox) {
+    I32 acc = bias;
+    const int64_t x0 = (ox * stride - pad.left) * C;
+    for (int ky = 0; ky < K; ++ky) {
+      if (!rows[ky]) continue;
+      for (int kx = 0; kx < K; ++kx) tap(acc, rows[ky] + x0 + kx * C, ky * K + kx, Subtract{});
+    }
+    store(acc, ox);
+  }
+  for (; ox < ow; ++ox) checked(ox);
 }
 
 template <int K>
