@@ -15,6 +15,7 @@
 
 #include "error_expectations.hpp"
 #include "mobilenet/mobilenet.hpp"
+#include "parity_helpers.hpp"
 #include "safetensors_writer.hpp"
 
 namespace {
@@ -26,6 +27,9 @@ using testing_io::NamedTensor;
 std::string temp_path(const std::string& name) {
   return testing_io::temp_path("mobilenet_timm_", name);
 }
+using parity::Deviation;
+using parity::deviation;
+using parity::run;
 using testing_io::expect_error_containing;
 
 int64_t parameters(const Model& m) {
@@ -279,12 +283,6 @@ Tensor nhwc_input(const std::string& path, const TimmCase& c) {
   return t;
 }
 
-std::vector<float> run(const Model& m, const Tensor& x) {
-  Workspace ws = m.workspace({x.shape().n, x.shape().h, x.shape().w, 1});
-  const ConstTensorView y = m.forward(x, ws);
-  return std::vector<float>(y.data, y.data + y.numel());
-}
-
 TEST(TimmParity, RenamedTorchvisionFilesGiveBitIdenticalLogits) {
   // The acceptance check of the key mapping: the same numbers under timm's names, read through
   // timm_keys into the same network, give the same logits bit for bit, and no tensor is left over.
@@ -362,21 +360,6 @@ std::vector<TimmTfCase> timm_tf_cases() {
   TimmTfCase c;
   while (f >> c.model >> c.input >> c.batch >> c.height >> c.width) out.push_back(c);
   return out;
-}
-
-struct Deviation {
-  double max_ref = 0, max_diff = 0;
-  double tolerance() const { return 1e-4 * std::max(1.0, max_ref); }
-};
-
-Deviation deviation(const std::vector<float>& got, const NpyArray& expected) {
-  Deviation d;
-  EXPECT_EQ(got.size(), expected.data.size());
-  for (size_t i = 0; i < got.size() && i < expected.data.size(); ++i) {
-    d.max_ref = std::max(d.max_ref, std::abs(double(expected.data[i])));
-    d.max_diff = std::max(d.max_diff, std::abs(double(got[i]) - expected.data[i]));
-  }
-  return d;
 }
 
 TEST(TimmTf, HubFilesLoadFromConfigJsonAndMatchTorch) {

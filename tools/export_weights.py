@@ -20,10 +20,21 @@ BatchNorm: gamma 1, beta = conv bias, running_mean 0, running_var 1 - eps
 (eps 1e-5 for v1/v2, 1e-3 for v3), which the C++ loader folds back to the
 same float32 weights.  --classes defaults to the ONNX classifier's outputs.
 
+Keras (``--keras``, needs python3-h5py; code in keras_import.py): a Keras 2
+HDF5 file of keras.applications' MobileNetV2 (alpha 0.35-1.4), as published
+or saved with ``save_weights``.  Its layers are matched in order to the
+torchvision model of --arch/--width, every shape checked (a mismatch names
+the Keras layer and both shapes); --classes defaults to the classifier's
+outputs.  The file gets the metadata of a TensorFlow-trained network:
+padding "tf_same" (Keras pads stride-2 layers by ZeroPadding2D(correct_pad),
+which is TensorFlow's SAME), bn_eps "0.001" (every Keras MobileNet's
+BatchNormalization epsilon) and Keras' preprocessing, x / 127.5 - 1 (mean =
+std = 0.5 on [0, 1] input), resized to the input size.
+
 ``__metadata__`` written (all values are strings):
 arch, width (repr of the float, e.g. "1.0", "0.35"), num_classes,
 input_size, resize_size, mean, std (comma separated, 3 values), labels (JSON
-array of class names), source.
+array of class names), source; for --keras also padding and bn_eps.
 """
 import argparse
 import json
@@ -33,11 +44,15 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import keras_import  # noqa: E402
 import onnx_import  # noqa: E402
 import safetensors_io  # noqa: E402
 from models import ARCHS, IMAGENET_MEAN, IMAGENET_STD, build_model  # noqa: E402
 
 DTYPES = {"f32": "F32", "f16": "F16", "bf16": "BF16"}
+# BatchNormalization(epsilon=1e-3) in every keras.applications MobileNet.
+KERAS_BN_EPS = 1e-3
+KERAS_MEAN_STD = "0.5,0.5,0.5"  # x / 127.5 - 1 on 0..255 pixels
 
 
 def imagenet_labels():
@@ -113,6 +128,28 @@ def load_onnx(path, arch, width, classes=None):
     return model, classes
 
 
+def load_keras(path, arch, width, classes=None):
+    """(torch model of ``arch``/``width`` holding the weights of a Keras .h5 file, number of
+    classes); see the module docstring.  Raises keras_import.KerasImportError."""
+    if arch != "v2":
+        raise keras_import.KerasImportError(
+            "--keras reads MobileNetV2 files so far; %s (Keras' ReLU6 V1, its V3 with timm's "
+            "layout) is not supported yet" % arch)
+    layers = keras_import.keras_layers(path)
+    if classes is None:
+        last = layers[-1][1].get("kernel") if layers else None
+        if last is None:
+            raise keras_import.KerasImportError("the last layer with weights has no kernel")
+        classes = int(last.shape[-1])
+    model = build_model(arch, width, classes)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.eps = KERAS_BN_EPS
+    describe = "%s width %r with %d classes" % (arch, float(width), classes)
+    model.load_state_dict(keras_import.state_dict(layers, model, describe), strict=True)
+    return model, classes
+
+
 def write(path, model, metadata, dtype="F32"):
     """Write the model's exportable state dict and metadata to ``path``."""
     safetensors_io.save(path, exportable_state(model), metadata, dtype=dtype)
@@ -148,6 +185,9 @@ def parse_args(argv=None):
     src.add_argument("--onnx",
                      help="ONNX model of --arch/--width (e.g. from "
                           "torch.onnx.export; BatchNorm folded or not)")
+    src.add_argument("--keras",
+                     help="Keras 2 HDF5 weights of keras.applications' "
+                          "MobileNetV2 (needs python3-h5py)")
     src.add_argument("--random", action="store_true",
                      help="seeded random initialisation (torchvision init)")
     parser.add_argument("--seed", type=int, default=0,
@@ -156,14 +196,17 @@ def parse_args(argv=None):
                         help="storage type of floating tensors (default f32)")
     parser.add_argument("--input-size", type=int, default=224,
                         help="center-crop size (default 224)")
-    parser.add_argument("--resize-size", type=int, default=256,
+    parser.add_argument("--resize-size", type=int, default=None,
                         help="shorter-side resize before the crop (default "
-                             "256; use 232 for torchvision IMAGENET1K_V2 "
-                             "weights of v2 and v3_large)")
-    parser.add_argument("--mean", default=IMAGENET_MEAN,
-                        help="per-channel mean (default %(default)s)")
-    parser.add_argument("--std", default=IMAGENET_STD,
-                        help="per-channel std (default %(default)s)")
+                             "256, with --keras the input size; use 232 for "
+                             "torchvision IMAGENET1K_V2 weights of v2 and "
+                             "v3_large)")
+    parser.add_argument("--mean", default=None,
+                        help="per-channel mean (default %s, with --keras %s)"
+                             % (IMAGENET_MEAN, KERAS_MEAN_STD))
+    parser.add_argument("--std", default=None,
+                        help="per-channel std (default %s, with --keras %s)"
+                             % (IMAGENET_STD, KERAS_MEAN_STD))
     parser.add_argument("--labels",
                         help="file with one class name per line (default: "
                              "ImageNet names for 1000 classes, else 0..N-1)")
@@ -183,6 +226,12 @@ def main(argv=None):
         except onnx_import.OnnxImportError as e:
             sys.exit("error: %s: %s" % (args.onnx, e))
         source = "converted from ONNX %s" % os.path.basename(args.onnx)
+    elif args.keras:
+        try:
+            model, args.classes = load_keras(args.keras, args.arch, args.width, args.classes)
+        except (keras_import.KerasImportError, OSError) as e:
+            sys.exit("error: %s: %s" % (args.keras, e))
+        source = "converted from Keras %s" % os.path.basename(args.keras)
     else:
         if args.classes is None:
             args.classes = 1000
@@ -193,11 +242,17 @@ def main(argv=None):
     elif args.random:
         source = "random init (torchvision init), seed %d" % args.seed
     model.eval()
+    keras = bool(args.keras)
     metadata = make_metadata(
         args.arch, args.width, args.classes,
         default_labels(args.classes, args.labels),
-        args.source or source, args.input_size, args.resize_size,
-        args.mean, args.std)
+        args.source or source, args.input_size,
+        args.resize_size or (args.input_size if keras else 256),
+        args.mean or (KERAS_MEAN_STD if keras else IMAGENET_MEAN),
+        args.std or (KERAS_MEAN_STD if keras else IMAGENET_STD))
+    if keras:
+        metadata["padding"] = "tf_same"
+        metadata["bn_eps"] = repr(KERAS_BN_EPS)
     write(args.out, model, metadata, DTYPES[args.dtype])
     print("wrote %s (%d bytes)" % (args.out, os.path.getsize(args.out)))
 

@@ -253,6 +253,18 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {},
       throw Error(path + ": metadata 'padding': " + e.what());
     }
   }
+  // Keras' exporter writes bn_eps (1e-3 in every Keras MobileNet) and, for V3, minimal.
+  if (const auto e = meta_value("bn_eps")) {
+    const double eps = detail::parse_number(path, "bn_eps", *e);
+    if (!(eps >= 0 && eps < 1))
+      throw Error(path + ": metadata 'bn_eps' must be in [0, 1), got '" + *e + "'");
+    mo.bn_eps = eps;
+  }
+  if (const auto m = meta_value("minimal")) {
+    if (*m != "true" && *m != "false")
+      throw Error(path + ": metadata 'minimal' must be true or false, got '" + *m + "'");
+    mo.minimal = *m == "true";
+  }
   if (options.num_classes) {
     mo.num_classes = *options.num_classes;
   } else if (const auto c = meta_value("num_classes")) {
