@@ -18,7 +18,7 @@ Written from timm's definitions (pytorch-image-models), independently of the C++
   IMAGENET_INCEPTION_MEAN/STD).
 
 The reference network is torchvision's MobileNetV3 class fed with timm's channel counts
-(to_timm_keys.timm_v3_model), BatchNorm eps 1e-3 and TensorFlow's padding, seeded and calibrated
+(timm_layout.timm_v3_model), BatchNorm eps 1e-3 and TensorFlow's padding, seeded and calibrated
 like the parity fixtures. FIXTURES/timm_tf/<name>/ holds model.safetensors (timm's keys, metadata
 only {"format": "pt"} as timm writes it), config.json, input_<case>.npy and expected_<case>.npy
 for the cases 224x224 batch 1 and 230x197 batch 3 (sides even at some stride-2 layers and odd at
@@ -41,6 +41,7 @@ sys.path.insert(0, HERE)
 import make_fixtures  # noqa: E402
 import safetensors_io  # noqa: E402
 import tf_same  # noqa: E402
+import timm_layout  # noqa: E402
 import to_timm_keys  # noqa: E402
 
 # name: (arch, width, minimal)
@@ -59,7 +60,7 @@ CLASSES = 1000
 def tf_port(arch, width, minimal, seed):
     """The reference model of one tf_ port, seeded and calibrated, in eval mode."""
     torch.manual_seed(seed)
-    model = to_timm_keys.timm_v3_model(arch, width, CLASSES, minimal)
+    model = timm_layout.timm_v3_model(arch, width, CLASSES, minimal)
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.eps = 1e-3
@@ -74,7 +75,7 @@ def tf_port(arch, width, minimal, seed):
 
 def hub_config(name, arch, width):
     """config.json as timm's save_config_for_hf writes it for these models."""
-    last_conv = to_timm_keys.make_divisible((960 if arch == "v3_large" else 576) * width)
+    last_conv = timm_layout.make_divisible((960 if arch == "v3_large" else 576) * width)
     return {
         "architecture": name,
         "num_classes": CLASSES,
@@ -104,7 +105,7 @@ def main():
         d = os.path.join(args.out, name)
         os.makedirs(d)
         safetensors_io.save(os.path.join(d, "model.safetensors"),
-                            to_timm_keys.to_timm(arch, state, minimal), {"format": "pt"},
+                            timm_layout.to_timm(arch, state, minimal), {"format": "pt"},
                             dtype="F32")
         with open(os.path.join(d, "config.json"), "w") as f:
             json.dump(hub_config(name, arch, width), f, indent=2)

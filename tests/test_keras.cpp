@@ -1,7 +1,8 @@
-// Keras weight files (issue: TensorFlow-trained MobileNets): keras.applications' MobileNetV2
-// layout written by tests/make_keras_fixtures.py from seeded torchvision weights, exported by
-// tools/export_weights.py --keras, loaded with no flag but the file, against torch running the
-// same network with BatchNorm eps 1e-3 and TensorFlow's padding, at 224x224 and 230x197.
+// Keras weight files (issue: TensorFlow-trained MobileNets): keras.applications' MobileNetV2 and
+// MobileNetV3 (Large, Small, minimalistic) layouts written by tests/make_keras_fixtures.py from
+// seeded torch weights, exported by tools/export_weights.py --keras, loaded with no flag but the
+// file, against torch running the same network with BatchNorm eps 1e-3 and TensorFlow's padding,
+// at 224x224 and 230x197.
 
 #include <gtest/gtest.h>
 
@@ -23,9 +24,10 @@ using namespace mobilenet;
 const std::string kKerasFixtures = std::string(MOBILENET_FIXTURES_DIR) + "/keras";
 
 struct KerasCase {
-  std::string model;
+  std::string model, arch;
   double width = 0;
   int classes = 0;
+  bool minimal = false;
   std::string size;
   int64_t batch = 0, height = 0, width_px = 0;
 };
@@ -37,19 +39,29 @@ std::vector<KerasCase> keras_cases() {
                 "/cases.txt missing: run tests/make_keras_fixtures.py (ctest runs it)");
   std::vector<KerasCase> out;
   KerasCase c;
-  while (f >> c.model >> c.width >> c.classes >> c.size >> c.batch >> c.height >> c.width_px)
+  while (f >> c.model >> c.arch >> c.width >> c.classes >> c.minimal >> c.size >> c.batch >>
+         c.height >> c.width_px)
     out.push_back(c);
   return out;
 }
 
-TEST(Keras, ExportedV2FilesCarryTheirVariantAndMatchTorch) {
+TEST(Keras, ExportedFilesCarryTheirVariantAndMatchTorch) {
   const auto cases = keras_cases();
-  ASSERT_EQ(cases.size(), 4u) << "two widths at two input sizes";
+  ASSERT_EQ(cases.size(), 10u) << "V2 at two widths, V3 Large, Small and minimal, two sizes each";
   for (const KerasCase& c : cases) {
     SCOPED_TRACE(c.model + " " + c.size);
     const std::string dir = kKerasFixtures + "/" + c.model;
     const Model m = load(dir + "/model.safetensors");
-    EXPECT_EQ(m.arch(), Arch::V2);
+    EXPECT_EQ(m.arch(), parse_arch(c.arch));
+    // V3 is timm's tf_ network under timm's names (its head stays 1280/1024 wide at 0.75).
+    EXPECT_EQ(m.spec().scheme, c.arch == "v2" ? Scheme::Torchvision : Scheme::Timm);
+    // Minimalistic: ReLU after the stem, no squeeze-excite anywhere.
+    EXPECT_EQ(m.spec().stem_act, c.arch == "v2" ? Activation::ReLU6
+                                 : c.minimal    ? Activation::ReLU
+                                                : Activation::HardSwish);
+    if (c.minimal) {
+      for (const BlockSpec& b : m.spec().blocks) EXPECT_EQ(b.squeeze, 0);
+    }
     EXPECT_EQ(m.spec().width, c.width);
     EXPECT_EQ(m.num_classes(), c.classes);
     EXPECT_EQ(m.spec().padding, PaddingMode::TfSame);

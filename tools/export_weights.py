@@ -21,11 +21,13 @@ BatchNorm: gamma 1, beta = conv bias, running_mean 0, running_var 1 - eps
 same float32 weights.  --classes defaults to the ONNX classifier's outputs.
 
 Keras (``--keras``, needs python3-h5py; code in keras_import.py): a Keras 2
-HDF5 file of keras.applications' MobileNetV2 (alpha 0.35-1.4), as published
-or saved with ``save_weights``.  Its layers are matched in order to the
-torchvision model of --arch/--width, every shape checked (a mismatch names
-the Keras layer and both shapes); --classes defaults to the classifier's
-outputs.  The file gets the metadata of a TensorFlow-trained network:
+HDF5 file of keras.applications' MobileNetV2 (alpha 0.35-1.4) or
+MobileNetV3Small/Large (alpha 0.75, 1.0; minimalistic too), as published or
+saved with ``save_weights``.  Its layers are matched in order to the model
+of --arch/--width (V2: torchvision's; V3: timm's tf_ network, written under
+timm's key names, the minimalistic variant recognised by its layers), every
+shape checked (a mismatch names the Keras layer and both shapes); --classes
+defaults to the classifier's outputs.  The file gets the metadata of a TensorFlow-trained network:
 padding "tf_same" (Keras pads stride-2 layers by ZeroPadding2D(correct_pad),
 which is TensorFlow's SAME), bn_eps "0.001" (every Keras MobileNet's
 BatchNormalization epsilon) and Keras' preprocessing, x / 127.5 - 1 (mean =
@@ -34,7 +36,8 @@ std = 0.5 on [0, 1] input), resized to the input size.
 ``__metadata__`` written (all values are strings):
 arch, width (repr of the float, e.g. "1.0", "0.35"), num_classes,
 input_size, resize_size, mean, std (comma separated, 3 values), labels (JSON
-array of class names), source; for --keras also padding and bn_eps.
+array of class names), source; for --keras also padding and bn_eps (and, for
+V3, minimal).
 """
 import argparse
 import json
@@ -47,6 +50,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keras_import  # noqa: E402
 import onnx_import  # noqa: E402
 import safetensors_io  # noqa: E402
+import timm_layout  # noqa: E402
 from models import ARCHS, IMAGENET_MEAN, IMAGENET_STD, build_model  # noqa: E402
 
 DTYPES = {"f32": "F32", "f16": "F16", "bf16": "BF16"}
@@ -130,24 +134,42 @@ def load_onnx(path, arch, width, classes=None):
 
 def load_keras(path, arch, width, classes=None):
     """(torch model of ``arch``/``width`` holding the weights of a Keras .h5 file, number of
-    classes); see the module docstring.  Raises keras_import.KerasImportError."""
-    if arch != "v2":
+    classes, minimal, state dict to write); see the module docstring.  V3 is built as timm
+    builds it (Keras' MobileNetV3 is the network of timm's tf_ ports) and written under timm's
+    names; its minimalistic variant is recognised by its layers (no squeeze-excite, 3x3 only):
+    every shape must match either way.  Raises keras_import.KerasImportError."""
+    if arch == "v1":
         raise keras_import.KerasImportError(
-            "--keras reads MobileNetV2 files so far; %s (Keras' ReLU6 V1, its V3 with timm's "
-            "layout) is not supported yet" % arch)
+            "--keras reads MobileNetV2 and V3 files so far; Keras' MobileNet (V1, with ReLU6) "
+            "is not supported yet")
     layers = keras_import.keras_layers(path)
     if classes is None:
         last = layers[-1][1].get("kernel") if layers else None
         if last is None:
             raise keras_import.KerasImportError("the last layer with weights has no kernel")
         classes = int(last.shape[-1])
-    model = build_model(arch, width, classes)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.eps = KERAS_BN_EPS
-    describe = "%s width %r with %d classes" % (arch, float(width), classes)
-    model.load_state_dict(keras_import.state_dict(layers, model, describe), strict=True)
-    return model, classes
+    errors = []
+    for minimal in ([False] if arch == "v2" else [False, True]):
+        if arch == "v2":
+            model = build_model(arch, width, classes)
+        else:
+            model = timm_layout.timm_v3_model(arch, width, classes, minimal)
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eps = KERAS_BN_EPS
+        describe = "%s%s width %r with %d classes" % (
+            arch, " minimalistic" if minimal else "", float(width), classes)
+        try:
+            state = keras_import.state_dict(layers, model, describe)
+        except keras_import.KerasImportError as e:
+            errors.append(str(e))
+            continue
+        model.load_state_dict(state, strict=True)
+        tensors = exportable_state(model)
+        if arch != "v2":
+            tensors = timm_layout.to_timm(arch, tensors, minimal)
+        return model, classes, minimal, tensors
+    raise keras_import.KerasImportError("; ".join(errors))
 
 
 def write(path, model, metadata, dtype="F32"):
@@ -187,7 +209,7 @@ def parse_args(argv=None):
                           "torch.onnx.export; BatchNorm folded or not)")
     src.add_argument("--keras",
                      help="Keras 2 HDF5 weights of keras.applications' "
-                          "MobileNetV2 (needs python3-h5py)")
+                          "MobileNetV2 or MobileNetV3 (needs python3-h5py)")
     src.add_argument("--random", action="store_true",
                      help="seeded random initialisation (torchvision init)")
     parser.add_argument("--seed", type=int, default=0,
@@ -228,7 +250,8 @@ def main(argv=None):
         source = "converted from ONNX %s" % os.path.basename(args.onnx)
     elif args.keras:
         try:
-            model, args.classes = load_keras(args.keras, args.arch, args.width, args.classes)
+            model, args.classes, minimal, keras_tensors = load_keras(
+                args.keras, args.arch, args.width, args.classes)
         except (keras_import.KerasImportError, OSError) as e:
             sys.exit("error: %s: %s" % (args.keras, e))
         source = "converted from Keras %s" % os.path.basename(args.keras)
@@ -253,7 +276,11 @@ def main(argv=None):
     if keras:
         metadata["padding"] = "tf_same"
         metadata["bn_eps"] = repr(KERAS_BN_EPS)
-    write(args.out, model, metadata, DTYPES[args.dtype])
+        if args.arch != "v2":
+            metadata["minimal"] = "true" if minimal else "false"
+        safetensors_io.save(args.out, keras_tensors, metadata, dtype=DTYPES[args.dtype])
+    else:
+        write(args.out, model, metadata, DTYPES[args.dtype])
     print("wrote %s (%d bytes)" % (args.out, os.path.getsize(args.out)))
 
 
