@@ -1,10 +1,15 @@
 #!/usr/bin/python3
-"""Write Keras 2 HDF5 files in keras.applications' MobileNetV2 and MobileNetV3 layouts, export
+"""Write Keras 2 HDF5 files in keras.applications' MobileNet, MobileNetV2 and MobileNetV3 layouts, export
 them with tools/export_weights.py --keras, and write the expected logits, for the Keras parity
 tests (test_keras.cpp, Keras.*).
 
 The layouts, written from keras-team/keras independently of tools/keras_import.py:
 
+* applications/mobilenet.py (V1): conv1 (3x3 stride 2, no bias, int(32 * alpha) channels),
+  conv1_bn, conv1_relu (ReLU6); blocks 1-13 conv_pad_<i> (ZeroPadding2D((0, 1), (0, 1)) before
+  a stride-2 depthwise: SAME on even sides), conv_dw_<i>, conv_dw_<i>_bn, conv_dw_<i>_relu,
+  conv_pw_<i>, conv_pw_<i>_bn, conv_pw_<i>_relu; global_average_pooling2d, reshape_1, dropout,
+  conv_preds (1x1 with bias), reshape_2, act_softmax.
 * applications/mobilenet_v2.py: layers Conv1 (3x3 stride 2, no bias), bn_Conv1, Conv1_relu;
   block 0 expanded_conv_depthwise(_BN), expanded_conv_project(_BN) (no expansion); blocks 1-16
   block_<i>_expand(_BN), block_<i>_pad before a stride-2 depthwise (ZeroPadding2D(correct_pad):
@@ -28,7 +33,8 @@ The layouts, written from keras-team/keras independently of tools/keras_import.p
 * layers: Conv2D kernel [kh, kw, in, out]; DepthwiseConv2D depthwise_kernel [kh, kw, C, 1];
   Dense kernel [in, out].
 
-The references are torchvision's MobileNetV2 and timm's V3 built in torchvision's classes, with
+The references are our V1 (tools/mobilenet_v1.py) with ReLU6, torchvision's MobileNetV2 and
+timm's V3 built in torchvision's classes, with
 BatchNorm eps 1e-3 and TensorFlow's padding (tools/tf_same.py), seeded and calibrated as the
 parity fixtures. FIXTURES/keras/<case>/ holds weights.h5, model.safetensors (the exporter's
 output), input_<size>.npy, expected_<size>.npy; FIXTURES/keras/cases.txt lists ``case arch width
@@ -51,11 +57,15 @@ import tf_same  # noqa: E402
 import timm_layout  # noqa: E402
 
 # (case, arch, width, classes, minimal)
-MODELS = [("v2_a100", "v2", 1.0, 1000, False), ("v2_a035", "v2", 0.35, 10, False),
+MODELS = [("v1_a100", "v1", 1.0, 1000, False), ("v1_a025", "v1", 0.25, 10, False),
+          ("v2_a100", "v2", 1.0, 1000, False), ("v2_a035", "v2", 0.35, 10, False),
           ("v3_large_a100", "v3_large", 1.0, 1000, False),
           ("v3_small_a075", "v3_small", 0.75, 10, False),
           ("v3_large_minimal", "v3_large", 1.0, 1000, True)]
 SIZES = [("224", 1, 224, 224), ("230x197", 2, 230, 197)]
+# Keras' V1 pads its stride-2 layers (0, 1), SAME only where the side is even: sizes even at
+# every stride-2 layer (Keras publishes 128-224).
+V1_SIZES = [("224", 1, 224, 224), ("192x160", 2, 192, 160)]
 BN_EPS = 1e-3
 
 
@@ -75,6 +85,21 @@ def keras_v2_names():
                   (b + "depthwise_relu", False), (b + "project", True), (b + "project_BN", True)]
     names += [("Conv_1", True), ("Conv_1_bn", True), ("out_relu", False),
               ("global_average_pooling2d", False), ("predictions", True)]
+    return names
+
+
+def keras_v1_names():
+    """keras.applications MobileNet's layer names in order, weighted ones marked True."""
+    names = [("input_1", False), ("conv1", True), ("conv1_bn", True), ("conv1_relu", False)]
+    strides = [1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1]  # blocks 1-13
+    for i, s in enumerate(strides, start=1):
+        if s == 2:
+            names.append(("conv_pad_%d" % i, False))
+        for part in ("dw", "pw"):
+            names += [("conv_%s_%d" % (part, i), True), ("conv_%s_%d_bn" % (part, i), True),
+                      ("conv_%s_%d_relu" % (part, i), False)]
+    names += [("global_average_pooling2d", False), ("reshape_1", False), ("dropout", False),
+              ("conv_preds", True), ("reshape_2", False), ("act_softmax", False)]
     return names
 
 
@@ -134,7 +159,7 @@ def write_h5(path, model, names):
             if not has_weights:
                 g.attrs["weight_names"] = []
                 continue
-            arrays = keras_arrays(weights[name], conv_classifier=name in ("Conv_2", "Logits"))
+            arrays = keras_arrays(weights[name], conv_classifier=name in ("Conv_2", "Logits", "conv_preds"))
             weight_names = []
             for short, t in arrays.items():
                 wn = "%s/%s:0" % (name, short)
@@ -152,7 +177,13 @@ def main():
     cases = []
     for seed, (case, arch, width, classes, minimal) in enumerate(MODELS, start=700):
         torch.manual_seed(seed)
-        if arch == "v2":
+        if arch == "v1":  # Keras' ReLU6
+            model, names = make_fixtures.build_model(arch, width, classes), keras_v1_names()
+            for m in model.modules():
+                for child_name, child in m.named_children():
+                    if isinstance(child, nn.ReLU):
+                        setattr(m, child_name, nn.ReLU6(inplace=True))
+        elif arch == "v2":
             model, names = make_fixtures.build_model(arch, width, classes), keras_v2_names()
         else:
             model = timm_layout.timm_v3_model(arch, width, classes, minimal)
@@ -174,7 +205,7 @@ def main():
                         os.path.join(d, "weights.h5"), "--arch", arch, "--width", repr(width),
                         "--out", os.path.join(d, "model.safetensors")],
                        check=True, stdout=subprocess.DEVNULL)
-        for size, batch, h, w in SIZES:
+        for size, batch, h, w in V1_SIZES if arch == "v1" else SIZES:
             x = torch.randn(batch, 3, h, w, generator=gen).numpy()
             np.save(os.path.join(d, "input_%s.npy" % size), x)
             np.save(os.path.join(d, "expected_%s.npy" % size), make_fixtures.forward(model, x))

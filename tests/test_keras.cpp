@@ -1,8 +1,9 @@
-// Keras weight files (issue: TensorFlow-trained MobileNets): keras.applications' MobileNetV2 and
-// MobileNetV3 (Large, Small, minimalistic) layouts written by tests/make_keras_fixtures.py from
-// seeded torch weights, exported by tools/export_weights.py --keras, loaded with no flag but the
-// file, against torch running the same network with BatchNorm eps 1e-3 and TensorFlow's padding,
-// at 224x224 and 230x197.
+// Keras weight files (issue: TensorFlow-trained MobileNets): keras.applications' MobileNet,
+// MobileNetV2 and MobileNetV3 (Large, Small, minimalistic) layouts written by
+// tests/make_keras_fixtures.py from seeded torch weights, exported by tools/export_weights.py
+// --keras, loaded with no flag but the file, against torch running the same network with BatchNorm
+// eps 1e-3 and TensorFlow's padding, at 224x224 and 230x197 (V1: 192x160, Keras' V1 padding being
+// SAME on even sides only).
 
 #include <gtest/gtest.h>
 
@@ -47,18 +48,21 @@ std::vector<KerasCase> keras_cases() {
 
 TEST(Keras, ExportedFilesCarryTheirVariantAndMatchTorch) {
   const auto cases = keras_cases();
-  ASSERT_EQ(cases.size(), 10u) << "V2 at two widths, V3 Large, Small and minimal, two sizes each";
+  ASSERT_EQ(cases.size(), 14u)
+      << "V1 and V2 at two widths, V3 Large, Small and minimal, two sizes each";
   for (const KerasCase& c : cases) {
     SCOPED_TRACE(c.model + " " + c.size);
     const std::string dir = kKerasFixtures + "/" + c.model;
     const Model m = load(dir + "/model.safetensors");
     EXPECT_EQ(m.arch(), parse_arch(c.arch));
-    // V3 is timm's tf_ network under timm's names (its head stays 1280/1024 wide at 0.75).
+    // V1 (ReLU6) and V3 (the tf_ network, its head 1280/1024 wide at 0.75) follow timm's
+    // definitions under timm's names.
     EXPECT_EQ(m.spec().scheme, c.arch == "v2" ? Scheme::Torchvision : Scheme::Timm);
     // Minimalistic: ReLU after the stem, no squeeze-excite anywhere.
-    EXPECT_EQ(m.spec().stem_act, c.arch == "v2" ? Activation::ReLU6
-                                 : c.minimal    ? Activation::ReLU
-                                                : Activation::HardSwish);
+    const Activation stem = c.arch == "v1" || c.arch == "v2" ? Activation::ReLU6
+                            : c.minimal                      ? Activation::ReLU
+                                                             : Activation::HardSwish;
+    EXPECT_EQ(m.spec().stem_act, stem);
     if (c.minimal) {
       for (const BlockSpec& b : m.spec().blocks) EXPECT_EQ(b.squeeze, 0);
     }

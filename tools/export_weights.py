@@ -21,13 +21,16 @@ BatchNorm: gamma 1, beta = conv bias, running_mean 0, running_var 1 - eps
 same float32 weights.  --classes defaults to the ONNX classifier's outputs.
 
 Keras (``--keras``, needs python3-h5py; code in keras_import.py): a Keras 2
-HDF5 file of keras.applications' MobileNetV2 (alpha 0.35-1.4) or
-MobileNetV3Small/Large (alpha 0.75, 1.0; minimalistic too), as published or
-saved with ``save_weights``.  Its layers are matched in order to the model
-of --arch/--width (V2: torchvision's; V3: timm's tf_ network, written under
-timm's key names, the minimalistic variant recognised by its layers), every
-shape checked (a mismatch names the Keras layer and both shapes); --classes
-defaults to the classifier's outputs.  The file gets the metadata of a TensorFlow-trained network:
+HDF5 file of keras.applications' MobileNet (V1, alpha 0.25-1.0), MobileNetV2
+(alpha 0.35-1.4) or MobileNetV3Small/Large (alpha 0.75, 1.0; minimalistic
+too), as published or saved with ``save_weights``.  Its layers are matched
+in order to the model of --arch/--width (V2: torchvision's; V1 and V3:
+timm's, written under timm's key names: V1 with ReLU6, V3 the tf_ network,
+its minimalistic variant recognised by its layers), every shape checked (a
+mismatch names the Keras layer and both shapes); --classes defaults to the
+classifier's outputs.  Keras' V1 pads its stride-2 layers one pixel
+bottom/right, which is SAME on even sides (its published sizes 128-224); at
+sizes that are odd at a stride-2 layer the exported file pads as SAME.  The file gets the metadata of a TensorFlow-trained network:
 padding "tf_same" (Keras pads stride-2 layers by ZeroPadding2D(correct_pad),
 which is TensorFlow's SAME), bn_eps "0.001" (every Keras MobileNet's
 BatchNormalization epsilon) and Keras' preprocessing, x / 127.5 - 1 (mean =
@@ -134,14 +137,11 @@ def load_onnx(path, arch, width, classes=None):
 
 def load_keras(path, arch, width, classes=None):
     """(torch model of ``arch``/``width`` holding the weights of a Keras .h5 file, number of
-    classes, minimal, state dict to write); see the module docstring.  V3 is built as timm
-    builds it (Keras' MobileNetV3 is the network of timm's tf_ ports) and written under timm's
-    names; its minimalistic variant is recognised by its layers (no squeeze-excite, 3x3 only):
-    every shape must match either way.  Raises keras_import.KerasImportError."""
-    if arch == "v1":
-        raise keras_import.KerasImportError(
-            "--keras reads MobileNetV2 and V3 files so far; Keras' MobileNet (V1, with ReLU6) "
-            "is not supported yet")
+    classes, minimal, state dict to write); see the module docstring.  V1 and V3 are written
+    under timm's names, whose definitions they follow (V1: ReLU6, as Keras' MobileNet; V3:
+    Keras' MobileNetV3 is the network of timm's tf_ ports, built with timm_layout); V3's
+    minimalistic variant is recognised by its layers (no squeeze-excite, 3x3 only): every shape
+    must match either way.  Raises keras_import.KerasImportError."""
     layers = keras_import.keras_layers(path)
     if classes is None:
         last = layers[-1][1].get("kernel") if layers else None
@@ -149,8 +149,8 @@ def load_keras(path, arch, width, classes=None):
             raise keras_import.KerasImportError("the last layer with weights has no kernel")
         classes = int(last.shape[-1])
     errors = []
-    for minimal in ([False] if arch == "v2" else [False, True]):
-        if arch == "v2":
+    for minimal in ([False, True] if arch.startswith("v3") else [False]):
+        if arch in ("v1", "v2"):
             model = build_model(arch, width, classes)
         else:
             model = timm_layout.timm_v3_model(arch, width, classes, minimal)
@@ -166,7 +166,7 @@ def load_keras(path, arch, width, classes=None):
             continue
         model.load_state_dict(state, strict=True)
         tensors = exportable_state(model)
-        if arch != "v2":
+        if arch != "v2":  # V1 uses ReLU6 as timm's does; V3 is timm's tf_ network
             tensors = timm_layout.to_timm(arch, tensors, minimal)
         return model, classes, minimal, tensors
     raise keras_import.KerasImportError("; ".join(errors))
@@ -209,7 +209,8 @@ def parse_args(argv=None):
                           "torch.onnx.export; BatchNorm folded or not)")
     src.add_argument("--keras",
                      help="Keras 2 HDF5 weights of keras.applications' "
-                          "MobileNetV2 or MobileNetV3 (needs python3-h5py)")
+                          "MobileNet, MobileNetV2 or MobileNetV3 (needs "
+                          "python3-h5py)")
     src.add_argument("--random", action="store_true",
                      help="seeded random initialisation (torchvision init)")
     parser.add_argument("--seed", type=int, default=0,
