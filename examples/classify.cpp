@@ -90,11 +90,7 @@ int main(int argc, char** argv) {
     if (top < 1) throw mobilenet::Error("--top must be positive");
 
     const mobilenet::ModelMetadata& meta = model.metadata();
-    mobilenet::PreprocessOptions pre;
-    pre.resize_size = meta.resize_size;
-    pre.crop_size = meta.input_size;
-    std::copy(meta.mean, meta.mean + 3, pre.mean);
-    std::copy(meta.std, meta.std + 3, pre.std);
+    const mobilenet::PreprocessOptions pre = meta.preprocess_options();
     mobilenet::dispatch::Workspace ws =
         model.workspace({1, pre.crop_size, pre.crop_size, args.integer("threads", 1)});
     mobilenet::Tensor x({1, pre.crop_size, pre.crop_size, 3});

@@ -38,8 +38,8 @@ std = 0.5 on [0, 1] input), resized to the input size.
 
 ``__metadata__`` written (all values are strings):
 arch, width (repr of the float, e.g. "1.0", "0.35"), num_classes,
-input_size, resize_size, mean, std (comma separated, 3 values), labels (JSON
-array of class names), source; for --keras also padding and bn_eps (and, for
+input_size, resize_size, interpolation, mean, std (comma separated, 3
+values), labels (JSON array of class names), source; for --keras also padding and bn_eps (and, for
 V3, minimal).
 """
 import argparse
@@ -224,6 +224,10 @@ def parse_args(argv=None):
                              "256, with --keras the input size; use 232 for "
                              "torchvision IMAGENET1K_V2 weights of v2 and "
                              "v3_large)")
+    parser.add_argument("--interpolation", choices=("bilinear", "bicubic"),
+                        default="bilinear",
+                        help="the resize's filter (default bilinear, as torchvision's and "
+                             "Keras' weights are evaluated)")
     parser.add_argument("--mean", default=None,
                         help="per-channel mean (default %s, with --keras %s)"
                              % (IMAGENET_MEAN, KERAS_MEAN_STD))
@@ -274,6 +278,7 @@ def main(argv=None):
         args.resize_size or (args.input_size if keras else 256),
         args.mean or (KERAS_MEAN_STD if keras else IMAGENET_MEAN),
         args.std or (KERAS_MEAN_STD if keras else IMAGENET_STD))
+    metadata["interpolation"] = args.interpolation
     if keras:
         metadata["padding"] = "tf_same"
         metadata["bn_eps"] = repr(KERAS_BN_EPS)

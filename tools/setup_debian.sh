@@ -17,6 +17,7 @@ test_packages=(
   python3-numpy python3-pil python3-sklearn  # fixtures and the digits model's data
   python3-onnx                        # the ONNX import tests (tools/onnx_import.py)
   python3-h5py                        # the Keras import tests (tools/keras_import.py)
+  python3-skimage                     # photographs for the preprocessing tests
   qemu-user                           # the portable tools run as older CPUs (dispatch.* tests)
 )
 # Further arguments name extra packages (the ARM, sanitizer and benchmark scripts' tools).

@@ -1,12 +1,18 @@
 #pragma once
-// Image preprocessing as torchvision's ImageNet evaluation transforms do it:
-//   Resize(resize_size) (shorter side, bilinear with antialiasing, as PIL) -> CenterCrop(crop)
-//   -> ToTensor (/255) -> Normalize(mean, std),
-// from 8-bit interleaved pixels with a row stride, into NHWC float.
+// Image preprocessing as torchvision's ImageNet evaluation transforms (and timm's) do it on PIL
+// images:
+//   Resize(resize_size) (shorter side; bilinear or bicubic with antialiasing, as PIL)
+//   -> CenterCrop(crop) -> ToTensor (/255) -> Normalize(mean, std),
+// from 8-bit interleaved pixels with a row stride, into NHWC float. The resampling is PIL's own
+// arithmetic (Pillow's libImaging/Resample.c): per-axis filter weights computed in double,
+// normalised, rounded to 22-bit fixed point, a horizontal then a vertical pass each rounding and
+// clipping to 8 bits. So the output equals torchvision's and timm's bit for bit (tested on
+// photographs, test_preprocess.cpp).
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "mobilenet/core/error.hpp"
@@ -17,49 +23,90 @@ namespace mobilenet {
 /// Channel order of 8-bit interleaved input pixels (alpha is ignored, gray is replicated).
 enum class PixelFormat { Gray, RGB, BGR, RGBA, BGRA };
 
+/// The resampling filter of the resize, as PIL names them.
+enum class Interpolation {
+  Bilinear,  ///< Triangle filter, support 1 (torchvision's default).
+  Bicubic,   ///< Keys' cubic with a = -0.5, support 2 (timm's tf_ ports and EfficientNets).
+};
+
+/// "bilinear" or "bicubic".
+inline const char* to_string(Interpolation i) {
+  return i == Interpolation::Bicubic ? "bicubic" : "bilinear";
+}
+
+/// The filter named `s` ("bilinear" or "bicubic").
+/// @throws Error for any other name.
+inline Interpolation parse_interpolation(const std::string& s) {
+  if (s == "bilinear") return Interpolation::Bilinear;
+  if (s == "bicubic") return Interpolation::Bicubic;
+  throw Error("unknown interpolation '" + s + "' (expected bilinear or bicubic)");
+}
+
 /// torchvision's ImageNet evaluation transforms by default; ModelMetadata::preprocess_options()
 /// gives a weight file's own.
 struct PreprocessOptions {
-  int resize_size = 256;  ///< The shorter side is resized to this (bilinear, antialiased).
-  int crop_size = 224;    ///< Side of the square centre crop: the output's height and width.
+  int resize_size = 256;  ///< The shorter side is resized to this (antialiased).
+  Interpolation interpolation = Interpolation::Bilinear;  ///< The resize's filter.
+  int crop_size = 224;  ///< Side of the square centre crop: the output's height and width.
   float mean[3] = {0.485f, 0.456f, 0.406f};  ///< Per-channel (RGB) mean of pixels in [0, 1].
   float std[3] = {0.229f, 0.224f, 0.225f};   ///< Per-channel (RGB) standard deviation.
 };
 
 namespace detail {
 
-/// PIL-style resampling weights along one axis with the bilinear (triangle) filter, widened by
-/// the scale factor when shrinking (antialiasing), for output samples [first_out, first_out +
-/// count) of a resize from `in` to `out` samples.
-struct ResampleAxis {
-  std::vector<int64_t> first;               // first input sample of each output
-  std::vector<std::vector<float>> weights;  // one weight per input sample from `first`
+/// Pillow's filters (Resample.c: bilinear_filter, bicubic_filter with a = -0.5) and supports.
+inline double resample_filter(Interpolation f, double x) {
+  x = std::abs(x);
+  if (f == Interpolation::Bilinear) return x < 1.0 ? 1.0 - x : 0.0;
+  constexpr double a = -0.5;
+  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+  if (x < 2.0) return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
+  return 0.0;
+}
 
-  ResampleAxis(int64_t in, int64_t out, int64_t first_out, int64_t count) {
+/// Fractional bits of Pillow's fixed-point weights for 8-bit images (PRECISION_BITS).
+inline constexpr int kWeightBits = 32 - 8 - 2;
+
+/// Pillow's resampling weights along one axis (precompute_coeffs, normalize_coeffs_8bpc): the
+/// filter widened by the scale factor when shrinking (antialiasing), normalised to sum 1, in
+/// fixed point, for output samples [first_out, first_out + count) of a resize from `in` to `out`
+/// samples.
+struct ResampleAxis {
+  std::vector<int64_t> first;                 // first input sample of each output
+  std::vector<std::vector<int32_t>> weights;  // one weight per input sample from `first`
+
+  ResampleAxis(Interpolation filter, int64_t in, int64_t out, int64_t first_out, int64_t count) {
     const double scale = static_cast<double>(in) / static_cast<double>(out);
     const double filter_scale = std::max(scale, 1.0);
-    const double support = filter_scale;  // the triangle filter has support 1
+    const double support = (filter == Interpolation::Bicubic ? 2.0 : 1.0) * filter_scale;
+    const double inverse = 1.0 / filter_scale;  // Pillow multiplies by the reciprocal
     for (int64_t x = first_out; x < first_out + count; ++x) {
       const double center = (static_cast<double>(x) + 0.5) * scale;
+      // Pillow truncates toward zero, then clamps.
       const int64_t lo = std::max<int64_t>(static_cast<int64_t>(center - support + 0.5), 0);
       const int64_t hi = std::min<int64_t>(static_cast<int64_t>(center + support + 0.5), in);
-      std::vector<float> w;
+      std::vector<double> w;
       double total = 0.0;
       for (int64_t j = lo; j < hi; ++j) {
-        const double t = std::abs((static_cast<double>(j) - center + 0.5) / filter_scale);
-        const double v = t < 1.0 ? 1.0 - t : 0.0;
-        w.push_back(static_cast<float>(v));
+        const double v = resample_filter(filter, (static_cast<double>(j) - center + 0.5) * inverse);
+        w.push_back(v);
         total += v;
       }
-      for (float& v : w) v = total > 0 ? static_cast<float>(v / total) : 0.0f;
+      std::vector<int32_t> fixed;
+      for (double v : w) {
+        const double k = (total != 0.0 ? v / total : v) * double(1 << kWeightBits);
+        fixed.push_back(static_cast<int32_t>(k < 0 ? k - 0.5 : k + 0.5));  // round half away
+      }
       first.push_back(lo);
-      weights.push_back(std::move(w));
+      weights.push_back(std::move(fixed));
     }
   }
 };
 
-inline uint8_t round_to_u8(float v) {
-  return static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L));
+/// A fixed-point sum rounded and clipped to 8 bits (Pillow's clip8 after adding half a unit).
+inline uint8_t clip8(int64_t acc) {
+  const int64_t v = (acc + (int64_t{1} << (kWeightBits - 1))) >> kWeightBits;
+  return static_cast<uint8_t>(std::clamp<int64_t>(v, 0, 255));
 }
 
 }  // namespace detail
@@ -74,14 +121,19 @@ inline void preprocess_into(const uint8_t* pixels, int width, int height, int64_
   constexpr int kMaxSize = 1 << 14;
   if (!pixels) throw Error("preprocess: null pixel buffer");
   if (width < 1 || height < 1)
-    throw Error("preprocess: image size must be positive, got " + std::to_string(width) + "x" + std::to_string(height));
-  if (o.resize_size < 1 || o.crop_size < 1 || o.crop_size > o.resize_size || o.resize_size > kMaxSize)
-    throw Error("preprocess: need 0 < crop_size <= resize_size <= " + std::to_string(kMaxSize) + ", got crop " +
-                std::to_string(o.crop_size) + " and resize " + std::to_string(o.resize_size));
-  const int channels = format == PixelFormat::Gray ? 1 : (format == PixelFormat::RGB || format == PixelFormat::BGR) ? 3 : 4;
+    throw Error("preprocess: image size must be positive, got " + std::to_string(width) + "x" +
+                std::to_string(height));
+  if (o.resize_size < 1 || o.crop_size < 1 || o.crop_size > o.resize_size ||
+      o.resize_size > kMaxSize)
+    throw Error("preprocess: need 0 < crop_size <= resize_size <= " + std::to_string(kMaxSize) +
+                ", got crop " + std::to_string(o.crop_size) + " and resize " +
+                std::to_string(o.resize_size));
+  const int channels = format == PixelFormat::Gray                                  ? 1
+                       : (format == PixelFormat::RGB || format == PixelFormat::BGR) ? 3
+                                                                                    : 4;
   if (row_stride < static_cast<int64_t>(width) * channels)
-    throw Error("preprocess: row stride " + std::to_string(row_stride) + " is smaller than a row of " +
-                std::to_string(width) + " pixels");
+    throw Error("preprocess: row stride " + std::to_string(row_stride) +
+                " is smaller than a row of " + std::to_string(width) + " pixels");
   const bool bgr = format == PixelFormat::BGR || format == PixelFormat::BGRA;
   // torchvision Resize(int): the shorter side becomes resize_size, the longer one
   // int(resize_size * long / short), computed in double as Python does.
@@ -94,7 +146,8 @@ inline void preprocess_into(const uint8_t* pixels, int width, int height, int64_
   const int64_t crop = o.crop_size;
   const auto top = static_cast<int64_t>(std::nearbyint(static_cast<double>(rh - crop) / 2.0));
   const auto left = static_cast<int64_t>(std::nearbyint(static_cast<double>(rw - crop) / 2.0));
-  const detail::ResampleAxis ax(width, rw, left, crop), ay(height, rh, top, crop);
+  const detail::ResampleAxis ax(o.interpolation, width, rw, left, crop),
+      ay(o.interpolation, height, rh, top, crop);
   // Horizontal pass over the input rows the crop needs, then the vertical pass, rounding to
   // 8 bits after each as PIL does.
   const int64_t row0 = ay.first.front();
@@ -103,25 +156,29 @@ inline void preprocess_into(const uint8_t* pixels, int width, int height, int64_
   for (int64_t y = row0; y < row1; ++y) {
     const uint8_t* row = pixels + y * row_stride;
     for (int64_t x = 0; x < crop; ++x) {
-      float acc[3] = {0, 0, 0};
+      int64_t acc[3] = {0, 0, 0};
       const auto& w = ax.weights[static_cast<size_t>(x)];
       for (size_t k = 0; k < w.size(); ++k) {
-        const uint8_t* p = row + (ax.first[static_cast<size_t>(x)] + static_cast<int64_t>(k)) * channels;
+        const uint8_t* p =
+            row + (ax.first[static_cast<size_t>(x)] + static_cast<int64_t>(k)) * channels;
         for (int c = 0; c < 3; ++c) acc[c] += w[k] * p[channels == 1 ? 0 : (bgr ? 2 - c : c)];
       }
-      for (int c = 0; c < 3; ++c) wide[static_cast<size_t>(((y - row0) * crop + x) * 3 + c)] = detail::round_to_u8(acc[c]);
+      for (int c = 0; c < 3; ++c)
+        wide[static_cast<size_t>(((y - row0) * crop + x) * 3 + c)] = detail::clip8(acc[c]);
     }
   }
   for (int64_t y = 0; y < crop; ++y) {
     const auto& w = ay.weights[static_cast<size_t>(y)];
     const int64_t first = ay.first[static_cast<size_t>(y)] - row0;
     for (int64_t x = 0; x < crop; ++x) {
-      float acc[3] = {0, 0, 0};
+      int64_t acc[3] = {0, 0, 0};
       for (size_t k = 0; k < w.size(); ++k)
         for (int c = 0; c < 3; ++c)
-          acc[c] += w[k] * wide[static_cast<size_t>(((first + static_cast<int64_t>(k)) * crop + x) * 3 + c)];
+          acc[c] +=
+              w[k] *
+              wide[static_cast<size_t>(((first + static_cast<int64_t>(k)) * crop + x) * 3 + c)];
       float* dst = out + (y * crop + x) * 3;
-      for (int c = 0; c < 3; ++c) dst[c] = (detail::round_to_u8(acc[c]) / 255.0f - o.mean[c]) / o.std[c];
+      for (int c = 0; c < 3; ++c) dst[c] = (detail::clip8(acc[c]) / 255.0f - o.mean[c]) / o.std[c];
     }
   }
 }

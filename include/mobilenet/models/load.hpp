@@ -67,6 +67,13 @@ inline ModelMetadata parse_metadata(const SafetensorsFile& f) {
     m.input_size = parse_int(f.name(), "input_size", *v, 1, 1 << 14);
   if (const auto* v = get("resize_size"))
     m.resize_size = parse_int(f.name(), "resize_size", *v, 1, 1 << 14);
+  if (const auto* v = get("interpolation")) {
+    try {
+      m.interpolation = parse_interpolation(*v);
+    } catch (const Error& e) {
+      throw Error(f.name() + ": metadata 'interpolation': " + e.what());
+    }
+  }
   if (const auto* v = get("labels")) {
     try {
       m.labels = nlohmann::json::parse(*v).get<std::vector<std::string>>();
@@ -78,12 +85,19 @@ inline ModelMetadata parse_metadata(const SafetensorsFile& f) {
 }
 
 /// The preprocessing timm's config.json gives, where the file's own metadata says nothing:
-/// input size, resize size (timm: floor(input_size / crop_pct)), mean and std.
+/// input size, resize size (timm: floor(input_size / crop_pct)), interpolation, mean and std.
 inline void apply_timm_config(const TimmConfig& c, ModelMetadata& m) {
   const auto has = [&](const char* k) { return m.raw.count(k) > 0; };
   if (c.input_size && !has("input_size")) m.input_size = *c.input_size;
   if (c.input_size && c.crop_pct && !has("resize_size"))
     m.resize_size = static_cast<int>(std::floor(*c.input_size / *c.crop_pct));
+  if (!c.interpolation.empty() && !has("interpolation")) {
+    try {
+      m.interpolation = parse_interpolation(c.interpolation);
+    } catch (const Error& e) {
+      throw Error(c.path + ": " + e.what());
+    }
+  }
   if (c.mean && !has("mean")) std::copy(c.mean->begin(), c.mean->end(), m.mean);
   if (c.std && !has("std")) std::copy(c.std->begin(), c.std->end(), m.std);
 }

@@ -23,13 +23,16 @@ struct ModelMetadata {
   int input_size = 224;
   /// The shorter image side is resized to this before cropping (metadata `resize_size`).
   int resize_size = 256;
+  /// The resize's filter (metadata `interpolation`: bilinear or bicubic).
+  Interpolation interpolation = Interpolation::Bilinear;
   /// Every `__metadata__` entry as stored in the file, including ones the library does not use.
   std::map<std::string, std::string> raw;
 
-  /// The preprocessing this metadata describes: resize, centre crop, mean and std.
+  /// The preprocessing this metadata describes: resize and its filter, centre crop, mean, std.
   PreprocessOptions preprocess_options() const {
     PreprocessOptions o;
     o.resize_size = resize_size;
+    o.interpolation = interpolation;
     o.crop_size = input_size;
     std::copy(mean, mean + 3, o.mean);
     std::copy(std, std + 3, o.std);
