@@ -1,5 +1,5 @@
 // mobilenet-summary: the per-layer table of a MobileNet (output shape, parameters, MACs) and
-// totals, from the config tables alone; no weight file needed.
+// totals, from the config tables alone, or of a weight file's model with its preprocessing.
 
 #include <cstdio>
 
@@ -9,17 +9,21 @@
 #include "mobilenet/io/preprocess.hpp"
 
 static const char kUsage[] =
-    "usage: mobilenet-summary --arch {v1,v2,v3_large,v3_small} [--width W] [--classes N]\n"
+    "usage: mobilenet-summary (--arch {v1,v2,v3_large,v3_small} | --weights F.safetensors)\n"
+    "                         [--width W] [--classes N]\n"
     "                         [--resolution R | --resolution HxW] [--scheme {torchvision,timm}]\n"
-    "                         [--padding {torch,tf_same}] [--isa PATH]\n"
+    "                         [--padding {torch,tf_same}] [--timm-arch NAME] [--isa PATH]\n"
     "Prints every layer's output shape, parameter count and multiply-accumulates at batch 1,\n"
     "and the workspace arena size for that input. --scheme timm: the network as timm defines it\n"
-    "(mobilenetv3_large_075 etc. round some channel counts differently).\n";
+    "(mobilenetv3_large_075 etc. round some channel counts differently). --weights: the model a\n"
+    "weight file describes (as mobilenet-infer loads it) and its preprocessing preset; the\n"
+    "resolution defaults to its input size.\n";
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-summary", [&] {
     const cli::Args args(argc, argv,
-                         {"arch", "width", "classes", "resolution", "scheme", "padding", "isa"},
+                         {"arch", "weights", "width", "classes", "resolution", "scheme", "padding",
+                          "timm-arch", "isa"},
                          {"help"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
@@ -27,13 +31,28 @@ int main(int argc, char** argv) {
     }
     if (!args.positional.empty())
       throw mobilenet::Error("unexpected argument '" + args.positional[0] + "'");
-    const mobilenet::Arch arch = mobilenet::parse_arch(args.require("arch"));
-    const mobilenet::ModelOptions options{
-        args.number("width", 1.0), args.integer("classes", 1000), *cli::scheme_option(args, false),
-        cli::padding_option(args).value_or(mobilenet::PaddingMode::Torch)};
-    const mobilenet::dispatch::Model model =
-        mobilenet::dispatch::random_model(arch, options, 0, cli::dispatch_options(args));
-    const std::string r = args.get("resolution", "224");
+    const bool file = args.has("weights");
+    if (!file && !args.has("arch")) throw mobilenet::Error("pass --arch or --weights");
+    const mobilenet::dispatch::Model model = [&] {
+      if (file) {
+        mobilenet::LoadOptions lo;
+        if (args.has("arch")) lo.arch = mobilenet::parse_arch(args.get("arch"));
+        if (args.has("width")) lo.width = args.number("width", 1.0);
+        if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
+        lo.scheme = cli::scheme_option(args);
+        lo.padding = cli::padding_option(args);
+        if (args.has("timm-arch")) lo.timm_arch = args.get("timm-arch");
+        return mobilenet::dispatch::load(args.require("weights"), lo, cli::dispatch_options(args));
+      }
+      const mobilenet::ModelOptions options{
+          args.number("width", 1.0), args.integer("classes", 1000),
+          *cli::scheme_option(args, false),
+          cli::padding_option(args).value_or(mobilenet::PaddingMode::Torch)};
+      return mobilenet::dispatch::random_model(mobilenet::parse_arch(args.require("arch")), options,
+                                               0, cli::dispatch_options(args));
+    }();
+    const std::string r =
+        args.get("resolution", file ? std::to_string(model.metadata().input_size) : "224");
     const auto side = [&](const std::string& text) {
       size_t used = 0;
       long long v = -1;
@@ -49,6 +68,9 @@ int main(int argc, char** argv) {
     const int64_t h = side(r.substr(0, x)), w = x == std::string::npos ? h : side(r.substr(x + 1));
     const std::size_t bytes = model.workspace_bytes({1, h, w, 1});  // validates the size too
     std::printf("%s\n", cli::isa_report(model.isa()).c_str());
+    if (file)
+      std::printf("preprocessing: %s\n",
+                  mobilenet::to_string(model.metadata().preprocess_options()).c_str());
     std::fputs(model.summary(h, w).c_str(), stdout);
     std::printf("workspace arena: %zu bytes (%.2f MiB) at batch 1\n", bytes,
                 static_cast<double>(bytes) / (1 << 20));

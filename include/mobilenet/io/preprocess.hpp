@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,23 @@ struct PreprocessOptions {
   float mean[3] = {0.485f, 0.456f, 0.406f};  ///< Per-channel (RGB) mean of pixels in [0, 1].
   float std[3] = {0.229f, 0.224f, 0.225f};   ///< Per-channel (RGB) standard deviation.
 };
+
+/// One line naming the preset, e.g. "resize 256 (bilinear), centre crop 224, mean
+/// 0.485,0.456,0.406, std 0.229,0.224,0.225", as mobilenet-summary prints it.
+inline std::string to_string(const PreprocessOptions& o) {
+  const auto triple = [](const float(&v)[3]) {
+    std::string s;
+    for (int i = 0; i < 3; ++i) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%s%g", i ? "," : "", static_cast<double>(v[i]));
+      s += buf;
+    }
+    return s;
+  };
+  return "resize " + std::to_string(o.resize_size) + " (" + to_string(o.interpolation) +
+         "), centre crop " + std::to_string(o.crop_size) + ", mean " + triple(o.mean) + ", std " +
+         triple(o.std);
+}
 
 namespace detail {
 
