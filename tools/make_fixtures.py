@@ -34,7 +34,8 @@ at 224x224 batch 1 and 230x197 batch 3, with ``padding: tf_same`` in the weights
 DIR/tf_same/cases.txt lists them as cases.txt does.
 
 DIR/digits/ holds the held-out split of the digits data set preprocessed as
-in tools/train_digits.py (input.npy), its labels (labels.npy, int64; labels_f32.npy, float32) and the
+in tools/train_digits.py (input.npy), 100 training images preprocessed alike for int8
+calibration (calibration.npy), its labels (labels.npy, int64; labels_f32.npy, float32) and the
 logits of examples/data/digits_v3_small.safetensors run by torch
 (expected.npy).
 """
@@ -299,6 +300,9 @@ def write_tf_same_cases(out, arch, model, seed):
     return lines
 
 
+DIGITS_CALIBRATION = 100
+
+
 def write_digits(out, weights=DIGITS_WEIGHTS):
     """Held-out digits inputs, labels and torch logits of the shipped model."""
     import train_digits
@@ -307,12 +311,16 @@ def write_digits(out, weights=DIGITS_WEIGHTS):
     size = int(md["input_size"])
     mean = [float(v) for v in md["mean"].split(",")]
     std = [float(v) for v in md["std"].split(",")]
-    _, _, x_te, y_te = train_digits.load_split()
+    x_tr, _, x_te, y_te = train_digits.load_split()
     x = train_digits.preprocess(x_te, size, mean, std)
+    # Calibration images for the int8 model: the first 100 of the training split (the split
+    # is stratified and shuffled), never the held-out images it is evaluated on.
+    calibration = train_digits.preprocess(x_tr[:DIGITS_CALIBRATION], size, mean, std)
     logits = forward(model, x).astype(np.float32)
     case_dir = os.path.join(out, "digits")
     os.makedirs(case_dir, exist_ok=True)
     np.save(os.path.join(case_dir, "input.npy"), x)
+    np.save(os.path.join(case_dir, "calibration.npy"), calibration)
     np.save(os.path.join(case_dir, "labels.npy"), y_te.astype(np.int64))
     # The same labels as float32, the one dtype the C++ .npy reader accepts.
     np.save(os.path.join(case_dir, "labels_f32.npy"), y_te.astype(np.float32))

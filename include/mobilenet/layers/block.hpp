@@ -20,11 +20,13 @@
 //       using only `scratch`'s regions, no allocation; calls prof.lap() after each layer it
 //       describes when prof.per_layer(). Results must not depend on pool.threads().
 //
-// is_block_v<B> checks the signatures at compile time (models/network.hpp static_asserts it for each kind).
+// is_block_v<B> checks the signatures at compile time (models/network.hpp static_asserts it for
+// each kind).
 
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "mobilenet/core/tensor.hpp"
@@ -60,6 +62,16 @@ struct is_block<
                                         BlockScratchSize>> {};
 
 }  // namespace block_detail
+
+/// Calls f(block) on a block, or on the alternative a variant of block kinds holds.
+template <class B, class F>
+decltype(auto) visit_block(const B& block, F&& f) {
+  return f(block);
+}
+template <class... Kinds, class F>
+decltype(auto) visit_block(const std::variant<Kinds...>& block, F&& f) {
+  return std::visit(std::forward<F>(f), block);
+}
 
 /// Whether B has the four const members of the block concept (layers/block.hpp).
 template <class B>

@@ -15,12 +15,13 @@ namespace mobilenet {
 
 /// The named scratch regions, in the order the arena holds them.
 enum class ScratchRegion : int {
-  Expanded,   ///< output of the 1x1 expansion (or a fused block's per-thread rings)
-  Depthwise,  ///< output of the depthwise conv (or a fused block's per-thread bands)
-  SeRowSums,  ///< squeeze-excite: per-row channel sums, batch x height x channels
-  SePooled,   ///< squeeze-excite: pooled channels, batch x channels
-  SeHidden,   ///< squeeze-excite: the reduced layer's output, batch x squeeze width
-  SeGate,     ///< squeeze-excite: the gate, batch x channels
+  Expanded,     ///< output of the 1x1 expansion (or a fused block's per-thread rings)
+  Depthwise,    ///< output of the depthwise conv (or a fused block's per-thread bands)
+  SeRowSums,    ///< squeeze-excite: per-row channel sums, batch x height x channels
+  SePooled,     ///< squeeze-excite: pooled channels, batch x channels
+  SeHidden,     ///< squeeze-excite: the reduced layer's output, batch x squeeze width
+  SeGate,       ///< squeeze-excite: the gate, batch x channels
+  StemColumns,  ///< the int8 stem's gathered input rows (layers/int8/convs.hpp)
   kCount
 };
 

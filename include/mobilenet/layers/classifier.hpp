@@ -42,10 +42,20 @@ class Classifier {
   void forward(ConstTensorView in, float* pooled, float* hidden, float* logits, ThreadPool& pool,
                Profiler& prof) const {
     require_contiguous("Classifier", "input", in);
+    if (in.shape.c != in_features())
+      throw Error("Classifier: input has " + std::to_string(in.shape.c) + " channels, expected " +
+                  std::to_string(in_features()));
     const int64_t n = in.shape.n;
     kernels::global_average_pool(in, pooled, 0, n);
     prof.lap();
-    ConstTensorView x{pooled, {n, 1, 1, in.shape.c}};
+    forward_pooled(pooled, n, hidden, logits, pool, prof);
+  }
+
+  /// The layers after the pool: `pooled` holds batch `n` x in_features floats (an int8 network
+  /// pools its own features), `hidden` and `logits` as for forward().
+  void forward_pooled(const float* pooled, int64_t n, float* hidden, float* logits,
+                      ThreadPool& pool, Profiler& prof) const {
+    ConstTensorView x{pooled, {n, 1, 1, in_features()}};
     const int64_t hw = hidden_features();
     for (size_t i = 0; i < linears_.size(); ++i) {
       const bool last = i + 1 == linears_.size();

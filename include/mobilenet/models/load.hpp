@@ -188,7 +188,15 @@ inline namespace MOBILENET_ISA {
 /// @throws Error naming the file if the architecture is unknown, the metadata is malformed or
 /// the weights do not match the model.
 inline Model load(const SafetensorsFile& file, const LoadOptions& options = {},
-                  const TimmConfig* timm_config = nullptr) {
+                  const TimmConfig* timm_config = nullptr);
+
+namespace load_detail {
+
+/// load()'s work with the last step, building the model from its spec and weights, left to
+/// `build(spec, weights, keys)` (the float model or the int8 one).
+template <class Build>
+Model load_with(const SafetensorsFile& file, const LoadOptions& options,
+                const TimmConfig* timm_config, Build&& build) {
   require_compiled_isa();
   const std::string& path = file.name();
   const auto& meta = file.metadata();
@@ -319,12 +327,39 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {},
                 "' (the stem convolution's weight); is it a MobileNet state dict?");
   if (options.reject_non_finite) detail::check_finite(file);
   SafetensorsWeights weights(file);
-  Model model(spec, weights, network_keys(spec));
+  Model model = build(spec, weights, network_keys(spec));
   weights.check_complete(desc.str());
   ModelMetadata metadata = detail::parse_metadata(file);
   if (timm_config) detail::apply_timm_config(*timm_config, metadata);
   model.set_metadata(std::move(metadata));
   return model;
+}
+
+inline Model build_float(const NetworkSpec& spec, WeightSource& w, const NetworkKeys& keys) {
+  return Model(spec, w, keys);
+}
+
+/// Opens `path` (with timm's config.json beside it for a file that names no architecture: the
+/// Hugging Face hub layout) and loads it with `build`.
+template <class Build>
+Model load_path_with(const std::string& path, const LoadOptions& options, Build&& build) {
+  require_compiled_isa();  // before the file is read: its conversions run this path's code
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  const std::string::size_type slash = path.find_last_of('/');
+  const std::string config =
+      (slash == std::string::npos ? "" : path.substr(0, slash + 1)) + "config.json";
+  // Read only for a file that names no architecture itself (timm's hub files hold no metadata).
+  std::optional<TimmConfig> timm_config;
+  if (!file.metadata().count("arch") && std::ifstream(config).good())
+    timm_config = read_timm_config(config);
+  return load_with(file, options, timm_config ? &*timm_config : nullptr, build);
+}
+
+}  // namespace load_detail
+
+inline Model load(const SafetensorsFile& file, const LoadOptions& options,
+                  const TimmConfig* timm_config) {
+  return load_detail::load_with(file, options, timm_config, load_detail::build_float);
 }
 
 /// Loads a model from a safetensors file with torchvision's or timm's state-dict keys (detected,
@@ -336,17 +371,21 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {},
 /// @throws Error naming the file if it cannot be read, is not a valid safetensors file, or does
 /// not hold the weights of the model it describes.
 inline Model load(const std::string& path, const LoadOptions& options = {}) {
-  require_compiled_isa();  // before the file is read: its conversions run this path's code
-  const SafetensorsFile file = SafetensorsFile::open(path);
-  // timm's hub layout: model.safetensors with config.json in the same directory.
-  const std::string::size_type slash = path.find_last_of('/');
-  const std::string config =
-      (slash == std::string::npos ? "" : path.substr(0, slash + 1)) + "config.json";
-  // Read only for a file that names no architecture itself (timm's hub files hold no metadata).
-  std::optional<TimmConfig> timm_config;
-  if (!file.metadata().count("arch") && std::ifstream(config).good())
-    timm_config = read_timm_config(config);
-  return load(file, options, timm_config ? &*timm_config : nullptr);
+  return load_detail::load_path_with(path, options, load_detail::build_float);
+}
+
+/// Loads the float model at `path` as load() does and quantizes it to int8 (Precision::int8),
+/// calibrating activation ranges on `calibration`: float NHWC images preprocessed as the model
+/// expects (its metadata().preprocess_options()). See quantize_network() for the scheme.
+/// @throws Error as load(), or if calibration fails (an empty or non-3-channel batch, a
+/// non-finite value).
+inline Model quantize(const std::string& path, ConstTensorView calibration,
+                      const QuantizeOptions& quantize_options = {},
+                      const LoadOptions& options = {}) {
+  return load_detail::load_path_with(
+      path, options, [&](const NetworkSpec& spec, WeightSource& w, const NetworkKeys& keys) {
+        return Model(spec, w, keys, calibration, quantize_options);
+      });
 }
 
 /// A model with seeded random weights (no file needed): for benchmarks and summaries. Its

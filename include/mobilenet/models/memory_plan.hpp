@@ -75,8 +75,8 @@ namespace memory_plan_detail {
 /// Calls f(output shape, its pixel stride (0: contiguous), scratch size or null) for every stage
 /// of `net` at `input`, the scratch planned for `threads` threads and fused blocks or not; checks
 /// that no stage shrinks the image to nothing.
-template <class F>
-void walk(const Network& net, const Shape& input, int threads, bool fused, F&& f) {
+template <class Net, class F>
+void walk(const Net& net, const Shape& input, int threads, bool fused, F&& f) {
   const auto check = [&](const Shape& out, const std::string& where) {
     if (out.h < 1 || out.w < 1)
       throw Error("input " + std::to_string(input.h) + "x" + std::to_string(input.w) +
@@ -85,27 +85,28 @@ void walk(const Network& net, const Shape& input, int threads, bool fused, F&& f
   };
   Shape s = net.stem.output_shape(input);
   check(s, "the stem");
-  f(s, 0, nullptr);
+  const BlockScratchSize stem = net.stem_scratch_size(input);
+  f(s, 0, &stem);
   for (size_t i = 0; i < net.blocks.size(); ++i) {
-    std::visit(
-        [&](const auto& b) {
-          const Shape out = b.output_shape(s);
-          check(out, "block " + std::to_string(i + 1));
-          const BlockScratchSize size = b.scratch_size(s, threads, fused);
-          f(out, net.block_output_stride(i), &size);
-          s = out;
-        },
-        net.blocks[i]);
+    visit_block(net.blocks[i], [&](const auto& b) {
+      const Shape out = b.output_shape(s);
+      check(out, "block " + std::to_string(i + 1));
+      const BlockScratchSize size = b.scratch_size(s, threads, fused);
+      f(out, net.block_output_stride(i), &size);
+      s = out;
+    });
   }
   if (net.last_conv) f(net.last_conv->output_shape(s), 0, nullptr);
 }
 
 }  // namespace memory_plan_detail
 
-/// Plans `net`'s arena for the input and options `o`.
+/// Plans the arena of `net` (a Network or an Int8Network: activations of Net::Element, the
+/// classifier's buffers float) for the input and options `o`.
 /// @throws Error if the size is out of range or too small for the network, a feature index does
 /// not exist, or both profiling modes are asked for.
-inline MemoryPlan plan_memory(const Network& net, const WorkspaceOptions& o) {
+template <class Net>
+MemoryPlan plan_memory(const Net& net, const WorkspaceOptions& o) {
   // Bounds keep every size product below 2^63; larger inputs are not images.
   constexpr int64_t kMaxSide = 1 << 15, kMaxBatch = 1 << 16;
   if (o.batch < 1 || o.height < 1 || o.width < 1 || o.batch > kMaxBatch || o.height > kMaxSide ||
@@ -123,7 +124,7 @@ inline MemoryPlan plan_memory(const Network& net, const WorkspaceOptions& o) {
                   "] (torchvision's model.features indices)");
   using R = WorkspaceRegion;
   const auto at = [](R r) { return static_cast<int>(r); };
-  constexpr int64_t kFloat = sizeof(float);
+  constexpr int64_t kFloat = sizeof(float), kElement = sizeof(typename Net::Element);
   int64_t bytes[kWorkspaceRegions] = {};
   std::vector<Shape> stage_shapes;
   // Blocks run fused (banded, per-thread scratch) unless the profiler times each layer.
@@ -136,7 +137,7 @@ inline MemoryPlan plan_memory(const Network& net, const WorkspaceOptions& o) {
         const R buffer = stage_shapes.size() % 2 == 0 ? R::ActivationA : R::ActivationB;
         stage_shapes.push_back(out);
         bytes[at(buffer)] =
-            std::max(bytes[at(buffer)], out.pixels() * (stride ? stride : out.c) * kFloat);
+            std::max(bytes[at(buffer)], out.pixels() * (stride ? stride : out.c) * kElement);
         if (!s) return;
         for (int r = 0; r < kScratchRegions; ++r) {
           int64_t& region = bytes[at(R::ScratchBegin) + r];

@@ -8,10 +8,14 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "mobilenet/core/precision.hpp"
 #include "mobilenet/io/preprocess.hpp"
 #include "mobilenet/models/executor.hpp"
+#include "mobilenet/models/int8_executor.hpp"
+#include "mobilenet/models/int8_network_builder.hpp"
 #include "mobilenet/models/memory_plan.hpp"
 #include "mobilenet/models/metadata.hpp"
 #include "mobilenet/models/network_builder.hpp"
@@ -35,14 +39,29 @@ class Model {
   Model(const NetworkSpec& spec, WeightSource& source, const NetworkKeys& keys)
       : net_(build_network(spec, source, keys)), id_(next_id()) {}
 
+  /// Builds `spec` in int8 (Precision::int8): weights from `source` as above, quantized after
+  /// folding, activation ranges calibrated on the float NHWC images `calibration`, preprocessed
+  /// as the model expects (see quantize_network()). Same API: float input, float logits.
+  /// @throws Error as the float constructor, or if the calibration batch is empty or not
+  /// 3-channel, or calibration meets a non-finite value.
+  Model(const NetworkSpec& spec, WeightSource& source, const NetworkKeys& keys,
+        ConstTensorView calibration, const QuantizeOptions& options = {})
+      : net_(quantize_network(spec, source, keys, calibration, options)), id_(next_id()) {}
+
   /// The network's concrete layer widths, strides and activations.
-  const NetworkSpec& spec() const { return net_.spec; }
+  const NetworkSpec& spec() const {
+    return std::visit([](const auto& net) -> const NetworkSpec& { return net.spec; }, net_);
+  }
+  /// The arithmetic the layers run in (fp32, or int8 for a quantized model).
+  Precision precision() const {
+    return std::holds_alternative<Int8Network>(net_) ? Precision::int8 : Precision::fp32;
+  }
   /// The architecture: V1, V2, V3-Large or V3-Small.
-  Arch arch() const { return net_.spec.arch; }
+  Arch arch() const { return spec().arch; }
   /// Whose model definitions the network follows (torchvision's or timm's).
-  Scheme scheme() const { return net_.spec.scheme; }
+  Scheme scheme() const { return spec().scheme; }
   /// The number of classes, i.e. of logits per image.
-  int num_classes() const { return net_.spec.num_classes; }
+  int num_classes() const { return spec().num_classes; }
   /// The square input side the model was trained at: the file's `input_size` metadata, else 224.
   /// Any input size works; this is the one preprocessing should crop to.
   int input_size() const { return metadata_.input_size; }
@@ -58,7 +77,7 @@ class Model {
   /// @throws Error if the size is out of range, too small for the network, or a feature index
   /// does not exist.
   Workspace workspace(const WorkspaceOptions& o = {}) const {
-    Workspace ws(id_, plan_memory(net_, o), o);
+    Workspace ws(id_, std::visit([&](const auto& net) { return plan_memory(net, o); }, net_), o);
     if (o.profile) ws.profiler_.enable(layers(o.height, o.width).size(), Profiler::Level::Layers);
     if (o.profile_stages)
       ws.profiler_.enable(stages(o.height, o.width).size(), Profiler::Level::Stages);
@@ -67,7 +86,8 @@ class Model {
 
   /// Bytes of the arena a workspace for these options would hold, without allocating it.
   std::size_t workspace_bytes(const WorkspaceOptions& o = {}) const {
-    return static_cast<std::size_t>(plan_memory(net_, o).total);
+    return static_cast<std::size_t>(
+        std::visit([&](const auto& net) { return plan_memory(net, o).total; }, net_));
   }
 
   /// Runs the batch `x` (NHWC, the shape `ws` was planned for) and returns the logits
@@ -78,26 +98,28 @@ class Model {
     if (x.shape != ws.input_)
       throw Error("forward: input shape " + x.shape.str() + " does not match the workspace's " +
                   ws.input_.str() + "; plan a workspace for this shape");
-    return run_network(net_, x, ws.buffers_, *ws.pool_, ws.profiler_);
+    if (const auto* int8 = std::get_if<Int8Network>(&net_))
+      return run_int8_network(*int8, x, ws.buffers_, *ws.pool_, ws.profiler_);
+    return run_network(std::get<Network>(net_), x, ws.buffers_, *ws.pool_, ws.profiler_);
   }
 
   /// One row per layer (name, type, output shape, parameters, MACs) at a batch-1 input of
   /// `height` x `width`, in execution order.
   std::vector<LayerInfo> layers(int64_t height, int64_t width) const {
-    return layer_rows(net_, height, width);
+    return std::visit([&](const auto& net) { return layer_rows(net, height, width); }, net_);
   }
 
   /// One row per stage (the stem, each block, the last 1x1 conv, the classifier head) at a
   /// batch-1 input of `height` x `width`: its layers' rows merged, the type listing what the
   /// layers are ("expand+depthwise+se+project"), the output the stage's last.
   std::vector<LayerInfo> stages(int64_t height, int64_t width) const {
-    return stage_rows(net_, height, width);
+    return std::visit([&](const auto& net) { return stage_rows(net, height, width); }, net_);
   }
 
   /// A printable table of every layer's output shape, parameters and MACs at a batch-1 input of
   /// `height` x `width`, with totals (what mobilenet-summary prints).
   std::string summary(int64_t height, int64_t width) const {
-    return summary_table(net_, height, width);
+    return std::visit([&](const auto& net) { return summary_table(net, height, width); }, net_);
   }
 
  private:
@@ -106,7 +128,7 @@ class Model {
     return counter++;
   }
 
-  Network net_;
+  std::variant<Network, Int8Network> net_;
   uint64_t id_;
   ModelMetadata metadata_;
 };

@@ -28,7 +28,8 @@ static_assert(is_block_v<DepthwiseSeparable> && is_block_v<InvertedResidual>,
 
 /// Stem conv, blocks, optional last 1x1 conv and classifier. Immutable once built.
 struct Network {
-  NetworkSpec spec;  ///< What it was built from.
+  using Element = float;  ///< What the activations between stages hold.
+  NetworkSpec spec;       ///< What it was built from.
   Conv2d stem;
   std::vector<Block> blocks;
   std::optional<PointwiseConv2d> last_conv;
@@ -37,6 +38,12 @@ struct Network {
   /// Feature stages (torchvision's model.features indices): 0 the stem, 1..N the blocks, N+1 the
   /// last 1x1 conv if there is one.
   int stage_count() const { return static_cast<int>(blocks.size()) + (last_conv ? 2 : 1); }
+
+  /// Arithmetic of the layers, as summaries print it.
+  static const char* precision() { return "fp32"; }
+
+  /// The stem needs no scratch (it reads the input image directly).
+  BlockScratchSize stem_scratch_size(const Shape&) const { return {}; }
 
   /// Elements between the pixels of block i's output: padded (kernels::padded_pixel_stride) when
   /// the next block is depthwise-separable too, as both read and write padded tensors (V1's

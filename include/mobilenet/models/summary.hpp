@@ -1,6 +1,7 @@
 #pragma once
-// What a Network is, as rows and text: one row per layer or per stage (output shape, parameters,
-// MACs at a given input size), and the table mobilenet-summary prints.
+// What a network (float Network or Int8Network) is, as rows and text: one row per layer or per
+// stage (output shape, parameters, MACs at a given input size), and the table mobilenet-summary
+// prints.
 
 #include <cstdint>
 #include <cstdio>
@@ -16,8 +17,8 @@ inline namespace MOBILENET_ISA {
 
 /// Calls f(stage name, its layers' rows) for the stem, each block, the last 1x1 conv and the
 /// classifier of `net`, at a batch-1 input of `height` x `width`.
-template <class F>
-void describe_stages(const Network& net, int64_t height, int64_t width, F&& f) {
+template <class Net, class F>
+void describe_stages(const Net& net, int64_t height, int64_t width, F&& f) {
   std::vector<LayerInfo> rows;
   const auto emit = [&](const std::string& name) {
     f(name, rows);
@@ -28,12 +29,10 @@ void describe_stages(const Network& net, int64_t height, int64_t width, F&& f) {
   emit("features.0");
   for (size_t i = 0; i < net.blocks.size(); ++i) {
     const std::string name = "features." + std::to_string(i + 1);
-    std::visit(
-        [&](const auto& b) {
-          b.describe(name, s, rows);
-          s = b.output_shape(s);
-        },
-        net.blocks[i]);
+    visit_block(net.blocks[i], [&](const auto& b) {
+      b.describe(name, s, rows);
+      s = b.output_shape(s);
+    });
     emit(name);
   }
   if (net.last_conv) {
@@ -47,7 +46,8 @@ void describe_stages(const Network& net, int64_t height, int64_t width, F&& f) {
 }
 
 /// One row per layer in execution order (see Model::layers).
-inline std::vector<LayerInfo> layer_rows(const Network& net, int64_t height, int64_t width) {
+template <class Net>
+std::vector<LayerInfo> layer_rows(const Net& net, int64_t height, int64_t width) {
   std::vector<LayerInfo> rows;
   describe_stages(net, height, width,
                   [&](const std::string&, const std::vector<LayerInfo>& layers) {
@@ -57,7 +57,8 @@ inline std::vector<LayerInfo> layer_rows(const Network& net, int64_t height, int
 }
 
 /// One row per stage, its layers merged (see Model::stages).
-inline std::vector<LayerInfo> stage_rows(const Network& net, int64_t height, int64_t width) {
+template <class Net>
+std::vector<LayerInfo> stage_rows(const Net& net, int64_t height, int64_t width) {
   std::vector<LayerInfo> rows;
   describe_stages(
       net, height, width, [&](const std::string& name, const std::vector<LayerInfo>& layers) {
@@ -77,7 +78,8 @@ inline std::vector<LayerInfo> stage_rows(const Network& net, int64_t height, int
 }
 
 /// The printable layer table with totals (see Model::summary).
-inline std::string summary_table(const Network& net, int64_t height, int64_t width) {
+template <class Net>
+std::string summary_table(const Net& net, int64_t height, int64_t width) {
   const NetworkSpec& spec = net.spec;
   std::ostringstream os;
   char line[256];
@@ -85,8 +87,8 @@ inline std::string summary_table(const Network& net, int64_t height, int64_t wid
                 "output (HxWxC)", "params", "MACs");
   os << "mobilenet " << to_string(spec.arch) << (spec.scheme == Scheme::Timm ? " (timm)" : "")
      << " width " << spec.width << ", " << spec.num_classes << " classes"
-     << (spec.padding == PaddingMode::TfSame ? ", tf_same padding" : "") << ", input " << height
-     << "x" << width << "\n"
+     << (spec.padding == PaddingMode::TfSame ? ", tf_same padding" : "") << ", " << net.precision()
+     << ", input " << height << "x" << width << "\n"
      << line;
   int64_t params = 0, macs = 0;
   for (const LayerInfo& r : layer_rows(net, height, width)) {

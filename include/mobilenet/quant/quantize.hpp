@@ -156,5 +156,56 @@ inline int8_t requantize(int32_t acc, float multiplier, const OutputClamp& c) {
   return static_cast<int8_t>(round_even(f) + c.zero_point);
 }
 
+/// The float value of an activation, in the float32 operations every int8 lookup table is made
+/// with (core/activation.hpp's scalar forms: hard-sigmoid relu6(x + 3) * (1/6), timm and
+/// torchvision's definition).
+inline float activation_value(Activation act, float x) {
+  const auto relu6 = [](float v) { return std::min(std::max(v, 0.0f), 6.0f); };
+  switch (act) {
+    case Activation::Identity:
+      return x;
+    case Activation::ReLU:
+      return std::max(x, 0.0f);
+    case Activation::ReLU6:
+      return relu6(x);
+    case Activation::HardSigmoid:
+      return relu6(x + 3.0f) * (1.0f / 6.0f);
+    case Activation::HardSwish:
+      return x * (relu6(x + 3.0f) * (1.0f / 6.0f));
+  }
+  return x;
+}
+
+/// Whether `act` folds into requantization's clamp (else a lookup table follows the layer).
+inline bool is_clamp(Activation act) {
+  return act == Activation::Identity || act == Activation::ReLU || act == Activation::ReLU6;
+}
+
+/// A conv or linear layer quantized: int8 weights [cout][k] (k = cin * kernel * kernel in the
+/// caller's order), int32 biases at s_in * s_w, the requantization multipliers s_in * s_w / s_out
+/// and the output clamp.
+struct QuantizedConv {
+  std::vector<int8_t> weight;
+  std::vector<int32_t> bias;
+  std::vector<float> multiplier;
+  OutputClamp clamp;
+};
+
+/// Quantizes folded float weights `w` [cout][k] and `bias` [cout] for inputs quantized with `in`
+/// and outputs with `out`, `act` (a clamp: Identity, ReLU, ReLU6) folded into the clamp.
+/// @throws Error if a weight is not finite, a bias overflows int32 or `act` is not a clamp.
+inline QuantizedConv quantize_conv(const float* w, const float* bias, int64_t cout, int64_t k,
+                                   QuantParams in, QuantParams out, Activation act,
+                                   bool per_channel = true) {
+  QuantizedWeights q = quantize_weights(w, cout, k, per_channel);
+  QuantizedConv c{std::move(q.values), std::vector<int32_t>(static_cast<std::size_t>(cout)),
+                  std::vector<float>(static_cast<std::size_t>(cout)), output_clamp(out, act)};
+  for (std::size_t o = 0; o < static_cast<std::size_t>(cout); ++o) {
+    c.bias[o] = quantize_bias(bias[o], in.scale, q.scales[o]);
+    c.multiplier[o] = in.scale * q.scales[o] / out.scale;
+  }
+  return c;
+}
+
 }  // namespace quant
 }  // namespace mobilenet

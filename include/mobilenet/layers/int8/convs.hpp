@@ -1,0 +1,223 @@
+#pragma once
+// int8 convolution layers over int8 NHWC tensors: a quantized layer's packed weights and
+// requantization (the arithmetic: quant/quantize.hpp; kernels: kernels/pointwise_int8.hpp and
+// kernels/depthwise_int8.hpp), built from folded float weights and the calibrated parameters of
+// the layer's input and output. The activation folded in is a clamp (Identity, ReLU, ReLU6); a
+// hard-swish follows as a lookup table (layers/int8/elementwise.hpp).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mobilenet/core/activation_kind.hpp"
+#include "mobilenet/core/tensor.hpp"
+#include "mobilenet/kernels/depthwise_int8.hpp"
+#include "mobilenet/kernels/padding.hpp"
+#include "mobilenet/kernels/pointwise_int8.hpp"
+#include "mobilenet/layers/layer_info.hpp"
+#include "mobilenet/quant/quantize.hpp"
+#include "mobilenet/runtime/thread_pool.hpp"
+
+namespace mobilenet {
+inline namespace MOBILENET_ISA {
+
+/// What every int8 conv layer is built from: its quantization and how the weights are scaled.
+struct Int8LayerParams {
+  quant::QuantParams input, output;
+  Activation clamp = Activation::Identity;  ///< folded into requantization (a clamp)
+  bool per_channel = true;                  ///< weight scales per output channel, else per tensor
+};
+
+/// A 1x1 convolution in int8. (Summaries count parameters as the trained model had them: the
+/// weights and BatchNorm's two per channel, as the float layers do.)
+class PointwiseConv2dInt8 {
+ public:
+  /// `weight` [out][in] and `bias` [out]: folded float weights.
+  PointwiseConv2dInt8(int64_t in_channels, int64_t out_channels, const float* weight,
+                      const float* bias, const Int8LayerParams& p)
+      : cin_(in_channels), cout_(out_channels), p_(p) {
+    const quant::QuantizedConv q =
+        quant::quantize_conv(weight, bias, cout_, cin_, p.input, p.output, p.clamp, p.per_channel);
+    packed_ = kernels::pack_pointwise_int8(q.weight.data(), q.bias.data(), q.multiplier.data(),
+                                           cin_, cout_, p.input.zero_point, q.clamp);
+  }
+
+  int64_t in_channels() const { return cin_; }
+  int64_t out_channels() const { return cout_; }
+  const Int8LayerParams& params() const { return p_; }
+
+  Shape output_shape(const Shape& in) const { return {in.n, in.h, in.w, cout_}; }
+
+  LayerInfo info(const std::string& name, const Shape& in) const {
+    const Shape out = output_shape(in);
+    return {name, std::string("conv1x1 int8 ") + to_string(p_.clamp), out,
+            cout_ * cin_ + bias_params(BiasSource::BatchNorm, cout_), out.h * out.w * cout_ * cin_};
+  }
+
+  /// `rows` contiguous rows of in_channels() values to rows of out_channels(), on this thread.
+  void run_rows(const int8_t* in, int64_t rows, int8_t* out) const {
+    kernels::pointwise_int8(in, rows, {cin_, cout_}, packed_, out);
+  }
+
+  /// The contiguous tensor `in` (shape `s`) to `out`, rows split over the pool's threads.
+  void forward(const int8_t* in, const Shape& s, int8_t* out, ThreadPool& pool) const {
+    pool.parallel_for(s.pixels(), kernels::DefaultInt8Tile::kRows, [&](int64_t r0, int64_t r1) {
+      run_rows(in + r0 * cin_, r1 - r0, out + r0 * cout_);
+    });
+  }
+
+ private:
+  int64_t cin_, cout_;
+  Int8LayerParams p_;
+  kernels::PackedPointwiseInt8 packed_;
+};
+
+/// A k x k depthwise convolution (3 or 5, stride 1 or 2) in int8.
+class DepthwiseConv2dInt8 {
+ public:
+  /// `weight` [C][1][k][k] and `bias` [C]: folded float weights.
+  DepthwiseConv2dInt8(int64_t channels, int kernel, int stride, PaddingMode padding,
+                      const float* weight, const float* bias, const Int8LayerParams& p)
+      : kernel_(kernel), stride_(stride), padding_(padding), p_(p) {
+    if (!((kernel == 3 || kernel == 5) && (stride == 1 || stride == 2)))
+      throw Error("int8 depthwise: kernel " + std::to_string(kernel) + ", stride " +
+                  std::to_string(stride) + " (expected 3 or 5, 1 or 2)");
+    const quant::QuantizedConv q =
+        quant::quantize_conv(weight, bias, channels, int64_t{kernel} * kernel, p.input, p.output,
+                             p.clamp, p.per_channel);
+    packed_ = kernels::pack_depthwise_int8(q.weight.data(), q.bias.data(), q.multiplier.data(),
+                                           channels, kernel, p.input.zero_point, q.clamp);
+  }
+
+  int64_t channels() const { return packed_.channels; }
+  const Int8LayerParams& params() const { return p_; }
+
+  Padding padding_for(const Shape& in) const {
+    return resolve_padding(padding_, kernel_, stride_, in.h, in.w);
+  }
+  Shape output_shape(const Shape& in) const {
+    return kernels::depthwise_int8_output_shape(in, packed_, stride_, padding_for(in));
+  }
+
+  LayerInfo info(const std::string& name, const Shape& in) const {
+    const Shape out = output_shape(in);
+    const int64_t c = channels(), taps = int64_t{kernel_} * kernel_;
+    return {name,
+            "dwconv" + std::to_string(kernel_) + "x" + std::to_string(kernel_) + "/" +
+                std::to_string(stride_) + " int8 " + to_string(p_.clamp),
+            out, c * taps + bias_params(BiasSource::BatchNorm, c), out.h * out.w * c * taps};
+  }
+
+  /// The contiguous tensor `in` (shape `s`, channels() channels) to `out`, images split over the
+  /// pool's threads.
+  void forward(const int8_t* in, const Shape& s, int8_t* out, ThreadPool& pool) const {
+    if (s.c != channels())
+      throw Error("int8 depthwise: input has " + std::to_string(s.c) + " channels, weights " +
+                  std::to_string(channels()));
+    const Shape image{1, s.h, s.w, s.c}, os = output_shape(image);
+    const Padding pad = padding_for(s);
+    pool.parallel_for(s.n, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        kernels::depthwise_int8(in + i * image.numel(), image, packed_, stride_, pad,
+                                out + i * os.numel());
+    });
+  }
+
+ private:
+  int kernel_, stride_;
+  PaddingMode padding_;
+  Int8LayerParams p_;
+  kernels::PackedDepthwiseInt8 packed_;
+};
+
+/// The stem: a k x k convolution of the float input image, which it quantizes with
+/// params().input while gathering each output pixel's k * k * C inputs into a row (padding holds
+/// the zero point, i.e. real 0); the rows then go through the int8 pointwise kernel.
+class StemConv2dInt8 {
+ public:
+  /// `weight` PyTorch's [out][in][k][k] and `bias` [out]: folded float weights.
+  StemConv2dInt8(int64_t in_channels, int64_t out_channels, int kernel, int stride,
+                 PaddingMode padding, const float* weight, const float* bias,
+                 const Int8LayerParams& p)
+      : cin_(in_channels),
+        kernel_(kernel),
+        stride_(stride),
+        padding_(padding),
+        gemm_(int64_t{kernel} * kernel * in_channels, out_channels,
+              tap_major(weight, out_channels, in_channels, kernel).data(), bias, p) {}
+
+  const Int8LayerParams& params() const { return gemm_.params(); }
+  int64_t out_channels() const { return gemm_.out_channels(); }
+
+  Padding padding_for(const Shape& in) const {
+    return resolve_padding(padding_, kernel_, stride_, in.h, in.w);
+  }
+  Shape output_shape(const Shape& in) const {
+    const Padding p = padding_for(in);
+    return {in.n, conv_output_size(in.h, kernel_, stride_, p.top, p.bottom),
+            conv_output_size(in.w, kernel_, stride_, p.left, p.right), out_channels()};
+  }
+  /// Bytes of the gathered rows for an input of shape `in`.
+  int64_t columns_bytes(const Shape& in) const {
+    return output_shape(in).pixels() * gemm_.in_channels();
+  }
+
+  LayerInfo info(const std::string& name, const Shape& in) const {
+    const Shape out = output_shape(in);
+    const int64_t k = gemm_.in_channels();
+    return {name,
+            "conv" + std::to_string(kernel_) + "x" + std::to_string(kernel_) + "/" +
+                std::to_string(stride_) + " int8 " + to_string(params().clamp),
+            out, out.c * k + bias_params(BiasSource::BatchNorm, out.c), out.h * out.w * out.c * k};
+  }
+
+  /// The float NHWC image batch `x` to `out`, output rows split over the pool's threads;
+  /// `columns` holds columns_bytes(x.shape).
+  void forward(ConstTensorView x, int8_t* columns, int8_t* out, ThreadPool& pool) const {
+    require_contiguous("int8 stem", "input", x);
+    const Shape is = x.shape, os = output_shape(is);
+    const Padding pad = padding_for(is);
+    const int64_t k = gemm_.in_channels(), cout = out_channels();
+    const quant::QuantParams in = params().input;
+    const auto zero = static_cast<int8_t>(in.zero_point);
+    pool.parallel_for(os.n * os.h, 1, [&](int64_t r0, int64_t r1) {
+      for (int64_t row = r0; row < r1; ++row) {
+        const int64_t n = row / os.h, oy = row % os.h;
+        for (int64_t ox = 0; ox < os.w; ++ox) {
+          int8_t* col = columns + (row * os.w + ox) * k;
+          for (int ky = 0; ky < kernel_; ++ky)
+            for (int kx = 0; kx < kernel_; ++kx, col += cin_) {
+              const int64_t iy = oy * stride_ - pad.top + ky, ix = ox * stride_ - pad.left + kx;
+              if (iy < 0 || iy >= is.h || ix < 0 || ix >= is.w) {
+                std::fill(col, col + cin_, zero);
+                continue;
+              }
+              const float* px = x.data + ((n * is.h + iy) * is.w + ix) * cin_;
+              for (int64_t c = 0; c < cin_; ++c) col[c] = quant::quantize(px[c], in);
+            }
+        }
+      }
+      gemm_.run_rows(columns + r0 * os.w * k, (r1 - r0) * os.w, out + r0 * os.w * cout);
+    });
+  }
+
+ private:
+  /// [out][in][k][k] to [out][k][k][in], the order the gathered rows hold.
+  static std::vector<float> tap_major(const float* w, int64_t cout, int64_t cin, int kernel) {
+    const int64_t taps = int64_t{kernel} * kernel;
+    std::vector<float> t(static_cast<std::size_t>(cout * taps * cin));
+    for (int64_t o = 0; o < cout; ++o)
+      for (int64_t c = 0; c < cin; ++c)
+        for (int64_t tap = 0; tap < taps; ++tap)
+          t[static_cast<std::size_t>((o * taps + tap) * cin + c)] = w[(o * cin + c) * taps + tap];
+    return t;
+  }
+
+  int64_t cin_;
+  int kernel_, stride_;
+  PaddingMode padding_;
+  PointwiseConv2dInt8 gemm_;
+};
+
+}  // namespace MOBILENET_ISA
+}  // namespace mobilenet

@@ -1,0 +1,157 @@
+#pragma once
+// int8 layers that are not convolutions: an activation as a lookup table, the residual add,
+// squeeze-and-excitation and the global average pool that hands the classifier float features.
+// Each states its arithmetic in float32 operations, in order, so that an emulation can repeat it.
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "mobilenet/core/activation_kind.hpp"
+#include "mobilenet/core/tensor.hpp"
+#include "mobilenet/layers/layer_info.hpp"
+#include "mobilenet/layers/pointwise_conv2d.hpp"
+#include "mobilenet/quant/quantize.hpp"
+#include "mobilenet/runtime/thread_pool.hpp"
+
+namespace mobilenet {
+inline namespace MOBILENET_ISA {
+
+/// An activation applied to an int8 tensor as a 256-entry table from the input's codes to the
+/// output's: out = quantize(act(dequantize(q, in)), out). Hard-swish is not a clamp, so a layer
+/// followed by one requantizes to its pre-activation range and the table maps that to the
+/// post-activation range, one load per element (QNNPACK and XNNPACK do the same).
+class LookupTableInt8 {
+ public:
+  LookupTableInt8(quant::QuantParams in, quant::QuantParams out, Activation act)
+      : out_(out), act_(act) {
+    for (int q = quant::kMin; q <= quant::kMax; ++q)
+      table_[static_cast<std::size_t>(q - quant::kMin)] = quant::quantize(
+          quant::activation_value(act, quant::dequantize(static_cast<int8_t>(q), in)), out);
+  }
+
+  quant::QuantParams output_params() const { return out_; }
+  Activation activation() const { return act_; }
+
+  /// Maps n values at x in place, split over the pool's threads.
+  void forward(int8_t* x, int64_t n, ThreadPool& pool) const {
+    pool.parallel_for(n, 4096, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) x[i] = table_[static_cast<uint8_t>(x[i] ^ 0x80)];
+    });
+  }
+
+ private:
+  std::array<int8_t, 256> table_{};  // indexed by q - kMin, i.e. q with its sign bit flipped
+  quant::QuantParams out_;
+  Activation act_;
+};
+
+/// out = a + b of two int8 tensors with their own parameters, requantized to `out`:
+///   f = float(a - za) * (sa / so) + float(b - zb) * (sb / so)
+///   q = round_even(clamp(f, kMin - zo, kMax - zo)) + zo
+class ResidualAddInt8 {
+ public:
+  ResidualAddInt8(quant::QuantParams a, quant::QuantParams b, quant::QuantParams out)
+      : za_(a.zero_point),
+        zb_(b.zero_point),
+        ma_(a.scale / out.scale),
+        mb_(b.scale / out.scale),
+        out_(out) {}
+
+  quant::QuantParams output_params() const { return out_; }
+
+  /// out[i] = a[i] + b[i] for n values (out may be a or b), split over the pool's threads.
+  void forward(const int8_t* a, const int8_t* b, int8_t* out, int64_t n, ThreadPool& pool) const {
+    const float lo = static_cast<float>(quant::kMin - out_.zero_point),
+                hi = static_cast<float>(quant::kMax - out_.zero_point);
+    pool.parallel_for(n, 4096, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        float f = static_cast<float>(a[i] - za_) * ma_ + static_cast<float>(b[i] - zb_) * mb_;
+        f = std::min(std::max(f, lo), hi);
+        out[i] = static_cast<int8_t>(quant::round_even(f) + out_.zero_point);
+      }
+    });
+  }
+
+ private:
+  int32_t za_, zb_;
+  float ma_, mb_;
+  quant::QuantParams out_;
+};
+
+/// pooled[n][c] = the mean of image n's channel c as a real value:
+///   scale * (float(sum of the codes) / float(h * w) - float(zero point))
+/// (the integer sum is exact: 2^31 / 255 pixels bound it, far beyond any feature map).
+inline void global_average_pool_int8(const int8_t* x, const Shape& s, quant::QuantParams p,
+                                     float* pooled) {
+  const float pixels = static_cast<float>(s.h * s.w);
+  for (int64_t n = 0; n < s.n; ++n) {
+    float* out = pooled + n * s.c;
+    std::fill(out, out + s.c, 0.0f);
+    for (int64_t c0 = 0; c0 < s.c; c0 += 256) {
+      int32_t sums[256] = {};
+      const int64_t width = std::min<int64_t>(256, s.c - c0);
+      const int8_t* image = x + n * s.h * s.w * s.c + c0;
+      for (int64_t px = 0; px < s.h * s.w; ++px)
+        for (int64_t c = 0; c < width; ++c) sums[c] += image[px * s.c + c];
+      for (int64_t c = 0; c < width; ++c)
+        out[c0 + c] =
+            p.scale * (static_cast<float>(sums[c]) / pixels - static_cast<float>(p.zero_point));
+    }
+  }
+}
+
+/// Squeeze-and-excitation on an int8 tensor (Hu et al. 2018; MobileNetV3's form: ReLU, then a
+/// hard-sigmoid gate): the channel means pooled to float, the two small FC layers in float (a
+/// few thousand MACs per image), and each value scaled by its channel's gate in place, keeping
+/// the tensor's parameters (the gate is in [0, 1], so the result stays in range):
+///   q = round_even(float(q - z) * gate[c]) + z
+class SqueezeExciteInt8 {
+ public:
+  /// Float buffers: pooled and gate batch x channels, hidden batch x squeeze.
+  struct Scratch {
+    float* pooled;
+    float* hidden;
+    float* gate;
+  };
+
+  SqueezeExciteInt8(int64_t channels, int64_t squeeze, const float* fc1_w, const float* fc1_b,
+                    const float* fc2_w, const float* fc2_b, quant::QuantParams x)
+      : fc1_({channels, squeeze, Activation::ReLU, BiasSource::Bias}, fc1_w, fc1_b),
+        fc2_({squeeze, channels, Activation::HardSigmoid, BiasSource::Bias}, fc2_w, fc2_b),
+        x_(x) {}
+
+  int64_t channels() const { return fc1_.options().in_channels; }
+  int64_t squeeze() const { return fc1_.options().out_channels; }
+
+  LayerInfo info(const std::string& name, const Shape& in) const {
+    const int64_t c = channels(), s = squeeze();
+    return {name, "squeeze-excite " + std::to_string(s) + " (fc float)", in, 2 * c * s + c + s,
+            2 * c * s};
+  }
+
+  /// Scales the contiguous int8 tensor x (shape `s`) in place.
+  void forward(int8_t* x, const Shape& s, const Scratch& scratch, ThreadPool& pool) const {
+    const int64_t n = s.n, c = s.c;
+    global_average_pool_int8(x, s, x_, scratch.pooled);
+    fc1_.forward({scratch.pooled, {n, 1, 1, c}}, {scratch.hidden, {n, 1, 1, squeeze()}}, pool);
+    fc2_.forward({scratch.hidden, {n, 1, 1, squeeze()}}, {scratch.gate, {n, 1, 1, c}}, pool);
+    const int64_t pixels = s.h * s.w;
+    const int32_t z = x_.zero_point;
+    pool.parallel_for(n * pixels, 16, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const float* gate = scratch.gate + (p / pixels) * c;
+        int8_t* v = x + p * c;
+        for (int64_t k = 0; k < c; ++k)
+          v[k] = static_cast<int8_t>(quant::round_even(static_cast<float>(v[k] - z) * gate[k]) + z);
+      }
+    });
+  }
+
+ private:
+  PointwiseConv2d fc1_, fc2_;
+  quant::QuantParams x_;
+};
+
+}  // namespace MOBILENET_ISA
+}  // namespace mobilenet

@@ -1,0 +1,62 @@
+#pragma once
+// A built int8 network: the stem, blocks and last conv in int8 (layers/int8/), the classifier in
+// float on the dequantized pooled features. Made by quantize_network()
+// (int8_network_builder.hpp) from folded float weights and calibration ranges; planned by the
+// same memory plan as the float Network (memory_plan.hpp), run by run_int8_network()
+// (int8_executor.hpp), described by the same summary (summary.hpp).
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mobilenet/layers/classifier.hpp"
+#include "mobilenet/layers/int8/block.hpp"
+#include "mobilenet/models/spec.hpp"
+
+namespace mobilenet {
+
+/// How quantize_network() quantizes (the scheme itself: quant/quantize.hpp).
+struct QuantizeOptions {
+  /// One weight scale per output channel (the default), else one per tensor: only to show what
+  /// per-channel scales avoid (quant/quantize.hpp).
+  bool per_channel = true;
+};
+
+inline namespace MOBILENET_ISA {
+
+struct Int8Network {
+  using Element = int8_t;  ///< What the activations between stages hold.
+  NetworkSpec spec;
+  QuantizeOptions options;
+  Int8Stage<StemConv2dInt8> stem;
+  std::vector<BlockInt8> blocks;
+  std::optional<Int8Stage<PointwiseConv2dInt8>> last_conv;
+  Classifier classifier;  ///< float, on the pooled features dequantized
+
+  static const char* precision() { return "int8"; }
+
+  int stage_count() const { return static_cast<int>(blocks.size()) + (last_conv ? 2 : 1); }
+
+  /// The parameters of feature stage k's output (as stage_count() counts stages).
+  quant::QuantParams stage_params(int k) const {
+    if (k == 0) return stem.output_params();
+    if (k <= static_cast<int>(blocks.size()))
+      return blocks[static_cast<std::size_t>(k - 1)].output_params();
+    return last_conv->output_params();
+  }
+
+  /// The stem's gathered input rows.
+  BlockScratchSize stem_scratch_size(const Shape& in) const {
+    BlockScratchSize s;
+    s.reserve<int8_t>(ScratchRegion::StemColumns, stem.conv.columns_bytes(in));
+    return s;
+  }
+
+  /// Every int8 activation is contiguous.
+  int64_t block_output_stride(std::size_t) const { return 0; }
+};
+
+}  // namespace MOBILENET_ISA
+}  // namespace mobilenet
