@@ -47,10 +47,10 @@ struct Int8Network {
     return last_conv->output_params();
   }
 
-  /// The stem's gathered input rows.
+  /// The stem's quantized image and gathered input rows.
   BlockScratchSize stem_scratch_size(const Shape& in) const {
     BlockScratchSize s;
-    s.reserve<int8_t>(ScratchRegion::StemColumns, stem.conv.columns_bytes(in));
+    s.reserve<int8_t>(ScratchRegion::StemColumns, stem.conv.scratch_bytes(in));
     return s;
   }
 

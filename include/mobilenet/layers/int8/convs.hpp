@@ -6,6 +6,7 @@
 // hard-swish follows as a lookup table (layers/int8/elementwise.hpp).
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -131,8 +132,8 @@ class DepthwiseConv2dInt8 {
 };
 
 /// The stem: a k x k convolution of the float input image, which it quantizes with
-/// params().input while gathering each output pixel's k * k * C inputs into a row (padding holds
-/// the zero point, i.e. real 0); the rows then go through the int8 pointwise kernel.
+/// params().input, then gathers each output pixel's k * k * C inputs into a row (padding holds
+/// the zero point, i.e. real 0); the rows go through the int8 pointwise kernel.
 class StemConv2dInt8 {
  public:
   /// `weight` PyTorch's [out][in][k][k] and `bias` [out]: folded float weights.
@@ -143,7 +144,7 @@ class StemConv2dInt8 {
         kernel_(kernel),
         stride_(stride),
         padding_(padding),
-        gemm_(int64_t{kernel} * kernel * in_channels, out_channels,
+        gemm_(padded_row(kernel, in_channels), out_channels,
               tap_major(weight, out_channels, in_channels, kernel).data(), bias, p) {}
 
   const Int8LayerParams& params() const { return gemm_.params(); }
@@ -157,44 +158,67 @@ class StemConv2dInt8 {
     return {in.n, conv_output_size(in.h, kernel_, stride_, p.top, p.bottom),
             conv_output_size(in.w, kernel_, stride_, p.left, p.right), out_channels()};
   }
-  /// Bytes of the gathered rows for an input of shape `in`.
-  int64_t columns_bytes(const Shape& in) const {
-    return output_shape(in).pixels() * gemm_.in_channels();
+  /// Bytes of scratch for an input of shape `in`: the quantized image, then the gathered rows.
+  int64_t scratch_bytes(const Shape& in) const {
+    return image_bytes(in) + output_shape(in).pixels() * gemm_.in_channels();
   }
 
   LayerInfo info(const std::string& name, const Shape& in) const {
     const Shape out = output_shape(in);
-    const int64_t k = gemm_.in_channels();
+    const int64_t k = int64_t{kernel_} * kernel_ * cin_;
     return {name,
             "conv" + std::to_string(kernel_) + "x" + std::to_string(kernel_) + "/" +
                 std::to_string(stride_) + " int8 " + to_string(params().clamp),
             out, out.c * k + bias_params(BiasSource::BatchNorm, out.c), out.h * out.w * out.c * k};
   }
 
-  /// The float NHWC image batch `x` to `out`, output rows split over the pool's threads;
-  /// `columns` holds columns_bytes(x.shape).
-  void forward(ConstTensorView x, int8_t* columns, int8_t* out, ThreadPool& pool) const {
+  /// The float NHWC image batch `x` to `out`, rows split over the pool's threads; `scratch`
+  /// holds scratch_bytes(x.shape).
+  void forward(ConstTensorView x, int8_t* scratch, int8_t* out, ThreadPool& pool) const {
     require_contiguous("int8 stem", "input", x);
     const Shape is = x.shape, os = output_shape(is);
+    int8_t* const image = scratch;
+    int8_t* const columns = scratch + image_bytes(is);
+    const quant::QuantParams in = params().input;
+    const int64_t row = is.w * is.c;
+    pool.parallel_for(is.n * is.h, 8, [&](int64_t r0, int64_t r1) {
+      quant::quantize(x.data + r0 * row, (r1 - r0) * row, in, image + r0 * row);
+    });
     const Padding pad = padding_for(is);
     const int64_t k = gemm_.in_channels(), cout = out_channels();
-    const quant::QuantParams in = params().input;
+    const int64_t tap_row = int64_t{kernel_} * cin_;  // one kernel row's bytes in a column
     const auto zero = static_cast<int8_t>(in.zero_point);
     pool.parallel_for(os.n * os.h, 1, [&](int64_t r0, int64_t r1) {
-      for (int64_t row = r0; row < r1; ++row) {
-        const int64_t n = row / os.h, oy = row % os.h;
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / os.h, oy = r % os.h;
         for (int64_t ox = 0; ox < os.w; ++ox) {
-          int8_t* col = columns + (row * os.w + ox) * k;
-          for (int ky = 0; ky < kernel_; ++ky)
-            for (int kx = 0; kx < kernel_; ++kx, col += cin_) {
-              const int64_t iy = oy * stride_ - pad.top + ky, ix = ox * stride_ - pad.left + kx;
-              if (iy < 0 || iy >= is.h || ix < 0 || ix >= is.w) {
-                std::fill(col, col + cin_, zero);
-                continue;
-              }
-              const float* px = x.data + ((n * is.h + iy) * is.w + ix) * cin_;
-              for (int64_t c = 0; c < cin_; ++c) col[c] = quant::quantize(px[c], in);
+          int8_t* col = columns + (r * os.w + ox) * k;
+          const int64_t x0 = ox * stride_ - pad.left;
+          const bool inside_x = x0 >= 0 && x0 + kernel_ <= is.w;
+          for (int ky = 0; ky < kernel_; ++ky, col += tap_row) {
+            const int64_t iy = oy * stride_ - pad.top + ky;
+            if (iy < 0 || iy >= is.h) {
+              std::fill(col, col + tap_row, zero);
+              continue;
             }
+            const int8_t* src = image + (n * is.h + iy) * row;
+            if (inside_x && tap_row == kRgbTapRow) {  // the usual stem: a fixed-size copy
+              std::memcpy(col, src + x0 * cin_, kRgbTapRow);
+              continue;
+            }
+            if (inside_x) {
+              std::copy(src + x0 * cin_, src + x0 * cin_ + tap_row, col);
+              continue;
+            }
+            for (int kx = 0; kx < kernel_; ++kx) {
+              const int64_t ix = x0 + kx;
+              if (ix < 0 || ix >= is.w)
+                std::fill(col + kx * cin_, col + (kx + 1) * cin_, zero);
+              else
+                std::copy(src + ix * cin_, src + (ix + 1) * cin_, col + kx * cin_);
+            }
+          }
+          std::fill(col, columns + (r * os.w + ox + 1) * k, zero);  // the row's padding
         }
       }
       gemm_.run_rows(columns + r0 * os.w * k, (r1 - r0) * os.w, out + r0 * os.w * cout);
@@ -202,14 +226,29 @@ class StemConv2dInt8 {
   }
 
  private:
-  /// [out][in][k][k] to [out][k][k][in], the order the gathered rows hold.
+  /// One kernel row of a 3x3 stem over RGB: 3 pixels of 3 channels.
+  static constexpr int64_t kRgbTapRow = 9;
+
+  /// The quantized image's bytes, rounded up to whole cache lines.
+  static int64_t image_bytes(const Shape& in) { return (in.numel() + 63) / 64 * 64; }
+
+  /// A gathered row's bytes: k * k * C rounded up to whole groups of the dot-product
+  /// instructions (kernels/pointwise_int8.hpp), the padding weighted zero, so that the GEMM never
+  /// takes its partial-group path (27 -> 28 for RGB).
+  static int64_t padded_row(int kernel, int64_t cin) {
+    const int64_t g = kernels::pointwise_int8_detail::kGroup;
+    return (int64_t{kernel} * kernel * cin + g - 1) / g * g;
+  }
+
+  /// [out][in][k][k] to [out][k][k][in] rows of padded_row() (zeros after the taps), the order
+  /// the gathered rows hold.
   static std::vector<float> tap_major(const float* w, int64_t cout, int64_t cin, int kernel) {
-    const int64_t taps = int64_t{kernel} * kernel;
-    std::vector<float> t(static_cast<std::size_t>(cout * taps * cin));
+    const int64_t taps = int64_t{kernel} * kernel, row = padded_row(kernel, cin);
+    std::vector<float> t(static_cast<std::size_t>(cout * row), 0.0f);
     for (int64_t o = 0; o < cout; ++o)
       for (int64_t c = 0; c < cin; ++c)
         for (int64_t tap = 0; tap < taps; ++tap)
-          t[static_cast<std::size_t>((o * taps + tap) * cin + c)] = w[(o * cin + c) * taps + tap];
+          t[static_cast<std::size_t>(o * row + tap * cin + c)] = w[(o * cin + c) * taps + tap];
     return t;
   }
 

@@ -65,15 +65,25 @@ class ResidualAddInt8 {
     const float lo = static_cast<float>(quant::kMin - out_.zero_point),
                 hi = static_cast<float>(quant::kMax - out_.zero_point);
     pool.parallel_for(n, 4096, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        float f = static_cast<float>(a[i] - za_) * ma_ + static_cast<float>(b[i] - zb_) * mb_;
-        f = std::min(std::max(f, lo), hi);
-        out[i] = static_cast<int8_t>(quant::round_even(f) + out_.zero_point);
-      }
+      add_range(a + i0, b + i0, out + i0, i1 - i0, lo, hi);
     });
   }
 
  private:
+  // `out` may be `a` (the block writes the sum over the projection's output): element i is read
+  // before it is written. The parameters are copied to locals first: an int8 store may alias
+  // anything, so GCC would reload members after every store and not vectorize.
+  void add_range(const int8_t* a, const int8_t* b, int8_t* out, int64_t n, float lo,
+                 float hi) const {
+    const int32_t za = za_, zb = zb_, zo = out_.zero_point;
+    const float ma = ma_, mb = mb_;
+    for (int64_t i = 0; i < n; ++i) {
+      float f = static_cast<float>(a[i] - za) * ma + static_cast<float>(b[i] - zb) * mb;
+      f = std::min(std::max(f, lo), hi);
+      out[i] = static_cast<int8_t>(quant::round_even(f) + zo);
+    }
+  }
+
   int32_t za_, zb_;
   float ma_, mb_;
   quant::QuantParams out_;
@@ -139,16 +149,19 @@ class SqueezeExciteInt8 {
     const int64_t pixels = s.h * s.w;
     const int32_t z = x_.zero_point;
     pool.parallel_for(n * pixels, 16, [&](int64_t p0, int64_t p1) {
-      for (int64_t p = p0; p < p1; ++p) {
-        const float* gate = scratch.gate + (p / pixels) * c;
-        int8_t* v = x + p * c;
-        for (int64_t k = 0; k < c; ++k)
-          v[k] = static_cast<int8_t>(quant::round_even(static_cast<float>(v[k] - z) * gate[k]) + z);
-      }
+      for (int64_t p = p0; p < p1; ++p)
+        scale_pixel(x + p * c, scratch.gate + (p / pixels) * c, c, z);
     });
   }
 
  private:
+  // __restrict: an int8 store may alias the gate, which would keep GCC from vectorizing.
+  static void scale_pixel(int8_t* __restrict v, const float* __restrict gate, int64_t c,
+                          int32_t z) {
+    for (int64_t k = 0; k < c; ++k)
+      v[k] = static_cast<int8_t>(quant::round_even(static_cast<float>(v[k] - z) * gate[k]) + z);
+  }
+
   PointwiseConv2d fc1_, fc2_;
   quant::QuantParams x_;
 };
