@@ -25,8 +25,10 @@ static const char kUsage[] =
     "usage: mobilenet-benchmark [--arch all|v1,v2,v3_large,v3_small] [--width W] [--resolution R]\n"
     "                           [--batch N] [--threads T] [--loops N] [--warmup N]\n"
     "                           [--cooldown SECONDS] [--cpus LIST | --big-cores]\n"
-    "                           [--profile | --profile-stages] [--isa PATH] [--json FILE]\n"
-    "Times forward() on models with seeded random weights. --profile adds a per-layer table "
+    "                           [--profile | --profile-stages] [--precision fp32|int8]\n"
+    "                           [--isa PATH] [--json FILE]\n"
+    "Times forward() on models with seeded random weights. --precision int8 quantizes each one\n"
+    "first, calibrated on four synthetic images (default fp32). --profile adds a per-layer table "
     "(blocks\n"
     "then run layer by layer, unfused); --profile-stages one row per stage (stem, block, last "
     "conv,\n"
@@ -68,6 +70,26 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
+/// Four synthetic RGB images (smooth gradients and a checkerboard, normalized with ImageNet's
+/// mean and std) to calibrate a random int8 model's activation ranges.
+mobilenet::Tensor calibration_images(int size) {
+  mobilenet::Tensor x({4, size, size, 3});
+  const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+  for (int n = 0; n < 4; ++n)
+    for (int y = 0; y < size; ++y)
+      for (int c = 0; c < size; ++c)
+        for (int k = 0; k < 3; ++k) {
+          const float u = static_cast<float>(y) / static_cast<float>(size),
+                      v = static_cast<float>(c) / static_cast<float>(size);
+          const float pixel = n == 0   ? u
+                              : n == 1 ? v
+                              : n == 2 ? 0.5f * (u + v) * static_cast<float>(k + 1) / 3.0f
+                                       : static_cast<float>(((y / 8) + (c / 8)) % 2);
+          x.data()[((int64_t{n} * size + y) * size + c) * 3 + k] = (pixel - mean[k]) / std[k];
+        }
+  return x;
+}
+
 void print_profile(const std::vector<mobilenet::LayerInfo>& rows,
                    const mobilenet::dispatch::Workspace& ws, int64_t batch) {
   const auto& seconds = ws.profile().seconds();
@@ -94,7 +116,7 @@ int main(int argc, char** argv) {
   return cli::run("mobilenet-benchmark", [&] {
     const cli::Args args(argc, argv,
                          {"arch", "width", "resolution", "batch", "threads", "loops", "warmup",
-                          "cooldown", "cpus", "isa", "json"},
+                          "cooldown", "cpus", "isa", "json", "precision"},
                          {"help", "profile", "profile-stages", "big-cores"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
@@ -120,10 +142,14 @@ int main(int argc, char** argv) {
       pinning = "pinned to CPUs";
       for (size_t i = 0; i < cpus.size(); ++i) pinning += (i ? "," : " ") + std::to_string(cpus[i]);
     }
+    const mobilenet::Precision precision =
+        mobilenet::parse_precision(args.get("precision", "fp32"));
+    // Named as the JSON report always has: float32 or int8.
+    const char* precision_name = precision == mobilenet::Precision::int8 ? "int8" : "float32";
     const mobilenet::dispatch::Options dispatch = cli::dispatch_options(args);
     const std::string isa = mobilenet::dispatch::select_path(dispatch);
     nlohmann::json report = {{"tool", "mobilenet-benchmark"},
-                             {"precision", "float32"},
+                             {"precision", precision_name},
                              {"isa", isa},
                              {"cpu_features", mobilenet::dispatch::cpu_feature_names()},
                              {"threads", threads},
@@ -135,24 +161,28 @@ int main(int argc, char** argv) {
                              {"warmup", warmup},
                              {"models", nlohmann::json::array()}};
     std::printf(
-        "mobilenet-benchmark: float32, %s, %d thread(s) %s, batch %d, %dx%d, %d loops after %d "
+        "mobilenet-benchmark: %s, %s, %d thread(s) %s, batch %d, %dx%d, %d loops after %d "
         "warm-up\n",
-        cli::isa_report(isa).c_str(), threads, pinning.c_str(), batch, size, size, loops, warmup);
+        precision_name, cli::isa_report(isa).c_str(), threads, pinning.c_str(), batch, size, size, loops, warmup);
     std::printf("%-10s %6s %10s %10s %10s %9s %10s %10s\n", "model", "width", "median ms", "min ms",
                 "max ms", "GFLOP/s", "arena MiB", "MMACs");
     for (const mobilenet::Arch arch : parse_archs(args.get("arch", "all"))) {
       if (cooldown > 0) std::this_thread::sleep_for(std::chrono::duration<double>(cooldown));
       const double width = args.number("width", 1.0);
-      const auto built = Clock::now();  // weights made, BatchNorm folded, packed
+      mobilenet::Tensor x({batch, size, size, 3});
+      for (int64_t i = 0; i < x.numel(); ++i)
+        x.data()[i] = static_cast<float>(i % 251) / 125.0f - 1.0f;
+      // Weights made, BatchNorm folded, packed (int8: quantized, ranges calibrated first).
+      const auto built = Clock::now();
       const mobilenet::dispatch::Model model =
-          mobilenet::dispatch::random_model(arch, {width, 1000}, 0, dispatch);
+          precision == mobilenet::Precision::int8
+              ? mobilenet::dispatch::random_int8_model(arch, calibration_images(size), {width, 1000},
+                                                       0, dispatch)
+              : mobilenet::dispatch::random_model(arch, {width, 1000}, 0, dispatch);
       const double build_ms = ms_since(built);
       mobilenet::WorkspaceOptions options{batch, size, size, threads, profile};
       options.profile_stages = profile_stages;
       mobilenet::dispatch::Workspace ws = model.workspace(options);
-      mobilenet::Tensor x({batch, size, size, 3});
-      for (int64_t i = 0; i < x.numel(); ++i)
-        x.data()[i] = static_cast<float>(i % 251) / 125.0f - 1.0f;
       const auto first = Clock::now();  // a fresh workspace: its arena not yet touched
       model.forward(x, ws);
       const double first_ms = ms_since(first);
@@ -176,7 +206,7 @@ int main(int argc, char** argv) {
       report["models"].push_back(
           {{"arch", mobilenet::to_string(arch)},
            {"width", width},
-           {"precision", "float32"},
+           {"precision", precision_name},
            {"isa", model.isa()},
            {"macs", macs},
            {"arena_bytes", ws.arena_bytes()},

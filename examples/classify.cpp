@@ -8,14 +8,8 @@
 #include <fstream>
 #include <numeric>
 
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_FAILURE_USERMSG
-// A hostile header may declare any size; stb then allocates it. Refuse sides above 16384 pixels
-// (a 16384x16384 RGB image is 768 MiB), stb's own check runs before it allocates.
-#define STBI_MAX_DIMENSIONS (1 << 14)
-#include <stb/stb_image.h>
-
 #include "cli.hpp"
+#include "image_file.hpp"
 #include "mobilenet/dispatch.hpp"
 #include "mobilenet/io/npy.hpp"
 #include "mobilenet/io/preprocess.hpp"
@@ -97,24 +91,20 @@ int main(int argc, char** argv) {
 
     int failures = 0;
     for (const std::string& path : args.positional) {
-      int w = 0, h = 0, channels = 0;
-      stbi_uc* pixels = stbi_load(path.c_str(), &w, &h, &channels, 3);
-      if (!pixels) {
-        std::fprintf(stderr, "mobilenet-classify: error: %s: cannot decode image (%s)\n",
-                     path.c_str(), stbi_failure_reason());
-        ++failures;
-        continue;
-      }
       try {
-        mobilenet::preprocess_into(pixels, w, h, int64_t{w} * 3, mobilenet::PixelFormat::RGB, pre,
-                                   x.data());
+        const cli::RgbImage image = cli::decode_rgb(path);  // its errors name the file
+        try {
+          mobilenet::preprocess_into(image.pixels.data(), image.width, image.height,
+                                     int64_t{image.width} * 3, mobilenet::PixelFormat::RGB, pre,
+                                     x.data());
+        } catch (const mobilenet::Error& e) {
+          throw mobilenet::Error(path + ": " + e.what());
+        }
       } catch (const mobilenet::Error& e) {
-        std::fprintf(stderr, "mobilenet-classify: error: %s: %s\n", path.c_str(), e.what());
-        stbi_image_free(pixels);
+        std::fprintf(stderr, "mobilenet-classify: error: %s\n", e.what());
         ++failures;
         continue;
       }
-      stbi_image_free(pixels);
       const mobilenet::ConstTensorView logits = model.forward(x, ws);
       // Softmax in double for the printed probabilities. Weights or inputs holding NaN can make
       // logits NaN: such classes print as nan and sort last (a comparison with NaN is not a

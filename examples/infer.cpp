@@ -1,4 +1,5 @@
-// mobilenet-infer: runs a float32 NCHW .npy batch through a model and writes the logits as .npy.
+// mobilenet-infer: runs a float32 NCHW .npy batch through a model (a float or an int8 file) and
+// writes the logits as .npy.
 // The scripting interface: what PyTorch users feed their models, with the same layout.
 
 #include <cstdio>
@@ -61,8 +62,9 @@ int main(int argc, char** argv) {
     mobilenet::nchw_to_nhwc(x.data.data(), nhwc);
     const mobilenet::ConstTensorView y = model.forward(nhwc, ws);
     mobilenet::write_npy(args.require("output"), {s[0], model.num_classes()}, y.data);
-    std::printf("mobilenet-infer: %s, logits [%lld, %d] written to %s\n",
-                cli::isa_report(model.isa()).c_str(), static_cast<long long>(s[0]),
+    std::printf("mobilenet-infer: %s, %s, logits [%lld, %d] written to %s\n",
+                cli::isa_report(model.isa()).c_str(), mobilenet::to_string(model.precision()),
+                static_cast<long long>(s[0]),
                 model.num_classes(), args.require("output").c_str());
     return 0;
   });

@@ -170,5 +170,18 @@ Model random_model(Arch arch, const ModelOptions& options, uint32_t seed, const 
   return Model(p.random_model(arch, options, seed), p.name);
 }
 
+Model quantize(const std::string& path, ConstTensorView calibration,
+               const QuantizeOptions& quantize_options, const LoadOptions& options,
+               const Options& dispatch) {
+  const detail::PathEntry& p = detail::select(dispatch);
+  return Model(p.quantize(path, calibration, quantize_options, options), p.name);
+}
+
+Model random_int8_model(Arch arch, ConstTensorView calibration, const ModelOptions& options,
+                        uint32_t seed, const Options& dispatch) {
+  const detail::PathEntry& p = detail::select(dispatch);
+  return Model(p.quantize_random(arch, options, seed, calibration), p.name);
+}
+
 }  // namespace dispatch
 }  // namespace mobilenet

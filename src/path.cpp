@@ -64,6 +64,10 @@ class PathModel final : public dispatch::detail::ModelImpl {
   std::string summary(int64_t height, int64_t width) const override {
     return guarded([&] { return model_.summary(height, width); });
   }
+  Precision precision() const override { return model_.precision(); }
+  void save_int8(const std::string& path) const override {
+    guarded([&] { mobilenet::save_int8(model_, path); });
+  }
 
  private:
   Model model_;
@@ -80,6 +84,24 @@ std::unique_ptr<dispatch::detail::ModelImpl> make_random_model(Arch arch,
   return guarded([&] { return std::make_unique<PathModel>(random_model(arch, options, seed)); });
 }
 
+std::unique_ptr<dispatch::detail::ModelImpl> quantize_model(const std::string& path,
+                                                            ConstTensorView calibration,
+                                                            const QuantizeOptions& quantize_options,
+                                                            const LoadOptions& options) {
+  return guarded([&] {
+    return std::make_unique<PathModel>(quantize(path, calibration, quantize_options, options));
+  });
+}
+
+std::unique_ptr<dispatch::detail::ModelImpl> quantize_random_model(Arch arch,
+                                                                   const ModelOptions& options,
+                                                                   uint32_t seed,
+                                                                   ConstTensorView calibration) {
+  return guarded([&] {
+    return std::make_unique<PathModel>(random_int8_model(arch, calibration, options, seed));
+  });
+}
+
 }  // namespace
 }  // namespace MOBILENET_ISA
 
@@ -92,8 +114,12 @@ namespace detail {
 // Constant-initialized (addresses and constants only): the dispatcher reads it on any CPU
 // before deciding whether to call this path's code.
 extern const PathEntry MOBILENET_PATH_ENTRY_NAME(MOBILENET_ISA);
-const PathEntry MOBILENET_PATH_ENTRY_NAME(MOBILENET_ISA) = {
-    MOBILENET_STRINGIFY(MOBILENET_ISA), kCompiledFeatures, &load_model, &make_random_model};
+const PathEntry MOBILENET_PATH_ENTRY_NAME(MOBILENET_ISA) = {MOBILENET_STRINGIFY(MOBILENET_ISA),
+                                                            kCompiledFeatures,
+                                                            &load_model,
+                                                            &make_random_model,
+                                                            &quantize_model,
+                                                            &quantize_random_model};
 
 }  // namespace detail
 }  // namespace dispatch

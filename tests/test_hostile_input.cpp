@@ -264,7 +264,7 @@ const std::vector<HostileWeights> kHostileWeights = {
     {"MeanTwoNumbers", [] { return model_file_with("mean", "0.5,0.5"); }, {}, {"metadata 'mean' needs three comma-separated numbers"}},
     // Metadata asking for a model far larger than the file: refused before allocating it.
     {"TinyFileHugeWidth", [] { return raw_file(R"({"__metadata__":{"arch":"v1","width":"8"}})"); }, {},
-     {"the file holds 0 float values but mobilenet v1 width 8 with 1000 classes", "weights; wrong architecture"}},
+     {"the file holds 0 weight values but mobilenet v1 width 8 with 1000 classes", "weights; wrong architecture"}},
     {"TinyFileHugeClassCount", [] { return raw_file(R"({"__metadata__":{"arch":"v3_large","num_classes":"1048576"}})"); }, {},
      {"mobilenet v3_large width 1 with 1048576 classes", "wrong architecture, width or class count?"}},
     // Well-formed files that do not hold the model asked for: every offending key, one error.

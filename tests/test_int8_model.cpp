@@ -169,3 +169,63 @@ TEST(Int8Model, RefusesBadCalibration) {
 }
 
 }  // namespace
+
+namespace {
+
+// An int8 model written with save_int8 loads back (mobilenet::load, by its metadata) into the
+// same network: bit-identical logits, the same summary; the file is refused as a float model to
+// quantize again, and a damaged one is refused naming the tensor.
+TEST(Int8Model, SavedFileLoadsBackBitIdentical) {
+  for (const Case& c : all_cases()) {
+    if (c.batch < 2 || c.width != 1.0) continue;
+    SCOPED_TRACE(c.name);
+    const std::string path = kFixtures + "/" + c.name + "/weights.safetensors";
+    const Tensor x = read_input(c);
+    const Model q = quantize(path, x, {}, {parse_arch(c.arch), c.width, c.classes});
+    const std::string saved = testing::TempDir() + "/" + c.name + ".int8.safetensors";
+    save_int8(q, saved);
+    const Model back = load(saved);
+    EXPECT_EQ(back.precision(), Precision::int8);
+    EXPECT_EQ(run(q, x, 1), run(back, x, 2));
+    EXPECT_EQ(q.summary(c.height, c.width_px), back.summary(c.height, c.width_px));
+    EXPECT_THROW(quantize(saved, x), Error);
+  }
+}
+
+TEST(Int8Model, DamagedFileIsRefusedNamingTheTensor) {
+  const std::string dir = kFixtures + "/digits";
+  const std::string path =
+      std::string(MOBILENET_SOURCE_DIR) + "/examples/data/digits_v3_small.safetensors";
+  const NpyArray cal = read_npy(dir + "/calibration.npy");
+  Tensor c({cal.shape[0], cal.shape[2], cal.shape[3], 3});
+  nchw_to_nhwc(cal.data.data(), c);
+  const std::string saved = testing::TempDir() + "/digits.int8.safetensors";
+  save_int8(quantize(path, c), saved);
+  const SafetensorsFile file = SafetensorsFile::open(saved);
+  const auto expect_refused = [&](const std::string& drop, const std::string& zero_params,
+                                  const std::string& message) {
+    SafetensorsWriter w;
+    for (const auto& [name, e] : file.tensors()) {
+      if (name == drop) continue;
+      if (e.dtype == "I8") {
+        w.add(name, e.shape, file.read_int8(name));
+      } else {
+        std::vector<float> v = file.read_float(name);
+        if (name == zero_params) v[0] = 0.0f;
+        w.add(name, e.shape, v);
+      }
+    }
+    const std::string damaged = testing::TempDir() + "/damaged.int8.safetensors";
+    w.write(damaged, file.metadata());
+    try {
+      load(damaged);
+      ADD_FAILURE() << "loaded a file without " << drop;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  };
+  expect_refused("features.0.0.weight_scale", "", "lacks tensor 'features.0.0.weight_scale'");
+  expect_refused("", "input_qparams", "'input_qparams' is not a scale > 0");
+}
+
+}  // namespace

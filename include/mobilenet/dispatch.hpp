@@ -21,6 +21,7 @@
 
 #include "mobilenet/core/cpu_features.hpp"
 #include "mobilenet/core/error.hpp"
+#include "mobilenet/core/precision.hpp"
 #include "mobilenet/core/tensor.hpp"
 #include "mobilenet/dispatch/path_interface.hpp"
 #include "mobilenet/layers/layer_info.hpp"
@@ -28,6 +29,7 @@
 #include "mobilenet/models/metadata.hpp"
 #include "mobilenet/models/spec.hpp"
 #include "mobilenet/models/workspace_options.hpp"
+#include "mobilenet/quant/quantize_options.hpp"
 #include "mobilenet/runtime/profiler.hpp"
 
 namespace mobilenet {
@@ -121,10 +123,19 @@ class Model {
   std::vector<LayerInfo> stages(int64_t height, int64_t width) const;
   /// The printable per-layer table mobilenet-summary prints.
   std::string summary(int64_t height, int64_t width) const;
+  /// The arithmetic the layers run in (fp32, or int8 for a quantized model).
+  Precision precision() const { return impl_->precision(); }
+  /// Writes an int8 model as an int8 file (see mobilenet::save_int8).
+  /// @throws Error if the model is fp32 or the file cannot be written.
+  void save_int8(const std::string& path) const { impl_->save_int8(path); }
 
  private:
   friend Model load(const std::string&, const LoadOptions&, const Options&);
   friend Model random_model(Arch, const ModelOptions&, uint32_t, const Options&);
+  friend Model quantize(const std::string&, ConstTensorView, const QuantizeOptions&,
+                        const LoadOptions&, const Options&);
+  friend Model random_int8_model(Arch, ConstTensorView, const ModelOptions&, uint32_t,
+                                 const Options&);
   Model(std::shared_ptr<const detail::ModelImpl> impl, std::string isa)
       : impl_(std::move(impl)), isa_(std::move(isa)) {}
   std::shared_ptr<const detail::ModelImpl> impl_;
@@ -137,6 +148,14 @@ Model load(const std::string& path, const LoadOptions& options = {}, const Optio
 /// A model with seeded random weights (see mobilenet::random_model) on the selected path.
 Model random_model(Arch arch, const ModelOptions& options = {}, uint32_t seed = 0,
                    const Options& dispatch = {});
+/// The float model at `path` quantized to int8 (see mobilenet::quantize) on the selected path.
+/// @throws Error as mobilenet::quantize does, or if the path asked for cannot run here.
+Model quantize(const std::string& path, ConstTensorView calibration,
+               const QuantizeOptions& quantize_options = {}, const LoadOptions& options = {},
+               const Options& dispatch = {});
+/// A random model quantized to int8 (see mobilenet::random_int8_model) on the selected path.
+Model random_int8_model(Arch arch, ConstTensorView calibration, const ModelOptions& options = {},
+                        uint32_t seed = 0, const Options& dispatch = {});
 
 }  // namespace dispatch
 }  // namespace mobilenet

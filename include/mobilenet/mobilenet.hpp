@@ -7,10 +7,11 @@
 
 #include "mobilenet/core/error.hpp"
 #include "mobilenet/core/tensor.hpp"
-#include "mobilenet/io/preprocess.hpp"
 #include "mobilenet/io/npy.hpp"
+#include "mobilenet/io/preprocess.hpp"
 #include "mobilenet/models/load.hpp"
 #include "mobilenet/models/model.hpp"
+#include "mobilenet/models/save.hpp"
 
 /// @file
 /// Umbrella header: includes everything a user of the library needs.

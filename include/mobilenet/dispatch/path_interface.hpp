@@ -16,12 +16,14 @@
 #include <vector>
 
 #include "mobilenet/core/cpu_features.hpp"
+#include "mobilenet/core/precision.hpp"
 #include "mobilenet/core/tensor.hpp"
 #include "mobilenet/layers/layer_info.hpp"
 #include "mobilenet/models/load_options.hpp"
 #include "mobilenet/models/metadata.hpp"
 #include "mobilenet/models/spec.hpp"
 #include "mobilenet/models/workspace_options.hpp"
+#include "mobilenet/quant/quantize_options.hpp"
 #include "mobilenet/runtime/profiler.hpp"
 
 namespace mobilenet {
@@ -54,6 +56,8 @@ class ModelImpl {
   virtual std::vector<LayerInfo> layers(int64_t height, int64_t width) const = 0;
   virtual std::vector<LayerInfo> stages(int64_t height, int64_t width) const = 0;
   virtual std::string summary(int64_t height, int64_t width) const = 0;
+  virtual Precision precision() const = 0;
+  virtual void save_int8(const std::string& path) const = 0;
 };
 
 /// What a compiled path exports: constant data, readable before any of its code runs.
@@ -62,6 +66,11 @@ struct PathEntry {
   CpuFeatureSet required;  ///< every feature the path's unit was compiled to use
   std::unique_ptr<ModelImpl> (*load)(const std::string& path, const LoadOptions& options);
   std::unique_ptr<ModelImpl> (*random_model)(Arch arch, const ModelOptions& options, uint32_t seed);
+  std::unique_ptr<ModelImpl> (*quantize)(const std::string& path, ConstTensorView calibration,
+                                         const QuantizeOptions& quantize_options,
+                                         const LoadOptions& options);
+  std::unique_ptr<ModelImpl> (*quantize_random)(Arch arch, const ModelOptions& options,
+                                                uint32_t seed, ConstTensorView calibration);
 };
 
 /// Throws mobilenet::Error(message). Defined by the dispatcher, called by the paths.

@@ -4,7 +4,6 @@
 // {string: string}}, then the raw little-endian tensor bytes. Everything is validated before it
 // is trusted; every failure is a mobilenet::Error naming the file and the problem.
 
-#include "mobilenet/core/eigen.hpp"
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -17,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "mobilenet/core/eigen.hpp"
 #include "mobilenet/core/error.hpp"
 
 namespace mobilenet {
@@ -102,6 +102,19 @@ class SafetensorsFile {
       throw Error(name_ + ": tensor '" + tensor + "' has dtype " + e.dtype +
                   "; expected a float dtype (F32, F16 or BF16)");
     }
+    return out;
+  }
+
+  /// The tensor's values, which must be stored as I8 (an int8 model's weights).
+  /// @throws Error if there is no such tensor or its dtype is not I8.
+  std::vector<int8_t> read_int8(const std::string& tensor) const {
+    const auto it = tensors_.find(tensor);
+    if (it == tensors_.end()) throw Error(name_ + ": no tensor named '" + tensor + "'");
+    const SafetensorsEntry& e = it->second;
+    if (e.dtype != "I8")
+      throw Error(name_ + ": tensor '" + tensor + "' has dtype " + e.dtype + "; expected I8");
+    std::vector<int8_t> out(static_cast<size_t>(e.end - e.begin));
+    if (!out.empty()) std::memcpy(out.data(), bytes_.data() + data_offset_ + e.begin, out.size());
     return out;
   }
 

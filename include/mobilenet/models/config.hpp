@@ -22,10 +22,14 @@ enum class Arch {
 /// "v3_small".
 inline const char* to_string(Arch a) {
   switch (a) {
-    case Arch::V1: return "v1";
-    case Arch::V2: return "v2";
-    case Arch::V3Large: return "v3_large";
-    case Arch::V3Small: return "v3_small";
+    case Arch::V1:
+      return "v1";
+    case Arch::V2:
+      return "v2";
+    case Arch::V3Large:
+      return "v3_large";
+    case Arch::V3Small:
+      return "v3_small";
   }
   return "?";
 }
@@ -80,8 +84,9 @@ struct V1Row {
   int out, stride;
 };
 inline constexpr int kV1Stem = 32;
-inline constexpr V1Row kV1[] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1},  {512, 2},  {512, 1},
-                         {512, 1}, {512, 1}, {512, 1}, {512, 1}, {1024, 2}, {1024, 1}};
+inline constexpr V1Row kV1[] = {{64, 1},  {128, 2},  {128, 1}, {256, 2}, {256, 1},
+                                {512, 2}, {512, 1},  {512, 1}, {512, 1}, {512, 1},
+                                {512, 1}, {1024, 2}, {1024, 1}};
 
 /// MobileNetV2 (Sandler et al. 2018, Table 2; torchvision mobilenetv2.py
 /// inverted_residual_setting): expansion t, output channels c, repeats n, first stride s.
@@ -90,8 +95,8 @@ struct V2Row {
 };
 inline constexpr int kV2Stem = 32;
 inline constexpr int kV2Last = 1280;
-inline constexpr V2Row kV2[] = {{1, 16, 1, 1},  {6, 24, 2, 2},  {6, 32, 3, 2},  {6, 64, 4, 2},
-                         {6, 96, 3, 1},  {6, 160, 3, 2}, {6, 320, 1, 1}};
+inline constexpr V2Row kV2[] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                                {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
 
 /// MobileNetV3 (Howard et al. 2019, Tables 1 and 2; torchvision mobilenetv3.py bneck_conf):
 /// input, kernel, expanded, output channels, squeeze-excite, activation, stride.
@@ -114,10 +119,10 @@ inline constexpr V3Row kV3Large[] = {
     {160, 5, 960, 160, true, HS, 1}};
 inline constexpr int kV3LargeLast = 1280;
 inline constexpr V3Row kV3Small[] = {
-    {16, 3, 16, 16, true, RE, 2},   {16, 3, 72, 24, false, RE, 2}, {24, 3, 88, 24, false, RE, 1},
-    {24, 5, 96, 40, true, HS, 2},   {40, 5, 240, 40, true, HS, 1}, {40, 5, 240, 40, true, HS, 1},
-    {40, 5, 120, 48, true, HS, 1},  {48, 5, 144, 48, true, HS, 1}, {48, 5, 288, 96, true, HS, 2},
-    {96, 5, 576, 96, true, HS, 1},  {96, 5, 576, 96, true, HS, 1}};
+    {16, 3, 16, 16, true, RE, 2},  {16, 3, 72, 24, false, RE, 2}, {24, 3, 88, 24, false, RE, 1},
+    {24, 5, 96, 40, true, HS, 2},  {40, 5, 240, 40, true, HS, 1}, {40, 5, 240, 40, true, HS, 1},
+    {40, 5, 120, 48, true, HS, 1}, {48, 5, 144, 48, true, HS, 1}, {48, 5, 288, 96, true, HS, 2},
+    {96, 5, 576, 96, true, HS, 1}, {96, 5, 576, 96, true, HS, 1}};
 inline constexpr int kV3SmallLast = 1024;
 
 /// timm's MobileNetV3 (mobilenetv3.py, _gen_mobilenet_v3) writes the same rows as block strings

@@ -1,12 +1,13 @@
 #pragma once
 // A built int8 network: the stem, blocks and last conv in int8 (layers/int8/), the classifier in
-// float on the dequantized pooled features. Made by quantize_network()
+// float on the dequantized pooled features. Made by build_int8_network()
 // (int8_network_builder.hpp) from folded float weights and calibration ranges; planned by the
 // same memory plan as the float Network (memory_plan.hpp), run by run_int8_network()
 // (int8_executor.hpp), described by the same summary (summary.hpp).
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,26 +15,22 @@
 #include "mobilenet/layers/classifier.hpp"
 #include "mobilenet/layers/int8/block.hpp"
 #include "mobilenet/models/spec.hpp"
+#include "mobilenet/quant/int8_recipe.hpp"
+#include "mobilenet/quant/quantize_options.hpp"
 
 namespace mobilenet {
-
-/// How quantize_network() quantizes (the scheme itself: quant/quantize.hpp).
-struct QuantizeOptions {
-  /// One weight scale per output channel (the default), else one per tensor: only to show what
-  /// per-channel scales avoid (quant/quantize.hpp).
-  bool per_channel = true;
-};
 
 inline namespace MOBILENET_ISA {
 
 struct Int8Network {
   using Element = int8_t;  ///< What the activations between stages hold.
   NetworkSpec spec;
-  QuantizeOptions options;
   Int8Stage<StemConv2dInt8> stem;
   std::vector<BlockInt8> blocks;
   std::optional<Int8Stage<PointwiseConv2dInt8>> last_conv;
   Classifier classifier;  ///< float, on the pooled features dequantized
+  /// What the network was built from, kept to be written to an int8 file.
+  std::shared_ptr<const quant::Int8Recipe> recipe;
 
   static const char* precision() { return "int8"; }
 

@@ -10,6 +10,7 @@
 // tensor's parameters (its gate only shrinks values). Ranges are those of the float network's
 // own tensors, each layer fed the float output of the one before.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -24,6 +25,7 @@
 #include "mobilenet/models/int8_network.hpp"
 #include "mobilenet/models/network_builder.hpp"
 #include "mobilenet/quant/calibration.hpp"
+#include "mobilenet/quant/int8_recipe.hpp"
 
 namespace mobilenet {
 inline namespace MOBILENET_ISA {
@@ -38,6 +40,11 @@ struct BlockRanges {
   ConvRanges expand, depthwise, project;
   quant::RangeObserver sum;  ///< project + input, with a residual
 };
+
+/// Whether block `b` adds its input to its output (torchvision's rule).
+inline bool has_residual(const BlockSpec& b) {
+  return b.kind == BlockKind::InvertedResidual && b.stride == 1 && b.in == b.out;
+}
 
 struct NetworkRanges {
   quant::RangeObserver input;
@@ -136,7 +143,7 @@ inline NetworkRanges calibrate(const NetworkSpec& spec, const FoldedNetwork& f,
       const bool separable = b.kind == BlockKind::DepthwiseSeparable;
       activate_and_observe(y, separable ? b.act : Activation::Identity, br.project,
                            where + " project");
-      if (!separable && b.stride == 1 && b.in == b.out) {
+      if (has_residual(b)) {
         for (size_t k = 0; k < y.data.size(); ++k) y.data[k] += a.data[k];
         br.sum.observe(y.data.data(), y.shape.numel(), where + " residual sum");
       }
@@ -151,35 +158,157 @@ inline NetworkRanges calibrate(const NetworkSpec& spec, const FoldedNetwork& f,
   return r;
 }
 
-/// A conv stage built from `ranges`: with a clamp activation the conv requantizes to the
-/// activated range with the clamp folded in; otherwise to the range before the activation, and
-/// a table maps that to the activated range. `make(params)` builds the conv.
+/// A conv quantized: weights from `f` (per channel or per tensor), output parameters from
+/// `ranges` (after the activation when it is a clamp, else before it, with the activated ones
+/// for its table).
+inline quant::QuantizedConv quantize_conv(const FoldedConv& f, int64_t out_channels,
+                                          const ConvRanges& ranges, Activation act,
+                                          bool per_channel, const std::string& where) {
+  const auto k = static_cast<int64_t>(f.weight.size()) / out_channels;
+  quant::QuantizedConv q{quant::quantize_weights(f.weight.data(), out_channels, k, per_channel),
+                         f.bias,
+                         {},
+                         std::nullopt};
+  if (quant::is_clamp(act)) {
+    q.output = ranges.after.params(where);
+  } else {
+    q.output = ranges.before.params(where + " (before " + to_string(act) + ")");
+    q.activated = ranges.after.params(where);
+  }
+  return q;
+}
+
+/// The recipe of `spec` from its folded weights and calibrated ranges.
+inline quant::Int8Recipe make_recipe(const NetworkSpec& spec, const FoldedNetwork& f,
+                                     const NetworkRanges& r, const QuantizeOptions& o,
+                                     int64_t calibration_images) {
+  const bool pc = o.per_channel;
+  quant::Int8Recipe recipe;
+  recipe.provenance = {"minmax", pc, calibration_images};
+  recipe.input = r.input.params("the input");
+  recipe.stem = quantize_conv(f.stem, spec.stem_out, r.stem, spec.stem_act, pc, "the stem");
+  for (size_t i = 0; i < spec.blocks.size(); ++i) {
+    const BlockSpec& b = spec.blocks[i];
+    const FoldedBlock& fb = f.blocks[i];
+    const BlockRanges& br = r.blocks[i];
+    const std::string where = "block " + std::to_string(i + 1);
+    const bool separable = b.kind == BlockKind::DepthwiseSeparable;
+    quant::QuantizedBlock qb{
+        std::nullopt,
+        quantize_conv(fb.depthwise, b.expanded, br.depthwise, b.act, pc, where + " depthwise"),
+        fb.se_reduce,
+        fb.se_expand,
+        quantize_conv(fb.project, b.out, br.project, separable ? b.act : Activation::Identity, pc,
+                      where + " project"),
+        std::nullopt};
+    if (fb.expand)
+      qb.expand = quantize_conv(*fb.expand, b.expanded, br.expand, b.act, pc, where + " expand");
+    if (has_residual(b)) qb.sum = br.sum.params(where + " residual sum");
+    recipe.blocks.push_back(std::move(qb));
+  }
+  if (f.last_conv)
+    recipe.last_conv = quantize_conv(*f.last_conv, spec.last_conv_out, r.last_conv,
+                                     spec.last_conv_act, pc, "the last conv");
+  recipe.linears = f.linears;
+  return recipe;
+}
+
+/// A conv's stage: the layer made by `make(params)` and, when `act` is not a clamp, its table.
 template <class Conv, class Make>
-Int8Stage<Conv> make_stage(const ConvRanges& ranges, Activation act, quant::QuantParams input,
-                           const QuantizeOptions& o, const std::string& where, Make&& make) {
+Int8Stage<Conv> make_stage(const quant::QuantizedConv& q, Activation act, quant::QuantParams input,
+                           Make&& make) {
   const bool clamp = quant::is_clamp(act);
-  const quant::QuantParams out =
-      clamp ? ranges.after.params(where)
-            : ranges.before.params(where + " (before " + to_string(act) + ")");
-  Int8Stage<Conv> stage{
-      make(Int8LayerParams{input, out, clamp ? act : Activation::Identity, o.per_channel}),
-      std::nullopt};
-  if (!clamp) stage.table.emplace(out, ranges.after.params(where), act);
+  if (clamp == q.activated.has_value())
+    throw Error(std::string("int8 network: a layer with activation ") + to_string(act) +
+                (clamp ? " has" : " lacks") + " the parameters of a lookup table");
+  Int8Stage<Conv> stage{make(Int8LayerParams{input, q.output, clamp ? act : Activation::Identity}),
+                        std::nullopt};
+  if (!clamp) stage.table.emplace(q.output, *q.activated, act);
   return stage;
 }
 
 }  // namespace int8_builder
 
-/// Builds the int8 network of `spec` with weights from `source` (named by `keys`), calibrated on
-/// the float NHWC images `calibration` (preprocessed as the model expects; one is enough to
-/// build, more give ranges that hold for other images).
+/// Builds the int8 network of `spec` from `recipe` (the layer shapes are checked against the
+/// spec's).
+/// @throws Error if a layer's weights or parameters do not fit the spec.
+inline Int8Network build_int8_network(const NetworkSpec& spec, quant::Int8Recipe recipe) {
+  using namespace int8_builder;
+  require_compiled_isa();
+  if (recipe.blocks.size() != spec.blocks.size())
+    throw Error("int8 network: " + std::to_string(recipe.blocks.size()) +
+                " quantized blocks, the " + "spec has " + std::to_string(spec.blocks.size()));
+  const quant::QuantizedConv& qs = recipe.stem;
+  auto stem = make_stage<StemConv2dInt8>(qs, spec.stem_act, recipe.input, [&](const auto& p) {
+    return StemConv2dInt8(3, spec.stem_out, 3, 2, spec.padding, qs.weight, qs.bias.data(), p);
+  });
+  quant::QuantParams x = stem.output_params();
+  std::vector<BlockInt8> blocks;
+  for (size_t i = 0; i < spec.blocks.size(); ++i) {
+    const BlockSpec& b = spec.blocks[i];
+    const quant::QuantizedBlock& qb = recipe.blocks[i];
+    if (qb.expand.has_value() != (b.kind == BlockKind::InvertedResidual && b.expanded != b.in) ||
+        qb.se_reduce.has_value() != (b.squeeze > 0) || qb.sum.has_value() != has_residual(b))
+      throw Error("int8 network: block " + std::to_string(i + 1) +
+                  "'s quantized layers do not match its spec");
+    std::optional<Int8Stage<PointwiseConv2dInt8>> expand;
+    quant::QuantParams e = x;
+    if (qb.expand) {
+      expand = make_stage<PointwiseConv2dInt8>(*qb.expand, b.act, x, [&](const auto& p) {
+        return PointwiseConv2dInt8(b.in, b.expanded, qb.expand->weight, qb.expand->bias.data(), p);
+      });
+      e = expand->output_params();
+    }
+    auto depthwise = make_stage<DepthwiseConv2dInt8>(qb.depthwise, b.act, e, [&](const auto& p) {
+      return DepthwiseConv2dInt8(b.expanded, b.kernel, b.stride, spec.padding, qb.depthwise.weight,
+                                 qb.depthwise.bias.data(), p);
+    });
+    const quant::QuantParams d = depthwise.output_params();
+    std::optional<SqueezeExciteInt8> se;
+    if (qb.se_reduce)
+      se.emplace(b.expanded, b.squeeze, qb.se_reduce->weight.data(), qb.se_reduce->bias.data(),
+                 qb.se_expand->weight.data(), qb.se_expand->bias.data(), d);
+    const bool separable = b.kind == BlockKind::DepthwiseSeparable;
+    auto project = make_stage<PointwiseConv2dInt8>(
+        qb.project, separable ? b.act : Activation::Identity, d, [&](const auto& p) {
+          return PointwiseConv2dInt8(b.expanded, b.out, qb.project.weight, qb.project.bias.data(),
+                                     p);
+        });
+    std::optional<ResidualAddInt8> residual;
+    if (qb.sum) residual.emplace(project.output_params(), x, *qb.sum);
+    blocks.emplace_back(std::move(expand), std::move(depthwise), std::move(se), std::move(project),
+                        std::move(residual));
+    x = blocks.back().output_params();
+  }
+  if (recipe.last_conv.has_value() != (spec.last_conv_out > 0))
+    throw Error("int8 network: the last conv does not match the spec");
+  std::optional<Int8Stage<PointwiseConv2dInt8>> last_conv;
+  if (recipe.last_conv) {
+    const quant::QuantizedConv& ql = *recipe.last_conv;
+    last_conv = make_stage<PointwiseConv2dInt8>(ql, spec.last_conv_act, x, [&](const auto& p) {
+      return PointwiseConv2dInt8(spec.blocks.back().out, spec.last_conv_out, ql.weight,
+                                 ql.bias.data(), p);
+    });
+  }
+  Classifier classifier = network_builder::make_classifier(spec, recipe.linears);
+  return Int8Network{spec,
+                     std::move(stem),
+                     std::move(blocks),
+                     std::move(last_conv),
+                     std::move(classifier),
+                     std::make_shared<const quant::Int8Recipe>(std::move(recipe))};
+}
+
+/// Quantizes `spec` with weights from `source` (named by `keys`), calibrated on the float NHWC
+/// images `calibration` (preprocessed as the model expects; one is enough to build, more give
+/// ranges that hold for other images): the recipe, from which build_int8_network() builds.
 /// @throws Error if this CPU lacks an instruction set the code was compiled for, the spec or
-/// keys are invalid, the calibration batch is empty or not 3-channel, or a calibrated tensor holds
-/// a non-finite value; a SafetensorsWeights source records missing or mis-shaped tensors instead
-/// (see SafetensorsWeights::check_complete).
-inline Int8Network quantize_network(const NetworkSpec& spec, WeightSource& source,
-                                    const NetworkKeys& keys, ConstTensorView calibration,
-                                    const QuantizeOptions& options = {}) {
+/// keys are invalid, the calibration batch is empty or not 3-channel, or a calibrated tensor
+/// holds a non-finite value; a SafetensorsWeights source records missing or mis-shaped tensors
+/// instead (see SafetensorsWeights::check_complete).
+inline quant::Int8Recipe quantize_recipe(const NetworkSpec& spec, WeightSource& source,
+                                         const NetworkKeys& keys, ConstTensorView calibration,
+                                         const QuantizeOptions& options = {}) {
   using namespace int8_builder;
   require_compiled_isa();
   require_contiguous("quantize", "calibration batch", calibration);
@@ -189,69 +318,7 @@ inline Int8Network quantize_network(const NetworkSpec& spec, WeightSource& sourc
                 calibration.shape.str());
   const FoldedNetwork f = load_folded_network(spec, source, keys);
   ThreadPool pool(1);
-  const NetworkRanges r = calibrate(spec, f, calibration, pool);
-  const QuantizeOptions& o = options;
-
-  const quant::QuantParams input = r.input.params("the input");
-  auto stem = make_stage<StemConv2dInt8>(
-      r.stem, spec.stem_act, input, o, "the stem", [&](const Int8LayerParams& p) {
-        return StemConv2dInt8(3, spec.stem_out, 3, 2, spec.padding, f.stem.weight.data(),
-                              f.stem.bias.data(), p);
-      });
-  quant::QuantParams x = stem.output_params();
-  std::vector<BlockInt8> blocks;
-  for (size_t i = 0; i < spec.blocks.size(); ++i) {
-    const BlockSpec& b = spec.blocks[i];
-    const FoldedBlock& fb = f.blocks[i];
-    const BlockRanges& br = r.blocks[i];
-    const std::string where = "block " + std::to_string(i + 1);
-    std::optional<Int8Stage<PointwiseConv2dInt8>> expand;
-    quant::QuantParams e = x;
-    if (fb.expand) {
-      expand = make_stage<PointwiseConv2dInt8>(
-          br.expand, b.act, x, o, where + " expand", [&](const Int8LayerParams& p) {
-            return PointwiseConv2dInt8(b.in, b.expanded, fb.expand->weight.data(),
-                                       fb.expand->bias.data(), p);
-          });
-      e = expand->output_params();
-    }
-    auto depthwise = make_stage<DepthwiseConv2dInt8>(
-        br.depthwise, b.act, e, o, where + " depthwise", [&](const Int8LayerParams& p) {
-          return DepthwiseConv2dInt8(b.expanded, b.kernel, b.stride, spec.padding,
-                                     fb.depthwise.weight.data(), fb.depthwise.bias.data(), p);
-        });
-    const quant::QuantParams d = depthwise.output_params();
-    std::optional<SqueezeExciteInt8> se;
-    if (fb.se_reduce)
-      se.emplace(b.expanded, b.squeeze, fb.se_reduce->weight.data(), fb.se_reduce->bias.data(),
-                 fb.se_expand->weight.data(), fb.se_expand->bias.data(), d);
-    const bool separable = b.kind == BlockKind::DepthwiseSeparable;
-    auto project = make_stage<PointwiseConv2dInt8>(
-        br.project, separable ? b.act : Activation::Identity, d, o, where + " project",
-        [&](const Int8LayerParams& p) {
-          return PointwiseConv2dInt8(b.expanded, b.out, fb.project.weight.data(),
-                                     fb.project.bias.data(), p);
-        });
-    std::optional<ResidualAddInt8> residual;
-    if (!separable && b.stride == 1 && b.in == b.out)
-      residual.emplace(project.output_params(), x, br.sum.params(where + " residual sum"));
-    blocks.emplace_back(std::move(expand), std::move(depthwise), std::move(se), std::move(project),
-                        std::move(residual));
-    x = blocks.back().output_params();
-  }
-  std::optional<Int8Stage<PointwiseConv2dInt8>> last_conv;
-  if (f.last_conv)
-    last_conv = make_stage<PointwiseConv2dInt8>(
-        r.last_conv, spec.last_conv_act, x, o, "the last conv", [&](const Int8LayerParams& p) {
-          return PointwiseConv2dInt8(spec.blocks.back().out, spec.last_conv_out,
-                                     f.last_conv->weight.data(), f.last_conv->bias.data(), p);
-        });
-  return Int8Network{spec,
-                     options,
-                     std::move(stem),
-                     std::move(blocks),
-                     std::move(last_conv),
-                     network_builder::make_classifier(spec, f.linears)};
+  return make_recipe(spec, f, calibrate(spec, f, calibration, pool), options, calibration.shape.n);
 }
 
 }  // namespace MOBILENET_ISA

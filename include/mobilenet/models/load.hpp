@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "mobilenet/io/int8_file.hpp"
 #include "mobilenet/io/safetensors.hpp"
 #include "mobilenet/io/timm_config.hpp"
 #include "mobilenet/models/load_options.hpp"
@@ -153,12 +154,17 @@ inline int64_t weight_count(const NetworkSpec& spec) {
   return n + channels * spec.num_classes;
 }
 
-/// Float values (F32, F16, BF16 elements) a safetensors file holds.
-inline int64_t float_count(const SafetensorsFile& file) {
+/// Weight values (F32, F16, BF16 and, in int8 models, I8 elements) a safetensors file holds.
+inline int64_t weight_value_count(const SafetensorsFile& file) {
   int64_t n = 0;
   for (const auto& [name, e] : file.tensors()) {
-    if (e.dtype != "F32" && e.dtype != "F16" && e.dtype != "BF16") continue;
-    n += static_cast<int64_t>((e.end - e.begin) / (e.dtype == "F32" ? 4 : 2));
+    const uint64_t bytes = e.end - e.begin;
+    if (e.dtype == "F32")
+      n += static_cast<int64_t>(bytes / 4);
+    else if (e.dtype == "F16" || e.dtype == "BF16")
+      n += static_cast<int64_t>(bytes / 2);
+    else if (e.dtype == "I8")
+      n += static_cast<int64_t>(bytes);
   }
   return n;
 }
@@ -192,11 +198,12 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options = {},
 
 namespace load_detail {
 
-/// load()'s work with the last step, building the model from its spec and weights, left to
-/// `build(spec, weights, keys)` (the float model or the int8 one).
+/// load()'s work with the last step, building the model from its spec and float weights, left
+/// to `build(spec, weights, keys)` (the float model, or, `quantizing`, the int8 one). An int8
+/// file is built as it is (and refused when quantizing).
 template <class Build>
 Model load_with(const SafetensorsFile& file, const LoadOptions& options,
-                const TimmConfig* timm_config, Build&& build) {
+                const TimmConfig* timm_config, Build&& build, bool quantizing = false) {
   require_compiled_isa();
   const std::string& path = file.name();
   const auto& meta = file.metadata();
@@ -315,9 +322,9 @@ Model load_with(const SafetensorsFile& file, const LoadOptions& options,
   // problems). A small hostile file must not make it allocate gigabytes (metadata width 8 or
   // num_classes 2^20): refuse a model far larger than the file before building it. The slack
   // keeps the key-by-key report for near misses (a wrong width, arch or class count).
-  const int64_t needed = detail::weight_count(spec), held = detail::float_count(file);
+  const int64_t needed = detail::weight_count(spec), held = detail::weight_value_count(file);
   if (needed > 4 * held + (int64_t{4} << 20))
-    throw Error(path + ": the file holds " + std::to_string(held) + " float values but " +
+    throw Error(path + ": the file holds " + std::to_string(held) + " weight values but " +
                 desc.str() + " needs " + std::to_string(needed) +
                 " weights; wrong architecture, width or class count?");
   if (!scheme)
@@ -326,9 +333,21 @@ Model load_with(const SafetensorsFile& file, const LoadOptions& options,
                 detail::scheme_marker(Scheme::Timm) +
                 "' (the stem convolution's weight); is it a MobileNet state dict?");
   if (options.reject_non_finite) detail::check_finite(file);
-  SafetensorsWeights weights(file);
-  Model model = build(spec, weights, network_keys(spec));
-  weights.check_complete(desc.str());
+  const auto precision = meta_value("precision");
+  if (precision && *precision != "fp32" && *precision != "int8")
+    throw Error(path + ": metadata 'precision' must be fp32 or int8, got '" + *precision + "'");
+  std::optional<Model> built;
+  if (precision == std::optional<std::string>("int8")) {
+    // An int8 file builds its int8 network as it is; quantizing it again makes no sense.
+    if (quantizing)
+      throw Error(path + " is already an int8 model; quantize its float model instead");
+    built.emplace(spec, read_int8_recipe(file, spec, network_keys(spec)));
+  } else {
+    SafetensorsWeights weights(file);
+    built.emplace(build(spec, weights, network_keys(spec)));
+    weights.check_complete(desc.str());
+  }
+  Model model = std::move(*built);
   ModelMetadata metadata = detail::parse_metadata(file);
   if (timm_config) detail::apply_timm_config(*timm_config, metadata);
   model.set_metadata(std::move(metadata));
@@ -342,7 +361,8 @@ inline Model build_float(const NetworkSpec& spec, WeightSource& w, const Network
 /// Opens `path` (with timm's config.json beside it for a file that names no architecture: the
 /// Hugging Face hub layout) and loads it with `build`.
 template <class Build>
-Model load_path_with(const std::string& path, const LoadOptions& options, Build&& build) {
+Model load_path_with(const std::string& path, const LoadOptions& options, Build&& build,
+                     bool quantizing = false) {
   require_compiled_isa();  // before the file is read: its conversions run this path's code
   const SafetensorsFile file = SafetensorsFile::open(path);
   const std::string::size_type slash = path.find_last_of('/');
@@ -352,7 +372,7 @@ Model load_path_with(const std::string& path, const LoadOptions& options, Build&
   std::optional<TimmConfig> timm_config;
   if (!file.metadata().count("arch") && std::ifstream(config).good())
     timm_config = read_timm_config(config);
-  return load_with(file, options, timm_config ? &*timm_config : nullptr, build);
+  return load_with(file, options, timm_config ? &*timm_config : nullptr, build, quantizing);
 }
 
 }  // namespace load_detail
@@ -376,16 +396,18 @@ inline Model load(const std::string& path, const LoadOptions& options = {}) {
 
 /// Loads the float model at `path` as load() does and quantizes it to int8 (Precision::int8),
 /// calibrating activation ranges on `calibration`: float NHWC images preprocessed as the model
-/// expects (its metadata().preprocess_options()). See quantize_network() for the scheme.
+/// expects (its metadata().preprocess_options()). See quantize_recipe() for the scheme.
 /// @throws Error as load(), or if calibration fails (an empty or non-3-channel batch, a
 /// non-finite value).
 inline Model quantize(const std::string& path, ConstTensorView calibration,
                       const QuantizeOptions& quantize_options = {},
                       const LoadOptions& options = {}) {
   return load_detail::load_path_with(
-      path, options, [&](const NetworkSpec& spec, WeightSource& w, const NetworkKeys& keys) {
+      path, options,
+      [&](const NetworkSpec& spec, WeightSource& w, const NetworkKeys& keys) {
         return Model(spec, w, keys, calibration, quantize_options);
-      });
+      },
+      true);
 }
 
 /// A model with seeded random weights (no file needed): for benchmarks and summaries. Its
@@ -396,6 +418,17 @@ inline Model random_model(Arch arch, const ModelOptions& options = {}, uint32_t 
   const NetworkSpec spec = make_spec(arch, options);
   RandomWeights weights(seed);
   return Model(spec, weights, network_keys(spec));
+}
+
+/// random_model(arch, options, seed) quantized to int8, calibrated on `calibration` (float NHWC
+/// images): an int8 model without a file, for benchmarks.
+/// @throws Error as random_model(), or if calibration fails.
+inline Model random_int8_model(Arch arch, ConstTensorView calibration,
+                               const ModelOptions& options = {}, uint32_t seed = 0) {
+  require_compiled_isa();
+  const NetworkSpec spec = make_spec(arch, options);
+  RandomWeights weights(seed);
+  return Model(spec, weights, network_keys(spec), calibration);
 }
 
 }  // namespace MOBILENET_ISA

@@ -41,12 +41,24 @@ class Model {
 
   /// Builds `spec` in int8 (Precision::int8): weights from `source` as above, quantized after
   /// folding, activation ranges calibrated on the float NHWC images `calibration`, preprocessed
-  /// as the model expects (see quantize_network()). Same API: float input, float logits.
+  /// as the model expects (see quantize_recipe()). Same API: float input, float logits.
   /// @throws Error as the float constructor, or if the calibration batch is empty or not
   /// 3-channel, or calibration meets a non-finite value.
   Model(const NetworkSpec& spec, WeightSource& source, const NetworkKeys& keys,
         ConstTensorView calibration, const QuantizeOptions& options = {})
-      : net_(quantize_network(spec, source, keys, calibration, options)), id_(next_id()) {}
+      : Model(spec, quantize_recipe(spec, source, keys, calibration, options)) {}
+
+  /// Builds the int8 network of `spec` from a quantization recipe (what quantize_recipe() or an
+  /// int8 file gives).
+  /// @throws Error if the recipe does not fit the spec.
+  Model(const NetworkSpec& spec, quant::Int8Recipe recipe)
+      : net_(build_int8_network(spec, std::move(recipe))), id_(next_id()) {}
+
+  /// An int8 model's recipe (its int8 weights and quantization parameters), null for fp32.
+  const quant::Int8Recipe* int8_recipe() const {
+    const auto* int8 = std::get_if<Int8Network>(&net_);
+    return int8 ? int8->recipe.get() : nullptr;
+  }
 
   /// The network's concrete layer widths, strides and activations.
   const NetworkSpec& spec() const {

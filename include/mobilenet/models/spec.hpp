@@ -53,6 +53,7 @@ struct NetworkSpec {
   /// Classifier hidden width: 0 = a single Linear; else Linear(hidden) -> act -> Linear (V3).
   int hidden = 0;
   Activation hidden_act = Activation::HardSwish;  ///< Activation after the hidden Linear.
+  bool minimal = false;  ///< MobileNetV3's minimalistic variant (ModelOptions::minimal).
 };
 
 /// What random_model() and make_spec() build: width multiplier, class count and scheme.
@@ -92,6 +93,7 @@ inline NetworkSpec make_spec(Arch arch, const ModelOptions& o) {
   s.width = o.width;
   s.num_classes = o.num_classes;
   s.padding = o.padding;
+  s.minimal = o.minimal;
   const bool timm = o.scheme == Scheme::Timm;
   const auto scaled = [&](int c) { return make_divisible(c * o.width, 8); };
   switch (arch) {

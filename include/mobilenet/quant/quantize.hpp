@@ -191,30 +191,27 @@ inline bool is_clamp(Activation act) {
   return act == Activation::Identity || act == Activation::ReLU || act == Activation::ReLU6;
 }
 
-/// A conv or linear layer quantized: int8 weights [cout][k] (k = cin * kernel * kernel in the
-/// caller's order), int32 biases at s_in * s_w, the requantization multipliers s_in * s_w / s_out
-/// and the output clamp.
-struct QuantizedConv {
-  std::vector<int8_t> weight;
+/// The requantization of a conv layer: int32 biases at s_in * s_w[co], multipliers
+/// s_in * s_w[co] / s_out (in that float order) and the output clamp.
+struct Requantization {
   std::vector<int32_t> bias;
   std::vector<float> multiplier;
   OutputClamp clamp;
 };
 
-/// Quantizes folded float weights `w` [cout][k] and `bias` [cout] for inputs quantized with `in`
-/// and outputs with `out`, `act` (a clamp: Identity, ReLU, ReLU6) folded into the clamp.
-/// @throws Error if a weight is not finite, a bias overflows int32 or `act` is not a clamp.
-inline QuantizedConv quantize_conv(const float* w, const float* bias, int64_t cout, int64_t k,
-                                   QuantParams in, QuantParams out, Activation act,
-                                   bool per_channel = true) {
-  QuantizedWeights q = quantize_weights(w, cout, k, per_channel);
-  QuantizedConv c{std::move(q.values), std::vector<int32_t>(static_cast<std::size_t>(cout)),
-                  std::vector<float>(static_cast<std::size_t>(cout)), output_clamp(out, act)};
-  for (std::size_t o = 0; o < static_cast<std::size_t>(cout); ++o) {
-    c.bias[o] = quantize_bias(bias[o], in.scale, q.scales[o]);
-    c.multiplier[o] = in.scale * q.scales[o] / out.scale;
+/// The requantization of a conv whose weights have the per-output-channel `weight_scales`, with
+/// folded float `bias` (one per channel), inputs quantized with `in`, outputs with `out`, and `act`
+/// (a clamp: Identity, ReLU, ReLU6) folded in.
+/// @throws Error if a bias overflows int32 or `act` is not a clamp.
+inline Requantization requantization(const std::vector<float>& weight_scales, const float* bias,
+                                     QuantParams in, QuantParams out, Activation act) {
+  const std::size_t n = weight_scales.size();
+  Requantization r{std::vector<int32_t>(n), std::vector<float>(n), output_clamp(out, act)};
+  for (std::size_t o = 0; o < n; ++o) {
+    r.bias[o] = quantize_bias(bias[o], in.scale, weight_scales[o]);
+    r.multiplier[o] = in.scale * weight_scales[o] / out.scale;
   }
-  return c;
+  return r;
 }
 
 }  // namespace quant

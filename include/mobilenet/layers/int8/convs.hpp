@@ -22,25 +22,38 @@
 namespace mobilenet {
 inline namespace MOBILENET_ISA {
 
-/// What every int8 conv layer is built from: its quantization and how the weights are scaled.
+/// The quantization around an int8 conv layer.
 struct Int8LayerParams {
   quant::QuantParams input, output;
   Activation clamp = Activation::Identity;  ///< folded into requantization (a clamp)
-  bool per_channel = true;                  ///< weight scales per output channel, else per tensor
 };
+
+namespace int8_layer_detail {
+/// Checks that quantized weights hold `rows` x `cols` values and `rows` scales.
+inline void check_weights(const char* layer, const quant::QuantizedWeights& w, int64_t rows,
+                          int64_t cols) {
+  if (w.values.size() != static_cast<std::size_t>(rows * cols) ||
+      w.scales.size() != static_cast<std::size_t>(rows))
+    throw Error(std::string(layer) + ": " + std::to_string(w.values.size()) + " weights and " +
+                std::to_string(w.scales.size()) + " scales, expected " +
+                std::to_string(rows * cols) + " and " + std::to_string(rows));
+}
+}  // namespace int8_layer_detail
 
 /// A 1x1 convolution in int8. (Summaries count parameters as the trained model had them: the
 /// weights and BatchNorm's two per channel, as the float layers do.)
 class PointwiseConv2dInt8 {
  public:
-  /// `weight` [out][in] and `bias` [out]: folded float weights.
-  PointwiseConv2dInt8(int64_t in_channels, int64_t out_channels, const float* weight,
-                      const float* bias, const Int8LayerParams& p)
+  /// `weight` int8 [out][in] with a scale per output channel, `bias` [out] folded float.
+  PointwiseConv2dInt8(int64_t in_channels, int64_t out_channels,
+                      const quant::QuantizedWeights& weight, const float* bias,
+                      const Int8LayerParams& p)
       : cin_(in_channels), cout_(out_channels), p_(p) {
-    const quant::QuantizedConv q =
-        quant::quantize_conv(weight, bias, cout_, cin_, p.input, p.output, p.clamp, p.per_channel);
-    packed_ = kernels::pack_pointwise_int8(q.weight.data(), q.bias.data(), q.multiplier.data(),
-                                           cin_, cout_, p.input.zero_point, q.clamp);
+    int8_layer_detail::check_weights("int8 pointwise", weight, cout_, cin_);
+    const quant::Requantization r =
+        quant::requantization(weight.scales, bias, p.input, p.output, p.clamp);
+    packed_ = kernels::pack_pointwise_int8(weight.values.data(), r.bias.data(), r.multiplier.data(),
+                                           cin_, cout_, p.input.zero_point, r.clamp);
   }
 
   int64_t in_channels() const { return cin_; }
@@ -76,18 +89,19 @@ class PointwiseConv2dInt8 {
 /// A k x k depthwise convolution (3 or 5, stride 1 or 2) in int8.
 class DepthwiseConv2dInt8 {
  public:
-  /// `weight` [C][1][k][k] and `bias` [C]: folded float weights.
+  /// `weight` int8 [C][1][k][k] with a scale per channel, `bias` [C] folded float.
   DepthwiseConv2dInt8(int64_t channels, int kernel, int stride, PaddingMode padding,
-                      const float* weight, const float* bias, const Int8LayerParams& p)
+                      const quant::QuantizedWeights& weight, const float* bias,
+                      const Int8LayerParams& p)
       : kernel_(kernel), stride_(stride), padding_(padding), p_(p) {
     if (!((kernel == 3 || kernel == 5) && (stride == 1 || stride == 2)))
       throw Error("int8 depthwise: kernel " + std::to_string(kernel) + ", stride " +
                   std::to_string(stride) + " (expected 3 or 5, 1 or 2)");
-    const quant::QuantizedConv q =
-        quant::quantize_conv(weight, bias, channels, int64_t{kernel} * kernel, p.input, p.output,
-                             p.clamp, p.per_channel);
-    packed_ = kernels::pack_depthwise_int8(q.weight.data(), q.bias.data(), q.multiplier.data(),
-                                           channels, kernel, p.input.zero_point, q.clamp);
+    int8_layer_detail::check_weights("int8 depthwise", weight, channels, int64_t{kernel} * kernel);
+    const quant::Requantization r =
+        quant::requantization(weight.scales, bias, p.input, p.output, p.clamp);
+    packed_ = kernels::pack_depthwise_int8(weight.values.data(), r.bias.data(), r.multiplier.data(),
+                                           channels, kernel, p.input.zero_point, r.clamp);
   }
 
   int64_t channels() const { return packed_.channels; }
@@ -136,16 +150,17 @@ class DepthwiseConv2dInt8 {
 /// the zero point, i.e. real 0); the rows go through the int8 pointwise kernel.
 class StemConv2dInt8 {
  public:
-  /// `weight` PyTorch's [out][in][k][k] and `bias` [out]: folded float weights.
+  /// `weight` int8 in PyTorch's [out][in][k][k] with a scale per output channel, `bias` [out]
+  /// folded float.
   StemConv2dInt8(int64_t in_channels, int64_t out_channels, int kernel, int stride,
-                 PaddingMode padding, const float* weight, const float* bias,
+                 PaddingMode padding, const quant::QuantizedWeights& weight, const float* bias,
                  const Int8LayerParams& p)
       : cin_(in_channels),
         kernel_(kernel),
         stride_(stride),
         padding_(padding),
         gemm_(padded_row(kernel, in_channels), out_channels,
-              tap_major(weight, out_channels, in_channels, kernel).data(), bias, p) {}
+              tap_major(weight, out_channels, in_channels, kernel), bias, p) {}
 
   const Int8LayerParams& params() const { return gemm_.params(); }
   int64_t out_channels() const { return gemm_.out_channels(); }
@@ -241,14 +256,18 @@ class StemConv2dInt8 {
   }
 
   /// [out][in][k][k] to [out][k][k][in] rows of padded_row() (zeros after the taps), the order
-  /// the gathered rows hold.
-  static std::vector<float> tap_major(const float* w, int64_t cout, int64_t cin, int kernel) {
+  /// the gathered rows hold; the scales unchanged.
+  static quant::QuantizedWeights tap_major(const quant::QuantizedWeights& w, int64_t cout,
+                                           int64_t cin, int kernel) {
     const int64_t taps = int64_t{kernel} * kernel, row = padded_row(kernel, cin);
-    std::vector<float> t(static_cast<std::size_t>(cout * row), 0.0f);
+    int8_layer_detail::check_weights("int8 stem", w, cout, cin * taps);
+    quant::QuantizedWeights t{std::vector<int8_t>(static_cast<std::size_t>(cout * row), 0),
+                              w.scales};
     for (int64_t o = 0; o < cout; ++o)
       for (int64_t c = 0; c < cin; ++c)
         for (int64_t tap = 0; tap < taps; ++tap)
-          t[static_cast<std::size_t>(o * row + tap * cin + c)] = w[(o * cin + c) * taps + tap];
+          t.values[static_cast<std::size_t>(o * row + tap * cin + c)] =
+              w.values[static_cast<std::size_t>((o * cin + c) * taps + tap)];
     return t;
   }
 
