@@ -18,8 +18,8 @@
 // the offset it was packed for).
 //
 // Tiles: the generic one (plain C++, every ISA), x86/pointwise_int8_avx512vnni.hpp and
-// arm/pointwise_int8_aarch64_neondot.hpp (ARMv8.2 dotprod); the default is the best this
-// translation unit's flags allow (DefaultInt8Tile).
+// arm/pointwise_int8_aarch64_neondot.hpp (ARMv8.2 dotprod); layers take the best this unit holds
+// and this CPU runs (best_int8_tile()), kernel tests name theirs.
 
 #include <algorithm>
 #include <cstdint>
@@ -103,7 +103,8 @@ struct GenericInt8Tile {
 }  // namespace MOBILENET_ISA
 }  // namespace mobilenet
 
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+#include "mobilenet/core/cpu_features.hpp"
 #include "mobilenet/kernels/x86/pointwise_int8_avx512vnni.hpp"
 #elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
 #include "mobilenet/kernels/arm/pointwise_int8_aarch64_neondot.hpp"
@@ -113,7 +114,42 @@ namespace mobilenet {
 inline namespace MOBILENET_ISA {
 namespace kernels {
 
-/// The best int8 pointwise tile this translation unit's flags allow.
+/// The int8 pointwise tiles (the run-time form of a tile type).
+enum class Int8Tile { Generic, Avx512Vnni, NeonDot };
+
+/// The best int8 pointwise tile this translation unit holds and this CPU runs: the dot-product
+/// tile where the unit's flags include the instructions, and on x86 also where they include
+/// AVX-512 BW and VL but not VNNI, if the CPU has VNNI (the tile's functions enable it
+/// themselves; a path built for AVX-512 thus serves Skylake-X and VNNI CPUs alike).
+inline Int8Tile best_int8_tile() {
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+  return Int8Tile::Avx512Vnni;
+#elif defined(__AVX512BW__) && defined(__AVX512VL__)
+  return cpu_features() & bit(CpuFeature::AVX512VNNI) ? Int8Tile::Avx512Vnni : Int8Tile::Generic;
+#elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+  return Int8Tile::NeonDot;
+#else
+  return Int8Tile::Generic;
+#endif
+}
+
+/// Calls f(tile) with a value of the tile type `t` names (one this unit holds).
+template <class F>
+decltype(auto) with_int8_tile(Int8Tile t, F&& f) {
+  switch (t) {
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+    case Int8Tile::Avx512Vnni:
+      return f(Avx512VnniInt8Tile{});
+#elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+    case Int8Tile::NeonDot:
+      return f(NeonDotInt8Tile{});
+#endif
+    default:
+      return f(GenericInt8Tile{});
+  }
+}
+
+/// The best int8 pointwise tile this translation unit's flags alone allow (no run-time choice).
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 using DefaultInt8Tile = Avx512VnniInt8Tile;
 #elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)

@@ -6,6 +6,10 @@
 // The epilogue converts to float, multiplies, clamps, rounds to even (VCVTPS2DQ under the
 // default rounding mode) and narrows with VPMOVSDB, whose saturation never acts: the clamp has
 // already put every value in int8's range.
+//
+// Included wherever AVX-512 BW and VL are compiled in: the functions carry VNNI as a target
+// attribute, so a path built for AVX-512 without VNNI (Skylake-X has none) still holds the tile,
+// and runs it only on CPUs that have VNNI (kernels::best_int8_tile()).
 
 #include <immintrin.h>
 
@@ -27,8 +31,9 @@ struct Avx512VnniInt8Tile {
   static constexpr int32_t kActivationOffset = 128;
 
   template <int Rows>
-  static void run(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
-                  const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid) {
+  [[gnu::target("avx512vnni")]] static void run(const int8_t* in, int64_t in_stride, int64_t cin,
+                                                const int8_t* panel, const Requantize& e,
+                                                int8_t* out, int64_t out_stride, int64_t valid) {
     using namespace pointwise_int8_detail;
     static_assert(kPanel == 32 && kGroup == 4, "two registers of 16 int32 lanes per panel");
     // One accumulator register per 16 outputs; a panel with at most 16 valid needs one.
@@ -39,34 +44,43 @@ struct Avx512VnniInt8Tile {
   }
 
  private:
-  template <int Rows, int NP>
-  [[gnu::always_inline]] static inline void body(const int8_t* in, int64_t in_stride, int64_t cin,
-                                                 const int8_t* panel, const Requantize& e,
-                                                 int8_t* out, int64_t out_stride, int64_t valid) {
+  /// Adds group `g` of every row (its four bytes as one word, from `load`) times the panel's
+  /// weights. A function of its own, not a lambda: a lambda would not carry the target
+  /// attribute the dot-product intrinsic needs.
+  template <int Rows, int NP, class Load>
+  [[gnu::always_inline, gnu::target("avx512vnni")]] static inline void step(
+      __m512i (&acc)[Rows][NP], const int8_t* in, int64_t in_stride, const int8_t* panel, int64_t g,
+      Load load) {
     using namespace pointwise_int8_detail;
     const __m512i sign = _mm512_set1_epi8(static_cast<char>(0x80));
+    __m512i w[NP];
+    for (int j = 0; j < NP; ++j) w[j] = _mm512_load_si512(panel + (g * kPanel + 16 * j) * kGroup);
+    for (int r = 0; r < Rows; ++r) {
+      const __m512i x = _mm512_xor_si512(_mm512_set1_epi32(load(in + r * in_stride, g)), sign);
+      for (int j = 0; j < NP; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], x, w[j]);
+    }
+  }
+
+  template <int Rows, int NP>
+  [[gnu::always_inline, gnu::target("avx512vnni")]] static inline void body(
+      const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel, const Requantize& e,
+      int8_t* out, int64_t out_stride, int64_t valid) {
+    using namespace pointwise_int8_detail;
     __m512i acc[Rows][NP];
     for (int j = 0; j < NP; ++j) {
       const __m512i b = _mm512_loadu_si512(e.bias + 16 * j);
       for (int r = 0; r < Rows; ++r) acc[r][j] = b;
     }
-    const int64_t full = cin / kGroup, n_groups = groups(cin);
-    const auto step = [&](int64_t g, auto load) {
-      __m512i w[NP];
-      for (int j = 0; j < NP; ++j) w[j] = _mm512_load_si512(panel + (g * kPanel + 16 * j) * kGroup);
-      for (int r = 0; r < Rows; ++r) {
-        const __m512i x = _mm512_xor_si512(_mm512_set1_epi32(load(in + r * in_stride, g)), sign);
-        for (int j = 0; j < NP; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], x, w[j]);
-      }
-    };
+    const int64_t full = cin / kGroup;
     const auto whole = [](const int8_t* row, int64_t g) {
       int32_t v;
       std::memcpy(&v, row + g * kGroup, sizeof v);
       return v;
     };
-    for (int64_t g = 0; g < full; ++g) step(g, whole);
-    if (full < n_groups)
-      step(full, [cin](const int8_t* row, int64_t g) { return load_group(row, g, cin); });
+    for (int64_t g = 0; g < full; ++g) step<Rows, NP>(acc, in, in_stride, panel, g, whole);
+    if (full < groups(cin))
+      step<Rows, NP>(acc, in, in_stride, panel, full,
+                     [cin](const int8_t* row, int64_t g) { return load_group(row, g, cin); });
 
     const __m512 lo = _mm512_set1_ps(e.clamp.lo), hi = _mm512_set1_ps(e.clamp.hi);
     const __m512i zp = _mm512_set1_epi32(e.clamp.zero_point);

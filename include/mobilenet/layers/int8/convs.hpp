@@ -48,12 +48,15 @@ class PointwiseConv2dInt8 {
   PointwiseConv2dInt8(int64_t in_channels, int64_t out_channels,
                       const quant::QuantizedWeights& weight, const float* bias,
                       const Int8LayerParams& p)
-      : cin_(in_channels), cout_(out_channels), p_(p) {
+      : cin_(in_channels), cout_(out_channels), p_(p), tile_(kernels::best_int8_tile()) {
     int8_layer_detail::check_weights("int8 pointwise", weight, cout_, cin_);
     const quant::Requantization r =
         quant::requantization(weight.scales, bias, p.input, p.output, p.clamp);
-    packed_ = kernels::pack_pointwise_int8(weight.values.data(), r.bias.data(), r.multiplier.data(),
-                                           cin_, cout_, p.input.zero_point, r.clamp);
+    packed_ = kernels::with_int8_tile(tile_, [&](auto tile) {
+      return kernels::pack_pointwise_int8<decltype(tile)>(weight.values.data(), r.bias.data(),
+                                                          r.multiplier.data(), cin_, cout_,
+                                                          p.input.zero_point, r.clamp);
+    });
   }
 
   int64_t in_channels() const { return cin_; }
@@ -70,12 +73,15 @@ class PointwiseConv2dInt8 {
 
   /// `rows` contiguous rows of in_channels() values to rows of out_channels(), on this thread.
   void run_rows(const int8_t* in, int64_t rows, int8_t* out) const {
-    kernels::pointwise_int8(in, rows, {cin_, cout_}, packed_, out);
+    kernels::with_int8_tile(tile_, [&](auto tile) {
+      kernels::pointwise_int8<decltype(tile)>(in, rows, {cin_, cout_}, packed_, out);
+    });
   }
 
   /// The contiguous tensor `in` (shape `s`) to `out`, rows split over the pool's threads.
   void forward(const int8_t* in, const Shape& s, int8_t* out, ThreadPool& pool) const {
-    pool.parallel_for(s.pixels(), kernels::DefaultInt8Tile::kRows, [&](int64_t r0, int64_t r1) {
+    // Chunks of whole tiles of the widest tile's rows.
+    pool.parallel_for(s.pixels(), 8, [&](int64_t r0, int64_t r1) {
       run_rows(in + r0 * cin_, r1 - r0, out + r0 * cout_);
     });
   }
@@ -83,6 +89,7 @@ class PointwiseConv2dInt8 {
  private:
   int64_t cin_, cout_;
   Int8LayerParams p_;
+  kernels::Int8Tile tile_;  // the tile the weights are packed for
   kernels::PackedPointwiseInt8 packed_;
 };
 
