@@ -2,6 +2,7 @@
 // the int8 model stays to the float one on them, and writes the int8 file (README, "int8 files").
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -21,15 +22,26 @@ static const char kUsage[] =
     "                          [--timm-arch NAME] [--threads T] [--isa PATH]\n"
     "Quantizes a float model to int8: weights per output channel after BatchNorm folding,\n"
     "activations per tensor over the range the float model reaches on the calibration images\n"
-    "(min/max). --calibration: a directory of images (decoded and preprocessed as the model's\n"
-    "metadata says, in name order) or a float32 NCHW .npy batch as mobilenet-infer takes,\n"
-    "already preprocessed. --samples: use the first N (default: all). --per-tensor: one weight\n"
-    "scale per layer, to compare. Prints each stage's signal-to-quantization-noise ratio against\n"
-    "the float model and their top-1 agreement on the calibration images, then writes the int8\n"
-    "file, which mobilenet-infer, -classify, -benchmark and -summary load as they load a float\n"
+    "(min/max). --calibration: a directory of images (png, jpg, bmp, ...: decoded and\n"
+    "preprocessed as the model's metadata says, in name order; other files skipped) or a\n"
+    "float32 NCHW .npy batch as mobilenet-infer takes, already preprocessed. --samples: use the\n"
+    "first N (default: all). --per-tensor: one weight scale per layer, to compare. Prints each\n"
+    "stage's signal-to-quantization-noise ratio against the float model and their top-1\n"
+    "agreement on the calibration images, then writes the int8 file, which mobilenet-infer,\n"
+    "-classify, -benchmark and -summary load as they load a float\n"
     "one. --arch ... --timm-arch as for mobilenet-infer.\n";
 
 namespace {
+
+/// Whether a file extension is one of the image formats stb decodes (other files in a
+/// calibration directory are skipped).
+bool is_image_name(std::string ext) {
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* e : {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".ppm", ".pgm", ".psd"})
+    if (ext == e) return true;
+  return false;
+}
 
 /// The calibration batch, NHWC: a directory's images preprocessed for `model`, or an .npy batch.
 mobilenet::Tensor calibration_batch(const std::string& source,
@@ -38,11 +50,14 @@ mobilenet::Tensor calibration_batch(const std::string& source,
   if (fs::is_directory(source)) {
     std::vector<std::string> files;
     for (const fs::directory_entry& e : fs::directory_iterator(source))
-      if (e.is_regular_file()) files.push_back(e.path().string());
+      if (e.is_regular_file() && is_image_name(e.path().extension().string()))
+        files.push_back(e.path().string());
     std::sort(files.begin(), files.end());
     if (samples > 0 && static_cast<int64_t>(files.size()) > samples)
       files.resize(static_cast<std::size_t>(samples));
-    if (files.empty()) throw mobilenet::Error(source + ": no image files");
+    if (files.empty())
+      throw mobilenet::Error(source +
+                             ": no image files (png, jpg, jpeg, bmp, gif, tga, ppm, pgm, psd)");
     const int64_t n = static_cast<int64_t>(files.size()), side = pre.crop_size;
     mobilenet::Tensor x({n, side, side, 3});
     for (int64_t i = 0; i < n; ++i) {
