@@ -33,6 +33,7 @@ _STORAGE = {
     "BF16": np.dtype("<u2"),
     "I64": np.dtype("<i8"),
     "I32": np.dtype("<i4"),
+    "I8": np.dtype("i1"),
     "U8": np.dtype("u1"),
 }
 
