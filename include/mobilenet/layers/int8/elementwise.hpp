@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <numeric>
 #include <string>
 
 #include "mobilenet/core/activation_kind.hpp"
@@ -148,16 +149,31 @@ class SqueezeExciteInt8 {
     fc2_.forward({scratch.hidden, {n, 1, 1, squeeze()}}, {scratch.gate, {n, 1, 1, c}}, pool);
     const int64_t pixels = s.h * s.w;
     const int32_t z = x_.zero_point;
-    pool.parallel_for(n * pixels, 16, [&](int64_t p0, int64_t p1) {
-      for (int64_t p = p0; p < p1; ++p)
-        scale_pixel(x + p * c, scratch.gate + (p / pixels) * c, c, z);
+    // Each image's pixels in runs whose length is a whole number of vectors (lcm(c, 64)
+    // values, the gate repeated to match): per pixel, a layer of 16 or 24 channels never
+    // filled GCC's 64-lane loop and ran scalar (56x56x16: 34 us, 3 us in runs).
+    const int64_t run = std::lcm(c, int64_t{64});
+    const bool runs = run <= kMaxRun;
+    pool.parallel_for(n, 1, [&](int64_t i0, int64_t i1) {
+      float repeated[kMaxRun];
+      for (int64_t i = i0; i < i1; ++i) {
+        int8_t* image = x + i * pixels * c;
+        const float* gate = scratch.gate + i * c;
+        int64_t done = 0;
+        if (runs) {
+          for (int64_t k = 0; k < run; ++k) repeated[k] = gate[k % c];
+          for (; done + run <= pixels * c; done += run) scale(image + done, repeated, run, z);
+        }
+        for (; done < pixels * c; done += c) scale(image + done, gate, c, z);
+      }
     });
   }
 
  private:
+  static constexpr int64_t kMaxRun = 1024;
+
   // __restrict: an int8 store may alias the gate, which would keep GCC from vectorizing.
-  static void scale_pixel(int8_t* __restrict v, const float* __restrict gate, int64_t c,
-                          int32_t z) {
+  static void scale(int8_t* __restrict v, const float* __restrict gate, int64_t c, int32_t z) {
     for (int64_t k = 0; k < c; ++k)
       v[k] = static_cast<int8_t>(quant::round_even(static_cast<float>(v[k] - z) * gate[k]) + z);
   }
