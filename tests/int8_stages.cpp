@@ -1,9 +1,10 @@
 // Writes every feature stage of an int8 model for an input batch (float32 NCHW .npy) as
 // stage_K.npy (NHWC, dequantized), for tests/int8_emulation.py to check against its emulation,
 // on the instruction-set path named (default: the best this CPU runs).
-//   mobilenet_int8_stages MODEL.int8.safetensors INPUT.npy OUTDIR [ISA]
+//   mobilenet_int8_stages MODEL.int8.safetensors INPUT.npy OUTDIR [ISA]   (OUTDIR is created)
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "mobilenet/dispatch.hpp"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
     for (int k = 0; k < stages; ++k) o.features.push_back(k);
     mobilenet::dispatch::Workspace ws = model.workspace(o);
     model.forward(x, ws);
+    std::filesystem::create_directories(argv[3]);
     for (int k = 0; k < stages; ++k) {
       const mobilenet::ConstTensorView f = ws.feature(static_cast<std::size_t>(k));
       mobilenet::write_npy(std::string(argv[3]) + "/stage_" + std::to_string(k) + ".npy",
