@@ -127,7 +127,8 @@ TEST(Int8Model, DigitsKeepFloatAccuracy) {
     int64_t right_f = 0, right_q = 0, agree = 0;
     for (int64_t i = 0; i < n; ++i) {
       const auto argmax = [&](const std::vector<float>& y) {
-        return std::max_element(y.begin() + i * 10, y.begin() + i * 10 + 10) - (y.begin() + i * 10);
+        const float* row = y.data() + i * 10;
+        return std::max_element(row, row + 10) - row;
       };
       const auto label = static_cast<int64_t>(labels.data[static_cast<size_t>(i)]);
       right_f += argmax(yf) == label;

@@ -35,9 +35,11 @@ class SafetensorsWriter {
     if (!metadata.empty()) header["__metadata__"] = metadata;
     std::string text = header.dump();
     text.append((8 - text.size() % 8) % 8, ' ');  // data 8-byte aligned, as other writers do
+    // Little-endian uint64 (shifting a 32-bit size_t by 32 or more would be undefined).
+    const uint64_t n = text.size();
     std::string length(8, '\0');
     for (int i = 0; i < 8; ++i)
-      length[static_cast<std::size_t>(i)] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
+      length[static_cast<std::size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
     std::ofstream f(path, std::ios::binary | std::ios::trunc);
     f.write(length.data(), 8);
     f.write(text.data(), static_cast<std::streamsize>(text.size()));
