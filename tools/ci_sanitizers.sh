@@ -54,10 +54,12 @@ build_with() {  # build_with DIR COMPILER SANITIZER_FLAGS [TARGET...]
   nice -n 10 cmake --build "$dir" -j"$jobs" ${1:+--target "$@"}
 }
 
-# The test binary and the command-line tools; not the README's example program, a header-only
+# The test binary, the command-line tools and the int8 stage writer the emulation tests read;
+# not the README's example program, a header-only
 # build of a whole model for one test whose code paths the tools and tests already run.
 step "asan+ubsan: build" build_with build-asan clang++ "-fsanitize=address,undefined -fno-sanitize-recover=all" \
-  mobilenet_tests mobilenet-infer mobilenet-classify mobilenet-summary mobilenet-benchmark
+  mobilenet_tests mobilenet-infer mobilenet-classify mobilenet-summary mobilenet-benchmark \
+  mobilenet-quantize mobilenet_int8_stages
 # The packaging tests build separate consumer projects without our sanitizer flags: they check
 # CMake, not memory safety, and the host suite runs them.
 step "asan+ubsan: ctest (whole suite but packaging, readme)" ctest --test-dir build-asan \
