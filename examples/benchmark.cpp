@@ -163,7 +163,8 @@ int main(int argc, char** argv) {
     std::printf(
         "mobilenet-benchmark: %s, %s, %d thread(s) %s, batch %d, %dx%d, %d loops after %d "
         "warm-up\n",
-        precision_name, cli::isa_report(isa).c_str(), threads, pinning.c_str(), batch, size, size, loops, warmup);
+        precision_name, cli::isa_report(isa).c_str(), threads, pinning.c_str(), batch, size, size,
+        loops, warmup);
     std::printf("%-10s %6s %10s %10s %10s %9s %10s %10s\n", "model", "width", "median ms", "min ms",
                 "max ms", "GFLOP/s", "arena MiB", "MMACs");
     for (const mobilenet::Arch arch : parse_archs(args.get("arch", "all"))) {
@@ -176,8 +177,8 @@ int main(int argc, char** argv) {
       const auto built = Clock::now();
       const mobilenet::dispatch::Model model =
           precision == mobilenet::Precision::int8
-              ? mobilenet::dispatch::random_int8_model(arch, calibration_images(size), {width, 1000},
-                                                       0, dispatch)
+              ? mobilenet::dispatch::random_int8_model(arch, calibration_images(size),
+                                                       {width, 1000}, 0, dispatch)
               : mobilenet::dispatch::random_model(arch, {width, 1000}, 0, dispatch);
       const double build_ms = ms_since(built);
       mobilenet::WorkspaceOptions options{batch, size, size, threads, profile};

@@ -69,14 +69,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (args.positional.empty()) throw mobilenet::Error("no image given (see --help)");
-    mobilenet::LoadOptions lo;
-    if (args.has("arch")) lo.arch = mobilenet::parse_arch(args.get("arch"));
-    if (args.has("width")) lo.width = args.number("width", 1.0);
-    if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
+    mobilenet::LoadOptions lo = cli::load_options(args);
     lo.reject_non_finite = args.has("strict");
-    lo.scheme = cli::scheme_option(args);
-    lo.padding = cli::padding_option(args);
-    if (args.has("timm-arch")) lo.timm_arch = args.get("timm-arch");
     const mobilenet::dispatch::Model model =
         mobilenet::dispatch::load(args.require("weights"), lo, cli::dispatch_options(args));
     const std::vector<std::string> labels = labels_for(model, args);

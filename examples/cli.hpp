@@ -106,6 +106,19 @@ inline std::optional<mobilenet::PaddingMode> padding_option(const Args& args) {
   }
 }
 
+/// What loading a weight file takes from the options every loading tool accepts: --arch,
+/// --width, --classes, --scheme, --padding and --timm-arch (absent: the file decides).
+inline mobilenet::LoadOptions load_options(const Args& args) {
+  mobilenet::LoadOptions lo;
+  if (args.has("arch")) lo.arch = mobilenet::parse_arch(args.get("arch"));
+  if (args.has("width")) lo.width = args.number("width", 1.0);
+  if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
+  lo.scheme = scheme_option(args);
+  lo.padding = padding_option(args);
+  if (args.has("timm-arch")) lo.timm_arch = args.get("timm-arch");
+  return lo;
+}
+
 /// Runs `body`, turning any error into one line on stderr and exit status 1.
 template <class Body>
 int run(const char* program, Body&& body) {

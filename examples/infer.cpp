@@ -37,14 +37,8 @@ int main(int argc, char** argv) {
     }
     if (!args.positional.empty())
       throw mobilenet::Error("unexpected argument '" + args.positional[0] + "'");
-    mobilenet::LoadOptions lo;
-    if (args.has("arch")) lo.arch = mobilenet::parse_arch(args.get("arch"));
-    if (args.has("width")) lo.width = args.number("width", 1.0);
-    if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
+    mobilenet::LoadOptions lo = cli::load_options(args);
     lo.reject_non_finite = args.has("strict");
-    lo.scheme = cli::scheme_option(args);
-    lo.padding = cli::padding_option(args);
-    if (args.has("timm-arch")) lo.timm_arch = args.get("timm-arch");
     const mobilenet::dispatch::Model model =
         mobilenet::dispatch::load(args.require("weights"), lo, cli::dispatch_options(args));
 
@@ -64,8 +58,7 @@ int main(int argc, char** argv) {
     mobilenet::write_npy(args.require("output"), {s[0], model.num_classes()}, y.data);
     std::printf("mobilenet-infer: %s, %s, logits [%lld, %d] written to %s\n",
                 cli::isa_report(model.isa()).c_str(), mobilenet::to_string(model.precision()),
-                static_cast<long long>(s[0]),
-                model.num_classes(), args.require("output").c_str());
+                static_cast<long long>(s[0]), model.num_classes(), args.require("output").c_str());
     return 0;
   });
 }

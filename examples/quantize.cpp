@@ -101,13 +101,7 @@ int main(int argc, char** argv) {
     }
     if (!args.positional.empty())
       throw mobilenet::Error("unexpected argument '" + args.positional[0] + "'");
-    mobilenet::LoadOptions lo;
-    if (args.has("arch")) lo.arch = mobilenet::parse_arch(args.get("arch"));
-    if (args.has("width")) lo.width = args.number("width", 1.0);
-    if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
-    lo.scheme = cli::scheme_option(args);
-    lo.padding = cli::padding_option(args);
-    if (args.has("timm-arch")) lo.timm_arch = args.get("timm-arch");
+    const mobilenet::LoadOptions lo = cli::load_options(args);
     const int samples = args.integer("samples", 0);
     if (args.has("samples") && samples < 1) throw mobilenet::Error("--samples must be positive");
     const std::string weights = args.require("weights"), output = args.require("output");

@@ -35,13 +35,7 @@ int main(int argc, char** argv) {
     if (!file && !args.has("arch")) throw mobilenet::Error("pass --arch or --weights");
     const mobilenet::dispatch::Model model = [&] {
       if (file) {
-        mobilenet::LoadOptions lo;
-        if (args.has("arch")) lo.arch = mobilenet::parse_arch(args.get("arch"));
-        if (args.has("width")) lo.width = args.number("width", 1.0);
-        if (args.has("classes")) lo.num_classes = args.integer("classes", 1000);
-        lo.scheme = cli::scheme_option(args);
-        lo.padding = cli::padding_option(args);
-        if (args.has("timm-arch")) lo.timm_arch = args.get("timm-arch");
+        const mobilenet::LoadOptions lo = cli::load_options(args);
         return mobilenet::dispatch::load(args.require("weights"), lo, cli::dispatch_options(args));
       }
       const mobilenet::ModelOptions options{
