@@ -1,18 +1,55 @@
 #pragma once
-// What the parity suites against PyTorch share: running a model on a batch, reading an NCHW .npy
-// batch as NHWC, and the deviation from the reference with its tolerance (1e-4 of the logits'
-// scale, as tools/make_fixtures.py states).
+// What the parity suites against PyTorch share: the fixture cases tools/make_fixtures.py lists,
+// running a model on a batch, reading an NCHW .npy batch as NHWC, and the deviation from the
+// reference with its tolerance (1e-4 of the logits' scale, as tools/make_fixtures.py states).
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "mobilenet/mobilenet.hpp"
 
 namespace parity {
+
+/// Where ctest's make_fixtures test writes the fixtures.
+inline const std::string kFixtures = MOBILENET_FIXTURES_DIR;
+
+/// One fixture: a directory with weights.safetensors, input.npy (NCHW) and expected.npy.
+struct Case {
+  std::string name, arch;
+  double width;
+  int classes;
+  int64_t batch, height, width_px;
+};
+
+/// The cases `dir`/cases.txt lists, all of them or those of one architecture.
+inline std::vector<Case> fixture_cases(const std::string& dir = kFixtures,
+                                       const std::string& arch = "") {
+  std::ifstream f(dir + "/cases.txt");
+  if (!f)
+    throw mobilenet::Error(dir + "/cases.txt missing: run tools/make_fixtures.py (ctest runs it)");
+  std::vector<Case> out;
+  Case c;
+  while (f >> c.name >> c.arch >> c.width >> c.classes >> c.batch >> c.height >> c.width_px)
+    if (arch.empty() || c.arch == arch) out.push_back(c);
+  return out;
+}
+
+/// The case's NCHW input batch as an NHWC tensor, checked against the shape cases.txt gives.
+inline mobilenet::Tensor case_input(const std::string& path, const Case& c) {
+  const mobilenet::NpyArray a = mobilenet::read_npy(path);
+  const std::vector<int64_t> want = {c.batch, 3, c.height, c.width_px};
+  if (a.shape != want)
+    throw mobilenet::Error(path + ": shape " + mobilenet::shape_string(a.shape) + ", expected " +
+                           mobilenet::shape_string(want));
+  mobilenet::Tensor t({c.batch, c.height, c.width_px, 3});
+  mobilenet::nchw_to_nhwc(a.data.data(), t);
+  return t;
+}
 
 /// The logits of `m` on `x`, one thread.
 inline std::vector<float> run(const mobilenet::Model& m, const mobilenet::Tensor& x) {

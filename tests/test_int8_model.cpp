@@ -18,35 +18,21 @@
 #include <fstream>
 
 #include "mobilenet/mobilenet.hpp"
+#include "parity_helpers.hpp"
 
 namespace {
 
 using namespace mobilenet;
 
-const std::string kFixtures = MOBILENET_FIXTURES_DIR;
-
-struct Case {
-  std::string name, arch;
-  double width;
-  int classes;
-  int64_t batch, height, width_px;
-};
+using parity::Case;
+using parity::kFixtures;
 
 std::vector<Case> all_cases() {
-  std::ifstream f(kFixtures + "/cases.txt");
-  if (!f) throw Error(kFixtures + "/cases.txt missing: run tools/make_fixtures.py");
-  std::vector<Case> out;
-  Case c;
-  while (f >> c.name >> c.arch >> c.width >> c.classes >> c.batch >> c.height >> c.width_px)
-    out.push_back(c);
-  return out;
+  return parity::fixture_cases();
 }
 
 Tensor read_input(const Case& c) {
-  const NpyArray a = read_npy(kFixtures + "/" + c.name + "/input.npy");
-  Tensor t({c.batch, c.height, c.width_px, 3});
-  nchw_to_nhwc(a.data.data(), t);
-  return t;
+  return parity::case_input(kFixtures + "/" + c.name + "/input.npy", c);
 }
 
 std::vector<float> run(const Model& m, const Tensor& x, int threads) {

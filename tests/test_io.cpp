@@ -15,7 +15,7 @@ using namespace mobilenet;
 using testing_io::make_safetensors;
 using testing_io::NamedTensor;
 
-std::string temp_path(const std::string& name) {
+std::string io_temp_path(const std::string& name) {
   return testing_io::temp_path("mobilenet_io_", name);
 }
 using testing_io::expect_error_containing;
@@ -77,7 +77,7 @@ TEST(Load, RoundTripsTorchvisionKeysWithMetadata) {
   EXPECT_TRUE(tensors.count("features.1.block.1.fc1.weight"));
   EXPECT_TRUE(tensors.count("classifier.3.bias"));
   tensors["features.0.1.num_batches_tracked"] = {{}, {0}};  // counters are ignored
-  const std::string path = temp_path("ok.safetensors");
+  const std::string path = io_temp_path("ok.safetensors");
   testing_io::write_file(path, make_safetensors(tensors, {{"arch", "v3_small"}, {"width", "0.5"}, {"num_classes", "10"},
                                                           {"labels", R"(["zero","one","2","3","4","5","6","7","8","9"])"},
                                                           {"input_size", "32"}, {"resize_size", "36"}, {"mean", "0.5,0.5,0.5"}}));
@@ -97,7 +97,7 @@ TEST(Load, NamesEveryMissingExtraAndMisshapedTensor) {
   tensors["features.5.conv.0.1.bias"].shape = {3};
   tensors["features.5.conv.0.1.bias"].values.resize(3);
   tensors["extra.weight"] = {{2}, {1, 2}};
-  const std::string path = temp_path("bad_keys.safetensors");
+  const std::string path = io_temp_path("bad_keys.safetensors");
   testing_io::write_file(path, make_safetensors(tensors));
   expect_error_containing([&] { load(path, {Arch::V2, 0.35, 7}); },
                           {path, "3 problems", "missing tensor 'features.3.conv.1.0.weight' (expected shape [48, 1, 3, 3])",
@@ -106,16 +106,16 @@ TEST(Load, NamesEveryMissingExtraAndMisshapedTensor) {
 }
 
 TEST(Load, ReportsWrongArchitectureAndClassCount) {
-  const std::string path = temp_path("v3s.safetensors");
+  const std::string path = io_temp_path("v3s.safetensors");
   testing_io::write_file(path, make_safetensors(expected_tensors(Arch::V3Small, {1.0, 10}),
                                                 {{"arch", "v3_small"}, {"num_classes", "10"}}));
   expect_error_containing([&] { load(path, {Arch::V3Small, 1.0, 1000}); },
                           {"classifier.3.weight' has shape [10, 1024], expected [1000, 1024]"});
   expect_error_containing([&] { load(path, {Arch::V3Large, {}, {}}); }, {"file metadata: arch=v3_small", "missing tensor"});
-  const std::string bare = temp_path("bare.safetensors");
+  const std::string bare = io_temp_path("bare.safetensors");
   testing_io::write_file(bare, make_safetensors(expected_tensors(Arch::V3Small, {1.0, 10})));
   expect_error_containing([&] { load(bare); }, {"names no architecture"});
-  const std::string huge = temp_path("huge_classes.safetensors");
+  const std::string huge = io_temp_path("huge_classes.safetensors");
   testing_io::write_file(huge, make_safetensors(expected_tensors(Arch::V3Small, {1.0, 10}),
                                                 {{"arch", "v3_small"}, {"num_classes", "1e10"}}));
   expect_error_containing([&] { load(huge); }, {"'num_classes' must be an integer in [1, 1048576], got '1e10'"});
@@ -123,7 +123,7 @@ TEST(Load, ReportsWrongArchitectureAndClassCount) {
 }
 
 TEST(Npy, RoundTripsAndRejectsBadFiles) {
-  const std::string path = temp_path("x.npy");
+  const std::string path = io_temp_path("x.npy");
   const std::vector<float> v = {1, 2, 3, 4, 5, 6};
   write_npy(path, {2, 1, 3}, v.data());
   const NpyArray a = read_npy(path);

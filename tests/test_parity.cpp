@@ -18,38 +18,17 @@
 #include <sstream>
 
 #include "mobilenet/mobilenet.hpp"
+#include "parity_helpers.hpp"
 
 namespace {
 
 using namespace mobilenet;
 
-const std::string kFixtures = MOBILENET_FIXTURES_DIR;
-
-struct Case {
-  std::string name, arch;
-  double width;
-  int classes;
-  int64_t batch, height, width_px;
-};
+using parity::Case;
+using parity::kFixtures;
 
 std::vector<Case> cases_for(const std::string& arch, const std::string& dir = kFixtures) {
-  std::ifstream f(dir + "/cases.txt");
-  if (!f) throw Error(dir + "/cases.txt missing: run tools/make_fixtures.py (ctest runs it)");
-  std::vector<Case> out;
-  Case c;
-  while (f >> c.name >> c.arch >> c.width >> c.classes >> c.batch >> c.height >> c.width_px)
-    if (c.arch == arch) out.push_back(c);
-  return out;
-}
-
-Tensor read_nchw_input(const std::string& path, const Case& c) {
-  const NpyArray a = read_npy(path);
-  const std::vector<int64_t> want = {c.batch, 3, c.height, c.width_px};
-  if (a.shape != want)
-    throw Error(path + ": shape " + shape_string(a.shape) + ", expected " + shape_string(want));
-  Tensor t({c.batch, c.height, c.width_px, 3});
-  nchw_to_nhwc(a.data.data(), t);
-  return t;
+  return parity::fixture_cases(dir, arch);
 }
 
 struct Comparison {
@@ -74,7 +53,7 @@ void check_arch(const std::string& arch) {
     const std::string dir = kFixtures + "/" + c.name;
     const Model model =
         load(dir + "/weights.safetensors", {parse_arch(c.arch), c.width, c.classes});
-    const Tensor x = read_nchw_input(dir + "/input.npy", c);
+    const Tensor x = parity::case_input(dir + "/input.npy", c);
     const NpyArray expected = read_npy(dir + "/expected.npy");
     ASSERT_EQ(expected.shape, (std::vector<int64_t>{c.batch, c.classes}));
 
@@ -115,7 +94,7 @@ void check_features(const std::string& arch) {
     WorkspaceOptions o{c.batch, c.height, c.width_px, 2};
     o.features = taps;
     Workspace ws = model.workspace(o);
-    model.forward(read_nchw_input(dir + "/input.npy", c), ws);
+    model.forward(parity::case_input(dir + "/input.npy", c), ws);
     ASSERT_EQ(ws.feature_count(), taps.size());
     for (size_t k = 0; k < taps.size(); ++k) {
       const NpyArray ref = read_npy(dir + "/features_" + std::to_string(taps[k]) + ".npy");
@@ -149,7 +128,7 @@ void check_tf_same(const std::string& arch) {
     const std::string dir = root + "/" + c.name;
     const Model model = load(dir + "/weights.safetensors");
     ASSERT_EQ(model.spec().padding, PaddingMode::TfSame);
-    const Tensor x = read_nchw_input(dir + "/input.npy", c);
+    const Tensor x = parity::case_input(dir + "/input.npy", c);
     const NpyArray expected = read_npy(dir + "/expected.npy");
     Workspace ws1 = model.workspace({c.batch, c.height, c.width_px, 1});
     const ConstTensorView y1 = model.forward(x, ws1);

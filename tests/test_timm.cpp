@@ -24,7 +24,7 @@ using namespace mobilenet;
 using testing_io::make_safetensors;
 using testing_io::NamedTensor;
 
-std::string temp_path(const std::string& name) {
+std::string timm_temp_path(const std::string& name) {
   return testing_io::temp_path("mobilenet_timm_", name);
 }
 using parity::Deviation;
@@ -186,7 +186,7 @@ TEST(TimmScheme, DetectsTimmFilesAndLoadsThemWithTimmsDefinition) {
   for (Arch arch : {Arch::V1, Arch::V2, Arch::V3Large, Arch::V3Small}) {
     SCOPED_TRACE(to_string(arch));
     const double width = arch == Arch::V1 ? 0.25 : 0.75;
-    const std::string path = temp_path(std::string(to_string(arch)) + ".safetensors");
+    const std::string path = timm_temp_path(std::string(to_string(arch)) + ".safetensors");
     const Model written = write_timm_file(path, arch, timm(width, 1000));
     const Model loaded = load(path);  // scheme detected from 'conv_stem.weight'
     EXPECT_EQ(loaded.spec().scheme, Scheme::Timm);
@@ -197,7 +197,7 @@ TEST(TimmScheme, DetectsTimmFilesAndLoadsThemWithTimmsDefinition) {
     expect_same_logits(written, load(path, forced));
   }
   // conv_head stored as a Linear [out, in] is accepted as well.
-  const std::string path = temp_path("linear_head.safetensors");
+  const std::string path = timm_temp_path("linear_head.safetensors");
   const Model written = write_timm_file(path, Arch::V3Small, timm(1.0, 1000), true);
   expect_same_logits(written, load(path));
   // The summary says whose definition it is.
@@ -207,7 +207,7 @@ TEST(TimmScheme, DetectsTimmFilesAndLoadsThemWithTimmsDefinition) {
 TEST(TimmScheme, UndecidableOrContradictedSchemesAreErrorsNamingFileAndKeys) {
   const std::vector<float> stem(16 * 27, 0.1f);
   const auto file = [&](const std::string& name, const std::map<std::string, NamedTensor>& t) {
-    const std::string path = temp_path(name);
+    const std::string path = timm_temp_path(name);
     testing_io::write_file(path, make_safetensors(t, {{"arch", "v3_small"}}));
     return path;
   };
