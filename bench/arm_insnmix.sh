@@ -2,10 +2,12 @@
 # Instruction efficiency of the aarch64 build, measured exactly under qemu-user with the
 # qemu-insnmix plugin (../shared/tools/qemu-insnmix): for each model, one inference is the
 # difference between runs of 3 and 1 inferences, halved, so start-up (random weights, packing)
-# cancels. Prints total instructions, FMLA .4s (vector + by element) and total / (MACs / 4):
-# the number of instructions per 4-lane multiply-accumulate slot; 1.0 would be pure FMLA.
+# cancels (for int8 also the calibration run that quantizes the model). Prints total
+# instructions, FMLA .4s (vector + by element) and total / (MACs / 4): the number of instructions
+# per 4-lane multiply-accumulate slot; 1.0 would be pure FMLA.
 #
-#   bash bench/arm_insnmix.sh [--march armv8-a] [--archs "v1 v2 v3_large v3_small"]
+#   bash bench/arm_insnmix.sh [--march armv8-a] [--precision fp32|int8]
+#                             [--archs "v1 v2 v3_large v3_small"]
 #
 # Compare against ncnn's fp32 NEON build measured the same way (../shared/anchors/NCNN.md,
 # part B): 1.21 (V1), 1.33 (V2), 1.44 (its V3-Large variant).
@@ -13,10 +15,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 march=armv8-a
+precision=fp32
 archs="v1 v2 v3_large v3_small"
 while (($#)); do
   case "$1" in
     --march) march=$2; shift 2 ;;
+    --precision) precision=$2; shift 2 ;;
     --archs) archs=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -35,15 +39,16 @@ gcc -O2 -shared -fPIC -fvisibility=hidden -o "$out/libinsnmix.so" "$insnmix_dir/
 mkdir -p "$out/include"
 ln -sfn /usr/include/nlohmann "$out/include/nlohmann"
 path=NEON
-[[ $march == *fp16* && $march == *dotprod* ]] && path=NEON_V82
+cpu=cortex-a53
+[[ $march == *fp16* && $march == *dotprod* ]] && path=NEON_V82 && cpu=cortex-a76
 aarch64-linux-gnu-g++ -std=c++17 -O3 -DNDEBUG -march="$march" -DMOBILENET_BUILT_$path -Iinclude \
   -isystem /usr/include/eigen3 -isystem "$out/include" -pthread -o "$out/mobilenet-benchmark" \
   examples/benchmark.cpp src/dispatch.cpp src/path.cpp
-echo "isa: $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/mobilenet-benchmark" --arch v3_small --loops 1 --warmup 0 | sed -n 's/.*isa \([a-z0-9_]*\) .*/\1/p'), -march=$march"
+echo "isa: $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/mobilenet-benchmark" --arch v3_small --loops 1 --warmup 0 | sed -n 's/.*isa \([a-z0-9_]*\) .*/\1/p'), -march=$march, precision $precision"
 
 mix() {  # mix ARCH LOOPS -> "total fmla_vec fmla_elem"
-  QEMU_CPU=cortex-a53 qemu-aarch64 -L /usr/aarch64-linux-gnu -plugin "$out/libinsnmix.so" -d plugin \
-    "$out/mobilenet-benchmark" --arch "$1" --loops "$2" --warmup 0 2>&1 >/dev/null |
+  QEMU_CPU=$cpu qemu-aarch64 -L /usr/aarch64-linux-gnu -plugin "$out/libinsnmix.so" -d plugin \
+    "$out/mobilenet-benchmark" --arch "$1" --loops "$2" --warmup 0 --precision "$precision" 2>&1 >/dev/null |
     awk '$1 == "insnmix" { line = $0; sub(/^insnmix +/, "", line); v = $NF; sub(/ +[0-9]+$/, "", line); m[line] = v }
          END { print m["total"], m["FMLA/FMLS .4s (vec)"], m["FMLA/FMLS .4s (by elem)"] }'
 }

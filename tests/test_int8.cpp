@@ -14,6 +14,7 @@
 
 #include "error_expectations.hpp"
 #include "mobilenet/kernels/depthwise_int8.hpp"
+#include "mobilenet/kernels/lookup_int8.hpp"
 #include "mobilenet/kernels/pointwise_int8.hpp"
 
 namespace {
@@ -305,6 +306,35 @@ TEST(DepthwiseInt8, MatchesReferenceBitForBit) {
         kernels::depthwise_int8(x.data(), {1, 2, 2, 4}, packed, 3, {}, y.data());
       },
       {"stride 3 (expected 1 or 2)"});
+}
+
+// The table lookup of hard-swish: the form this build and CPU run (and must run: NEON on every
+// AArch64, VBMI where the path has AVX-512 and the CPU VBMI) against the plain loop, over every
+// byte value and lengths that leave every tail of the 16- and 64-byte vectors.
+TEST(LookupInt8, BestFormMatchesThePlainLoop) {
+  const kernels::LookupInt8 best = kernels::best_lookup_int8();
+#if defined(__aarch64__)
+  EXPECT_EQ(best, kernels::LookupInt8::Neon);
+#elif defined(__AVX512BW__) && defined(__AVX512VL__)
+  if (mobilenet::cpu_features() & mobilenet::bit(mobilenet::CpuFeature::AVX512VBMI)) {
+    EXPECT_EQ(best, kernels::LookupInt8::Avx512Vbmi);
+  }
+#endif
+  std::mt19937 rng(11);
+  std::vector<int8_t> table(256);
+  for (int8_t& t : table) t = static_cast<int8_t>(rng());
+  for (const int64_t n : {0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 255, 256, 293, 1000}) {
+    SCOPED_TRACE(n);
+    std::vector<int8_t> x(static_cast<std::size_t>(n) + 1);
+    for (int64_t i = 0; i < n; ++i)
+      x[static_cast<std::size_t>(i)] = static_cast<int8_t>(i * 37 + 5);
+    x.back() = 99;  // past the end: must stay
+    std::vector<int8_t> expected = x;
+    kernels::lookup_int8_generic(table.data(), expected.data(), n);
+    kernels::lookup_int8(best, table.data(), x.data(), n);
+    EXPECT_EQ(x, expected);
+    EXPECT_EQ(x.back(), 99);
+  }
 }
 
 }  // namespace

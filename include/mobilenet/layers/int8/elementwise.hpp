@@ -10,6 +10,7 @@
 
 #include "mobilenet/core/activation_kind.hpp"
 #include "mobilenet/core/tensor.hpp"
+#include "mobilenet/kernels/lookup_int8.hpp"
 #include "mobilenet/layers/layer_info.hpp"
 #include "mobilenet/layers/pointwise_conv2d.hpp"
 #include "mobilenet/quant/quantize.hpp"
@@ -21,13 +22,13 @@ inline namespace MOBILENET_ISA {
 /// An activation applied to an int8 tensor as a 256-entry table from the input's codes to the
 /// output's: out = quantize(act(dequantize(q, in)), out). Hard-swish is not a clamp, so a layer
 /// followed by one requantizes to its pre-activation range and the table maps that to the
-/// post-activation range, one load per element (QNNPACK and XNNPACK do the same).
+/// post-activation range (QNNPACK and XNNPACK do the same; the lookup: kernels/lookup_int8.hpp).
 class LookupTableInt8 {
  public:
   LookupTableInt8(quant::QuantParams in, quant::QuantParams out, Activation act)
-      : out_(out), act_(act) {
+      : out_(out), act_(act), how_(kernels::best_lookup_int8()) {
     for (int q = quant::kMin; q <= quant::kMax; ++q)
-      table_[static_cast<std::size_t>(q - quant::kMin)] = quant::quantize(
+      table_[static_cast<uint8_t>(q)] = quant::quantize(
           quant::activation_value(act, quant::dequantize(static_cast<int8_t>(q), in)), out);
   }
 
@@ -37,14 +38,15 @@ class LookupTableInt8 {
   /// Maps n values at x in place, split over the pool's threads.
   void forward(int8_t* x, int64_t n, ThreadPool& pool) const {
     pool.parallel_for(n, 4096, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) x[i] = table_[static_cast<uint8_t>(x[i] ^ 0x80)];
+      kernels::lookup_int8(how_, table_.data(), x + i0, i1 - i0);
     });
   }
 
  private:
-  std::array<int8_t, 256> table_{};  // indexed by q - kMin, i.e. q with its sign bit flipped
+  std::array<int8_t, 256> table_{};  // indexed by the code's two's-complement byte
   quant::QuantParams out_;
   Activation act_;
+  kernels::LookupInt8 how_;
 };
 
 /// out = a + b of two int8 tensors with their own parameters, requantized to `out`:
