@@ -308,6 +308,35 @@ TEST(DepthwiseInt8, MatchesReferenceBitForBit) {
       {"stride 3 (expected 1 or 2)"});
 }
 
+// The largest products: every input -128 or 127 against weights -127 or 127, 25 taps, so that
+// pairs of 16-bit products reach their extreme (2 * 128 * 127) where a kernel pairs taps; and a
+// weight of -128, which symmetric quantization never gives, is refused.
+TEST(DepthwiseInt8, ExtremeProductsStayExactAndWeightMinus128IsRefused) {
+  const int k = 5;
+  const mobilenet::Shape is{1, 7, 7, 24};
+  for (const int8_t input : {int8_t{-128}, int8_t{127}})
+    for (const int8_t weight : {int8_t{-127}, int8_t{127}}) {
+      const std::vector<int8_t> x(static_cast<size_t>(is.numel()), input);
+      const std::vector<int8_t> w(static_cast<size_t>(is.c * k * k), weight);
+      const std::vector<int32_t> b(static_cast<size_t>(is.c), 0);
+      const std::vector<float> m(static_cast<size_t>(is.c), 1.0f / 4096.0f);
+      const auto packed =
+          kernels::pack_depthwise_int8(w.data(), b.data(), m.data(), is.c, k, 0, {});
+      const mobilenet::Padding pad{2, 2, 2, 2};
+      const mobilenet::Shape os = kernels::depthwise_int8_output_shape(is, packed, 1, pad);
+      std::vector<int8_t> got(static_cast<size_t>(os.numel()));
+      kernels::depthwise_int8(x.data(), is, packed, 1, pad, got.data());
+      EXPECT_EQ(got, reference_depthwise(x, is, w, k, 1, pad, b, m, 0, {}, os))
+          << "input " << int{input} << ", weight " << int{weight};
+    }
+  std::vector<int8_t> w(9, 1);
+  w[4] = -128;
+  const std::vector<float> m(1, 1.0f);
+  expect_error_containing(
+      [&] { kernels::pack_depthwise_int8(w.data(), nullptr, m.data(), 1, 3, 0, {}); },
+      {"int8 depthwise: channel 0 holds weight -128; symmetric int8 weights lie in [-127, 127]"});
+}
+
 // The table lookup of hard-swish: the form this build and CPU run (and must run: NEON on every
 // AArch64, VBMI where the path has AVX-512 and the CPU VBMI) against the plain loop, over every
 // byte value and lengths that leave every tail of the 16- and 64-byte vectors.

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 
 #include "mobilenet/mobilenet.hpp"
 #include "parity_helpers.hpp"
@@ -189,16 +190,22 @@ TEST(Int8Model, DamagedFileIsRefusedNamingTheTensor) {
   const std::string saved = testing::TempDir() + "/digits.int8.safetensors";
   save_int8(quantize(path, c), saved);
   const SafetensorsFile file = SafetensorsFile::open(saved);
-  const auto expect_refused = [&](const std::string& drop, const std::string& zero_params,
+  // The saved file rewritten without tensor `drop` and with the first value of each tensor
+  // named in `edits` replaced; load() must refuse it with `message`.
+  using Edits = std::map<std::string, float>;
+  const auto expect_refused = [&](const std::string& drop, const Edits& edits,
                                   const std::string& message) {
     SafetensorsWriter w;
     for (const auto& [name, e] : file.tensors()) {
       if (name == drop) continue;
+      const auto edit = edits.find(name);
       if (e.dtype == "I8") {
-        w.add(name, e.shape, file.read_int8(name));
+        std::vector<int8_t> v = file.read_int8(name);
+        if (edit != edits.end()) v[0] = static_cast<int8_t>(edit->second);
+        w.add(name, e.shape, v);
       } else {
         std::vector<float> v = file.read_float(name);
-        if (name == zero_params) v[0] = 0.0f;
+        if (edit != edits.end()) v[0] = edit->second;
         w.add(name, e.shape, v);
       }
     }
@@ -206,13 +213,22 @@ TEST(Int8Model, DamagedFileIsRefusedNamingTheTensor) {
     w.write(damaged, file.metadata());
     try {
       load(damaged);
-      ADD_FAILURE() << "loaded a file without " << drop;
+      ADD_FAILURE() << "loaded a damaged file, expected: " << message;
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
     }
   };
-  expect_refused("features.0.0.weight_scale", "", "lacks tensor 'features.0.0.weight_scale'");
-  expect_refused("", "input_qparams", "'input_qparams' is not a scale > 0");
+  expect_refused("features.0.0.weight_scale", {}, "lacks tensor 'features.0.0.weight_scale'");
+  expect_refused("", {{"input_qparams", 0.0f}}, "'input_qparams' is not a scale > 0");
+  // Symmetric weights never hold -128 (the depthwise kernels' 16-bit pair sums rely on it).
+  expect_refused("", {{"features.1.block.0.0.weight", -128.0f}},
+                 "'features.1.block.0.0.weight' holds -128; symmetric int8 weights lie in "
+                 "[-127, 127]");
+  // Finite scales whose requantization multiplier overflows float.
+  expect_refused("",
+                 {{"features.1.block.0.0.weight_scale", 3e38f},
+                  {"features.1.block.0.0.output_qparams", 1e-30f}},
+                 "requantization multiplier inf");
 }
 
 }  // namespace

@@ -72,6 +72,11 @@ class Reader {
                             bool activated) const {
     quant::QuantizedConv c;
     c.weight.values = int8s(key + ".weight", shape);
+    // Symmetric: -128 never occurs, and kernels rely on it (two int8 products then fit int16).
+    for (int8_t w : c.weight.values)
+      if (w == quant::kMin)
+        throw Error(f_.name() + ": '" + key + ".weight' holds -128; symmetric int8 weights lie " +
+                    "in [-127, 127]");
     c.weight.scales = floats(key + ".weight_scale", {shape[0]});
     for (float s : c.weight.scales)
       if (!(std::isfinite(s) && s > 0))

@@ -21,6 +21,8 @@
 #include "mobilenet/quant/quantize.hpp"
 #if defined(__SSE4_1__)
 #include "mobilenet/kernels/x86/widen_int8_x86.hpp"
+#elif defined(__aarch64__)
+#include "mobilenet/kernels/arm/requantize_int8_aarch64_neon.hpp"
 #endif
 
 namespace mobilenet {
@@ -35,6 +37,16 @@ inline constexpr int64_t kBlock = 16;
 inline int64_t padded_channels(int64_t channels) {
   return (channels + kBlock - 1) / kBlock * kBlock;
 }
+
+/// Whether windows inside the image multiply in 16-bit pairs of taps (pair_taps() below): on ARM,
+/// where GCC lowers them to SMULL, SMLAL and SADDW (VMULL, VADDW on ARMv7), a third of the
+/// instructions of 32-bit lanes. x86 keeps 32-bit lanes (VPMOVSXBD, VPMULLD): GCC lowers the
+/// generic vectors' 8-to-16-bit extension there through 128-bit pieces.
+#if defined(__arm__) || defined(__aarch64__)
+inline constexpr bool kPairTaps = true;
+#else
+inline constexpr bool kPairTaps = false;
+#endif
 }  // namespace depthwise_int8_detail
 
 /// An int8 depthwise layer's weights, tap-major ([k * k][channels] with the channels zero-padded
@@ -44,6 +56,7 @@ struct PackedDepthwiseInt8 {
   int64_t channels = 0;
   int kernel = 0;
   AlignedArray<int32_t> weights;   ///< [kernel * kernel][padded channels], sign-extended
+  AlignedArray<int8_t> bytes;      ///< the same as int8, where kPairTaps (else empty)
   AlignedArray<int32_t> bias;      ///< [padded channels]
   AlignedArray<float> multiplier;  ///< [padded channels]
   int32_t input_zero_point = 0;
@@ -52,6 +65,8 @@ struct PackedDepthwiseInt8 {
 
 /// Packs PyTorch-layout weights `w` [channels][1][k][k] (symmetric int8), the int32 `bias`
 /// [channels] (null: zero) and the requantization `multiplier` [channels].
+/// @throws Error if a weight is -128 (symmetric int8 weights lie in [-127, 127]; the pairs of
+/// 16-bit products rely on it).
 inline PackedDepthwiseInt8 pack_depthwise_int8(const int8_t* w, const int32_t* bias,
                                                const float* multiplier, int64_t channels,
                                                int kernel, int32_t input_zero_point,
@@ -61,12 +76,22 @@ inline PackedDepthwiseInt8 pack_depthwise_int8(const int8_t* w, const int32_t* b
   PackedDepthwiseInt8 p{channels,
                         kernel,
                         AlignedArray<int32_t>(static_cast<std::size_t>(taps * padded)),
+                        AlignedArray<int8_t>(depthwise_int8_detail::kPairTaps
+                                                 ? static_cast<std::size_t>(taps * padded)
+                                                 : 0),
                         AlignedArray<int32_t>(static_cast<std::size_t>(padded)),
                         AlignedArray<float>(static_cast<std::size_t>(padded)),
                         input_zero_point,
                         clamp};
   for (int64_t c = 0; c < channels; ++c) {
-    for (int t = 0; t < taps; ++t) p.weights.data()[t * padded + c] = w[c * taps + t];
+    for (int t = 0; t < taps; ++t) {
+      const int8_t v = w[c * taps + t];
+      if (v == quant::kMin)
+        throw Error("int8 depthwise: channel " + std::to_string(c) +
+                    " holds weight -128; symmetric int8 weights lie in [-127, 127]");
+      p.weights.data()[t * padded + c] = v;
+      if (depthwise_int8_detail::kPairTaps) p.bytes.data()[t * padded + c] = v;
+    }
     p.bias.data()[c] = bias ? bias[c] : 0;
     p.multiplier.data()[c] = multiplier[c];
   }
@@ -116,10 +141,14 @@ inline void widen(const int8_t* p, typename Lanes<L>::I32& out) {
 /// quant::requantize on L lanes, in the same float operations: convert, multiply, max, min,
 /// round to nearest even, add the zero point. The rounding adds and subtracts 1.5 * 2^23, which
 /// rounds to an integer in the default rounding mode (ties to even) for |f| <= 2^22; the clamp
-/// has put f within int8's span of that.
+/// has put f within int8's span of that. AArch64 has its own form
+/// (arm/requantize_int8_aarch64_neon.hpp): GCC lowers this one's selects lane by lane there.
 template <int L>
 inline void requantize(const typename Lanes<L>::I32& acc, const float* multiplier,
                        const quant::OutputClamp& c, typename Lanes<L>::I8& out) {
+#if defined(__aarch64__)
+  requantize_int8_neon<L>(&acc, multiplier, c, &out);
+#else
   using F32 = typename Lanes<L>::F32;
   using I32 = typename Lanes<L>::I32;
   constexpr float kRound = 12582912.0f;  // 1.5 * 2^23
@@ -131,6 +160,27 @@ inline void requantize(const typename Lanes<L>::I32& acc, const float* multiplie
   f = (f + kRound) - kRound;
   out = __builtin_convertvector(__builtin_convertvector(f, I32) + c.zero_point,
                                 typename Lanes<L>::I8);
+#endif
+}
+
+/// acc += sum over the K * K taps of x * w, the window's input rows `rows` at column offset x0
+/// (elements) with `C` channels per pixel, and the weights `w` as bytes. With no zero point to
+/// subtract, x and w are int8: a product fits 16 bits, and so does a sum of two (|x w| <=
+/// 128 * 127; weights are never -128), so taps go in pairs of 16-bit multiplies and one
+/// widening add per pair.
+template <int K, int L>
+inline void pair_taps(const int8_t* const (&rows)[K], int64_t x0, int64_t C,
+                      const typename Lanes<L>::I8 (&w)[K * K], typename Lanes<L>::I32& acc) {
+  using I16 = typename Lanes<L>::I16;
+  const auto product = [&](int t) {
+    typename Lanes<L>::I8 x;
+    std::memcpy(&x, rows[t / K] + x0 + (t % K) * C, sizeof x);
+    return I16(__builtin_convertvector(x, I16) * __builtin_convertvector(w[t], I16));
+  };
+  int t = 0;
+  for (; t + 1 < K * K; t += 2)
+    acc += __builtin_convertvector(product(t) + product(t + 1), typename Lanes<L>::I32);
+  if (t < K * K) acc += __builtin_convertvector(product(t), typename Lanes<L>::I32);
 }
 
 /// Output row `oy` of image `in` (one batch item), channels [c0, c0 + n) as L lanes, the block's
@@ -201,12 +251,20 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
     // Every tap inside: sum (x - zp) * w = sum x * w - zp * sum w, the second term folded in.
     I32 start = bias;
     for (int t = 0; t < K * K; ++t) start -= zp * wv[t];
+    typename Lanes<L>::I8 bytes[K * K];
+    if constexpr (kPairTaps)
+      for (int t = 0; t < K * K; ++t)
+        std::memcpy(&bytes[t], w.bytes.data() + t * stride_c + c0, sizeof bytes[t]);
     for (; ox < inner_end; ++ox) {
       I32 acc = start;
       const int64_t x0 = (ox * stride - pad.left) * C;
-      for (int ky = 0; ky < K; ++ky)
-        for (int kx = 0; kx < K; ++kx)
-          tap(acc, rows[ky] + x0 + kx * C, ky * K + kx, std::false_type{});
+      if constexpr (kPairTaps) {
+        pair_taps<K, L>(rows, x0, C, bytes, acc);
+      } else {
+        for (int ky = 0; ky < K; ++ky)
+          for (int kx = 0; kx < K; ++kx)
+            tap(acc, rows[ky] + x0 + kx * C, ky * K + kx, std::false_type{});
+      }
       store(acc, ox);
     }
   }

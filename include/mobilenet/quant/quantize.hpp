@@ -202,7 +202,8 @@ struct Requantization {
 /// The requantization of a conv whose weights have the per-output-channel `weight_scales`, with
 /// folded float `bias` (one per channel), inputs quantized with `in`, outputs with `out`, and `act`
 /// (a clamp: Identity, ReLU, ReLU6) folded in.
-/// @throws Error if a bias overflows int32 or `act` is not a clamp.
+/// @throws Error if a bias overflows int32, a multiplier is not a finite number > 0 (scales from
+/// a file can be finite and still overflow it) or `act` is not a clamp.
 inline Requantization requantization(const std::vector<float>& weight_scales, const float* bias,
                                      QuantParams in, QuantParams out, Activation act) {
   const std::size_t n = weight_scales.size();
@@ -210,6 +211,11 @@ inline Requantization requantization(const std::vector<float>& weight_scales, co
   for (std::size_t o = 0; o < n; ++o) {
     r.bias[o] = quantize_bias(bias[o], in.scale, weight_scales[o]);
     r.multiplier[o] = in.scale * weight_scales[o] / out.scale;
+    if (!(std::isfinite(r.multiplier[o]) && r.multiplier[o] > 0))
+      throw Error("output channel " + std::to_string(o) + ": requantization multiplier " +
+                  std::to_string(r.multiplier[o]) + " (input scale " + std::to_string(in.scale) +
+                  " x weight scale " + std::to_string(weight_scales[o]) + " / output scale " +
+                  std::to_string(out.scale) + ") is not a finite number > 0");
   }
   return r;
 }
