@@ -6,8 +6,10 @@
 # instructions, FMLA .4s (vector + by element) and total / (MACs / 4): the number of instructions
 # per 4-lane multiply-accumulate slot; 1.0 would be pure FMLA.
 #
-#   bash bench/arm_insnmix.sh [--march armv8-a] [--precision fp32|int8]
+#   bash bench/arm_insnmix.sh [--march armv8-a] [--precision fp32|int8|fp32,int8]
 #                             [--archs "v1 v2 v3_large v3_small"]
+# With two precisions the same binary counts both, and a last column gives each model's
+# instructions relative to the first precision's.
 #
 # Compare against ncnn's fp32 NEON build measured the same way (../shared/anchors/NCNN.md,
 # part B): 1.21 (V1), 1.33 (V2), 1.44 (its V3-Large variant).
@@ -44,22 +46,29 @@ cpu=cortex-a53
 aarch64-linux-gnu-g++ -std=c++17 -O3 -DNDEBUG -march="$march" -DMOBILENET_BUILT_$path -Iinclude \
   -isystem /usr/include/eigen3 -isystem "$out/include" -pthread -o "$out/mobilenet-benchmark" \
   examples/benchmark.cpp src/dispatch.cpp src/path.cpp
-echo "isa: $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/mobilenet-benchmark" --arch v3_small --loops 1 --warmup 0 | sed -n 's/.*isa \([a-z0-9_]*\) .*/\1/p'), -march=$march, precision $precision"
+echo "isa: $(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/mobilenet-benchmark" --arch v3_small --loops 1 --warmup 0 | sed -n 's/.*isa \([a-z0-9_]*\) .*/\1/p'), -march=$march"
 
-mix() {  # mix ARCH LOOPS -> "total fmla_vec fmla_elem"
+mix() {  # mix ARCH LOOPS PRECISION -> "total fmla_vec fmla_elem"
   QEMU_CPU=$cpu qemu-aarch64 -L /usr/aarch64-linux-gnu -plugin "$out/libinsnmix.so" -d plugin \
-    "$out/mobilenet-benchmark" --arch "$1" --loops "$2" --warmup 0 --precision "$precision" 2>&1 >/dev/null |
+    "$out/mobilenet-benchmark" --arch "$1" --loops "$2" --warmup 0 --precision "$3" 2>&1 >/dev/null |
     awk '$1 == "insnmix" { line = $0; sub(/^insnmix +/, "", line); v = $NF; sub(/ +[0-9]+$/, "", line); m[line] = v }
          END { print m["total"], m["FMLA/FMLS .4s (vec)"], m["FMLA/FMLS .4s (by elem)"] }'
 }
 
-printf "%-10s %10s %14s %14s %12s %18s\n" model "MMACs" "M instr/inf" "M FMLA.4s/inf" "FMLA*4/MACs" "total/(MACs/4)"
+printf "%-10s %-9s %10s %14s %14s %12s %18s %10s\n" model precision "MMACs" "M instr/inf" \
+  "M FMLA.4s/inf" "FMLA*4/MACs" "total/(MACs/4)" "vs first"
 for arch in $archs; do
   macs=$(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/mobilenet-benchmark" --arch "$arch" --loops 1 --warmup 0 |
          awk -v a="$arch" '$1 == a { print $NF }')
-  read -r t1 v1 e1 < <(mix "$arch" 1)
-  read -r t3 v3 e3 < <(mix "$arch" 3)
-  awk -v a="$arch" -v macs="$macs" -v t1="$t1" -v t3="$t3" -v f1="$((v1 + e1))" -v f3="$((v3 + e3))" 'BEGIN {
-    total = (t3 - t1) / 2; fmla = (f3 - f1) / 2; m = macs * 1e6
-    printf "%-10s %10.1f %14.2f %14.2f %12.3f %18.3f\n", a, macs, total / 1e6, fmla / 1e6, fmla * 4 / m, total / (m / 4) }'
+  first=
+  for p in ${precision//,/ }; do
+    read -r t1 v1 e1 < <(mix "$arch" 1 "$p")
+    read -r t3 v3 e3 < <(mix "$arch" 3 "$p")
+    total=$(((t3 - t1) / 2))
+    first=${first:-$total}
+    awk -v a="$arch" -v p="$p" -v macs="$macs" -v total="$total" -v first="$first" \
+        -v fmla="$(((v3 + e3 - v1 - e1) / 2))" 'BEGIN { m = macs * 1e6
+      printf "%-10s %-9s %10.1f %14.2f %14.2f %12.3f %18.3f %10.3f\n", a, p, macs, total / 1e6,
+             fmla / 1e6, fmla * 4 / m, total / (m / 4), total / first }'
+  done
 done

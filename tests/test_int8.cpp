@@ -174,6 +174,21 @@ void expect_tile_matches_reference(const char* tile_name) {
   // The cases must exercise both the clamp and the values inside it.
   EXPECT_GT(saturated, total / 100);
   EXPECT_LT(saturated, total / 4);
+  // The largest products (tiles that sum two of them in 16 bits reach 2 * 128 * 127 there).
+  for (const int8_t input : {int8_t{-128}, int8_t{127}})
+    for (const int8_t w_value : {int8_t{-127}, int8_t{127}}) {
+      const int64_t rows = 5, cin = 45, cout = 33;
+      const std::vector<int8_t> x(static_cast<size_t>(rows * cin), input),
+          w(static_cast<size_t>(cout * cin), w_value);
+      const std::vector<int32_t> b(static_cast<size_t>(cout), 0);
+      const std::vector<float> m(static_cast<size_t>(cout), 1.0f / 8192.0f);
+      const auto packed =
+          kernels::pack_pointwise_int8<Tile>(w.data(), b.data(), m.data(), cin, cout, 0, {});
+      std::vector<int8_t> got(static_cast<size_t>(rows * cout));
+      kernels::pointwise_int8<Tile>(x.data(), rows, {cin, cout}, packed, got.data());
+      EXPECT_EQ(got, reference_pointwise(x, rows, cin, cin, w, b, m, cout, 0, {}))
+          << "input " << int{input} << ", weight " << int{w_value};
+    }
 }
 
 TEST(PointwiseInt8, GenericTileMatchesReferenceBitForBit) {
@@ -189,6 +204,10 @@ TEST(PointwiseInt8, Avx512VnniTileMatchesReferenceBitForBit) {
 #if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
 TEST(PointwiseInt8, NeonDotTileMatchesReferenceBitForBit) {
   expect_tile_matches_reference<kernels::NeonDotInt8Tile>("neondot");
+}
+#elif defined(__aarch64__)
+TEST(PointwiseInt8, NeonMlalTileMatchesReferenceBitForBit) {
+  expect_tile_matches_reference<kernels::NeonMlalInt8Tile>("neonmlal");
 }
 #endif
 

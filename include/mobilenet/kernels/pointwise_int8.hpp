@@ -17,9 +17,10 @@
 // (XNNPACK and oneDNN do the same). The packing is therefore per tile (PackedPointwiseInt8 records
 // the offset it was packed for).
 //
-// Tiles: the generic one (plain C++, every ISA), x86/pointwise_int8_avx512vnni.hpp and
-// arm/pointwise_int8_aarch64_neondot.hpp (ARMv8.2 dotprod); layers take the best this unit holds
-// and this CPU runs (best_int8_tile()), kernel tests name theirs.
+// Tiles: the generic one (plain C++, every ISA), x86/pointwise_int8_avx512vnni.hpp,
+// arm/pointwise_int8_aarch64_neondot.hpp (ARMv8.2 dotprod) and arm/pointwise_int8_aarch64_neon.hpp
+// (ARMv8.0: SMULL / SMLAL / SADALP); layers take the best this unit holds and this CPU runs
+// (best_int8_tile()), kernel tests name theirs.
 
 #include <algorithm>
 #include <cstdint>
@@ -108,6 +109,8 @@ struct GenericInt8Tile {
 #include "mobilenet/kernels/x86/pointwise_int8_avx512vnni.hpp"
 #elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
 #include "mobilenet/kernels/arm/pointwise_int8_aarch64_neondot.hpp"
+#elif defined(__aarch64__)
+#include "mobilenet/kernels/arm/pointwise_int8_aarch64_neon.hpp"
 #endif
 
 namespace mobilenet {
@@ -115,7 +118,7 @@ inline namespace MOBILENET_ISA {
 namespace kernels {
 
 /// The int8 pointwise tiles (the run-time form of a tile type).
-enum class Int8Tile { Generic, Avx512Vnni, NeonDot };
+enum class Int8Tile { Generic, Avx512Vnni, NeonDot, NeonMlal };
 
 /// The best int8 pointwise tile this translation unit holds and this CPU runs: the dot-product
 /// tile where the unit's flags include the instructions, and on x86 also where they include
@@ -128,6 +131,8 @@ inline Int8Tile best_int8_tile() {
   return cpu_features() & bit(CpuFeature::AVX512VNNI) ? Int8Tile::Avx512Vnni : Int8Tile::Generic;
 #elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
   return Int8Tile::NeonDot;
+#elif defined(__aarch64__)
+  return Int8Tile::NeonMlal;
 #else
   return Int8Tile::Generic;
 #endif
@@ -143,6 +148,9 @@ decltype(auto) with_int8_tile(Int8Tile t, F&& f) {
 #elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
     case Int8Tile::NeonDot:
       return f(NeonDotInt8Tile{});
+#elif defined(__aarch64__)
+    case Int8Tile::NeonMlal:
+      return f(NeonMlalInt8Tile{});
 #endif
     default:
       return f(GenericInt8Tile{});
@@ -154,6 +162,8 @@ decltype(auto) with_int8_tile(Int8Tile t, F&& f) {
 using DefaultInt8Tile = Avx512VnniInt8Tile;
 #elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
 using DefaultInt8Tile = NeonDotInt8Tile;
+#elif defined(__aarch64__)
+using DefaultInt8Tile = NeonMlalInt8Tile;
 #else
 using DefaultInt8Tile = GenericInt8Tile;
 #endif
