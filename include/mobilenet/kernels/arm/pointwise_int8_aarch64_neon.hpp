@@ -96,7 +96,11 @@ struct NeonMlalInt8Tile {
                             vld1q_s32(e.bias + first + 4 * j));
       int8_t bytes[16];
       requantize_int8_neon<16>(sums, e.multiplier + first, e.clamp, bytes);
-      std::memcpy(out + r * out_stride + first, bytes, static_cast<std::size_t>(valid));
+      // A fixed-size copy (one store) for whole halves, not a call to memcpy.
+      if (valid >= 16)
+        std::memcpy(out + r * out_stride + first, bytes, sizeof bytes);
+      else
+        std::memcpy(out + r * out_stride + first, bytes, static_cast<std::size_t>(valid));
     }
   }
 };

@@ -5,8 +5,7 @@
 // weights by one of those groups, broadcast, adding four products into each int32 lane. Signed
 // by signed bytes, so no activation offset. A tile is Rows rows by half a panel (16 outputs,
 // four accumulator registers per row); the two halves run one after the other.
-// The epilogue converts to float, multiplies, clamps, rounds to even (FCVTNS) and narrows with
-// saturating moves that never saturate (the clamp is already inside int8's range).
+// The epilogue is requantize_int8_neon (arm/requantize_int8_aarch64_neon.hpp).
 
 #include <arm_neon.h>
 
@@ -15,6 +14,7 @@
 #include <cstring>
 
 #include "mobilenet/core/isa.hpp"
+#include "mobilenet/kernels/arm/requantize_int8_aarch64_neon.hpp"
 
 namespace mobilenet {
 inline namespace MOBILENET_ISA {
@@ -91,27 +91,14 @@ struct NeonDotInt8Tile {
       groups4(g, x, static_cast<int>(n_groups - g));
     }
 
-    const float32x4_t lo = vdupq_n_f32(e.clamp.lo), hi = vdupq_n_f32(e.clamp.hi);
-    const int32x4_t zp = vdupq_n_s32(e.clamp.zero_point);
-    float32x4_t m[4];
-    for (int j = 0; j < 4; ++j) m[j] = vld1q_f32(e.multiplier + first + 4 * j);
     for (int r = 0; r < Rows; ++r) {
-      int16x4_t narrow[4];
-      for (int j = 0; j < 4; ++j) {
-        float32x4_t f = vmulq_f32(vcvtq_f32_s32(acc[r][j]), m[j]);
-        f = vminq_f32(vmaxq_f32(f, lo), hi);
-        narrow[j] = vqmovn_s32(vaddq_s32(vcvtnq_s32_f32(f), zp));
-      }
-      const int8x16_t q = vcombine_s8(vqmovn_s16(vcombine_s16(narrow[0], narrow[1])),
-                                      vqmovn_s16(vcombine_s16(narrow[2], narrow[3])));
-      int8_t* o = out + r * out_stride + first;
-      if (valid >= 16) {
-        vst1q_s8(o, q);
-      } else {
-        int8_t bytes[16];
-        vst1q_s8(bytes, q);
-        std::memcpy(o, bytes, static_cast<std::size_t>(valid));
-      }
+      int8_t bytes[16];
+      requantize_int8_neon<16>(acc[r], e.multiplier + first, e.clamp, bytes);
+      // A fixed-size copy (one store) for whole halves, not a call to memcpy.
+      if (valid >= 16)
+        std::memcpy(out + r * out_stride + first, bytes, sizeof bytes);
+      else
+        std::memcpy(out + r * out_stride + first, bytes, static_cast<std::size_t>(valid));
     }
   }
 };
