@@ -24,6 +24,9 @@
 #elif defined(__aarch64__)
 #include "mobilenet/kernels/arm/requantize_int8_aarch64_neon.hpp"
 #endif
+#if defined(__ARM_NEON)
+#include "mobilenet/kernels/arm/depthwise_int8_pairs_neon.hpp"
+#endif
 
 namespace mobilenet {
 inline namespace MOBILENET_ISA {
@@ -38,11 +41,10 @@ inline int64_t padded_channels(int64_t channels) {
   return (channels + kBlock - 1) / kBlock * kBlock;
 }
 
-/// Whether windows inside the image multiply in 16-bit pairs of taps (pair_taps() below): on ARM,
-/// where GCC lowers them to SMULL, SMLAL and SADDW (VMULL, VADDW on ARMv7), a third of the
-/// instructions of 32-bit lanes. x86 keeps 32-bit lanes (VPMOVSXBD, VPMULLD): GCC lowers the
-/// generic vectors' 8-to-16-bit extension there through 128-bit pieces.
-#if defined(__arm__) || defined(__aarch64__)
+/// Whether windows inside the image multiply in 16-bit pairs of taps: with NEON
+/// (arm/depthwise_int8_pairs_neon.hpp: SMULL, SMLAL, SADDW), about a third of the instructions
+/// of 32-bit lanes. x86 keeps 32-bit lanes (VPMOVSXBD, VPMULLD).
+#if defined(__ARM_NEON)
 inline constexpr bool kPairTaps = true;
 #else
 inline constexpr bool kPairTaps = false;
@@ -147,7 +149,11 @@ template <int L>
 inline void requantize(const typename Lanes<L>::I32& acc, const float* multiplier,
                        const quant::OutputClamp& c, typename Lanes<L>::I8& out) {
 #if defined(__aarch64__)
-  requantize_int8_neon<L>(&acc, multiplier, c, &out);
+  int32x4_t a[L / 4];
+  float32x4_t m[L / 4];
+  std::memcpy(a, &acc, sizeof a);
+  for (int k = 0; k < L / 4; ++k) m[k] = vld1q_f32(multiplier + 4 * k);
+  requantize_int8_neon<L>(a, m, neon_output_clamp(c), reinterpret_cast<int8_t*>(&out));
 #else
   using F32 = typename Lanes<L>::F32;
   using I32 = typename Lanes<L>::I32;
@@ -161,26 +167,6 @@ inline void requantize(const typename Lanes<L>::I32& acc, const float* multiplie
   out = __builtin_convertvector(__builtin_convertvector(f, I32) + c.zero_point,
                                 typename Lanes<L>::I8);
 #endif
-}
-
-/// acc += sum over the K * K taps of x * w, the window's input rows `rows` at column offset x0
-/// (elements) with `C` channels per pixel, and the weights `w` as bytes. With no zero point to
-/// subtract, x and w are int8: a product fits 16 bits, and so does a sum of two (|x w| <=
-/// 128 * 127; weights are never -128), so taps go in pairs of 16-bit multiplies and one
-/// widening add per pair.
-template <int K, int L>
-inline void pair_taps(const int8_t* const (&rows)[K], int64_t x0, int64_t C,
-                      const typename Lanes<L>::I8 (&w)[K * K], typename Lanes<L>::I32& acc) {
-  using I16 = typename Lanes<L>::I16;
-  const auto product = [&](int t) {
-    typename Lanes<L>::I8 x;
-    std::memcpy(&x, rows[t / K] + x0 + (t % K) * C, sizeof x);
-    return I16(__builtin_convertvector(x, I16) * __builtin_convertvector(w[t], I16));
-  };
-  int t = 0;
-  for (; t + 1 < K * K; t += 2)
-    acc += __builtin_convertvector(product(t) + product(t + 1), typename Lanes<L>::I32);
-  if (t < K * K) acc += __builtin_convertvector(product(t), typename Lanes<L>::I32);
 }
 
 /// Output row `oy` of image `in` (one batch item), channels [c0, c0 + n) as L lanes, the block's
@@ -251,22 +237,41 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
     // Every tap inside: sum (x - zp) * w = sum x * w - zp * sum w, the second term folded in.
     I32 start = bias;
     for (int t = 0; t < K * K; ++t) start -= zp * wv[t];
-    typename Lanes<L>::I8 bytes[K * K];
-    if constexpr (kPairTaps)
-      for (int t = 0; t < K * K; ++t)
-        std::memcpy(&bytes[t], w.bytes.data() + t * stride_c + c0, sizeof bytes[t]);
+#if defined(__ARM_NEON)
+    // NEON registers throughout: the weights as bytes, the start, and on AArch64 the
+    // multipliers and clamp, loaded once for the row.
+    int8x16_t bytes[K * K] = {};  // tap t's L weights in the low bytes
+    for (int t = 0; t < K * K; ++t)
+      std::memcpy(&bytes[t], w.bytes.data() + t * stride_c + c0, static_cast<std::size_t>(L));
+    int32x4_t first[L / 4];
+    std::memcpy(first, &start, sizeof first);
+#if defined(__aarch64__)
+    const NeonOutputClamp clamp = neon_output_clamp(w.clamp);
+    float32x4_t m[L / 4];
+    for (int k = 0; k < L / 4; ++k) m[k] = vld1q_f32(w.multiplier.data() + c0 + 4 * k);
+#endif
+    for (; ox < inner_end; ++ox) {
+      int32x4_t acc[L / 4];
+      for (int k = 0; k < L / 4; ++k) acc[k] = first[k];
+      pair_taps_neon<K, L>(rows, (ox * stride - pad.left) * C, C, bytes, acc);
+#if defined(__aarch64__)
+      requantize_int8_neon<L>(acc, m, clamp, out + ox * C + c0);
+#else
+      I32 sum;
+      std::memcpy(&sum, acc, sizeof sum);
+      store(sum, ox);
+#endif
+    }
+#else
     for (; ox < inner_end; ++ox) {
       I32 acc = start;
       const int64_t x0 = (ox * stride - pad.left) * C;
-      if constexpr (kPairTaps) {
-        pair_taps<K, L>(rows, x0, C, bytes, acc);
-      } else {
-        for (int ky = 0; ky < K; ++ky)
-          for (int kx = 0; kx < K; ++kx)
-            tap(acc, rows[ky] + x0 + kx * C, ky * K + kx, std::false_type{});
-      }
+      for (int ky = 0; ky < K; ++ky)
+        for (int kx = 0; kx < K; ++kx)
+          tap(acc, rows[ky] + x0 + kx * C, ky * K + kx, std::false_type{});
       store(acc, ox);
     }
+#endif
   }
   for (; ox < inner_end; ++ox) {
     I32 acc = bias;

@@ -89,18 +89,25 @@ struct NeonMlalInt8Tile {
           g + 1 < n_groups);
     }
 
+    const NeonOutputClamp clamp = neon_output_clamp(e.clamp);
+    float32x4_t m[4];
+    int32x4_t bias[4];
+    for (int j = 0; j < 4; ++j) {
+      m[j] = vld1q_f32(e.multiplier + first + 4 * j);
+      bias[j] = vld1q_s32(e.bias + first + 4 * j);
+    }
     for (int r = 0; r < Rows; ++r) {
       int32x4_t sums[4];
       for (int j = 0; j < 4; ++j)
-        sums[j] = vaddq_s32(vpaddq_s32(acc[r][2 * j], acc[r][2 * j + 1]),
-                            vld1q_s32(e.bias + first + 4 * j));
-      int8_t bytes[16];
-      requantize_int8_neon<16>(sums, e.multiplier + first, e.clamp, bytes);
-      // A fixed-size copy (one store) for whole halves, not a call to memcpy.
-      if (valid >= 16)
-        std::memcpy(out + r * out_stride + first, bytes, sizeof bytes);
-      else
-        std::memcpy(out + r * out_stride + first, bytes, static_cast<std::size_t>(valid));
+        sums[j] = vaddq_s32(vpaddq_s32(acc[r][2 * j], acc[r][2 * j + 1]), bias[j]);
+      int8_t* o = out + r * out_stride + first;
+      if (valid >= 16) {
+        requantize_int8_neon<16>(sums, m, clamp, o);
+      } else {
+        int8_t bytes[16];
+        requantize_int8_neon<16>(sums, m, clamp, bytes);
+        std::memcpy(o, bytes, static_cast<std::size_t>(valid));
+      }
     }
   }
 };

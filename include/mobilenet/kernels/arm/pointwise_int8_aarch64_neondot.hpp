@@ -91,14 +91,18 @@ struct NeonDotInt8Tile {
       groups4(g, x, static_cast<int>(n_groups - g));
     }
 
+    const NeonOutputClamp clamp = neon_output_clamp(e.clamp);
+    float32x4_t m[4];
+    for (int j = 0; j < 4; ++j) m[j] = vld1q_f32(e.multiplier + first + 4 * j);
     for (int r = 0; r < Rows; ++r) {
-      int8_t bytes[16];
-      requantize_int8_neon<16>(acc[r], e.multiplier + first, e.clamp, bytes);
-      // A fixed-size copy (one store) for whole halves, not a call to memcpy.
-      if (valid >= 16)
-        std::memcpy(out + r * out_stride + first, bytes, sizeof bytes);
-      else
-        std::memcpy(out + r * out_stride + first, bytes, static_cast<std::size_t>(valid));
+      int8_t* o = out + r * out_stride + first;
+      if (valid >= 16) {
+        requantize_int8_neon<16>(acc[r], m, clamp, o);
+      } else {
+        int8_t bytes[16];
+        requantize_int8_neon<16>(acc[r], m, clamp, bytes);
+        std::memcpy(o, bytes, static_cast<std::size_t>(valid));
+      }
     }
   }
 };

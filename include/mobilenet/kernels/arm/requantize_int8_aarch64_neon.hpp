@@ -1,9 +1,13 @@
 #pragma once
-// quant::requantize on 8 or 16 int32 lanes with AArch64 NEON, in its float operations: convert
-// (SCVTF), multiply, max, min, round to nearest with ties to even (FCVTNS), add the zero point,
-// narrow (SQXTN, which never saturates: the clamp has put every value in int8's range). GCC 12
-// lowers the same arithmetic on 16-lane generic vectors to a compare and select per lane
-// (184 instructions for 16 outputs); this is 30.
+// quant::requantize on 8 or 16 int32 lanes with AArch64 NEON: convert (SCVTF), multiply, round to
+// nearest with ties to even (FCVTNS), then narrow to 16 bits, add the zero point and narrow to
+// 8 bits with saturation (SQXTN, SQADD), and clamp in int8. quant::requantize clamps the float
+// before rounding; every step here is monotone and none saturates inside the clamp's range
+// (kMin - zp <= lo, hi <= kMax - zp), so clamping the result to [round(lo) + zp, round(hi) + zp]
+// gives the same code for every input (min and max commute with a monotone function). GCC 12
+// lowers the float form on 16-lane generic vectors to a compare and select per lane.
+// The clamp and the multipliers are taken in registers, loaded once by the caller: an int8 store
+// may alias them, so GCC would reload them after every output.
 
 #include <arm_neon.h>
 
@@ -17,28 +21,32 @@ namespace mobilenet {
 inline namespace MOBILENET_ISA {
 namespace kernels {
 
-/// The L (8 or 16) int32 values at `acc` (a vector object) requantized with `multiplier` [L] and
-/// `c` to L int8 at `out` (a vector object).
+/// A requantization's output zero point and clamp (as int8 codes) in registers.
+struct NeonOutputClamp {
+  int16x8_t zero_point;
+  int8x16_t lo, hi;
+};
+
+inline NeonOutputClamp neon_output_clamp(const quant::OutputClamp& c) {
+  return {vdupq_n_s16(static_cast<int16_t>(c.zero_point)),
+          vdupq_n_s8(static_cast<int8_t>(quant::round_even(c.lo) + c.zero_point)),
+          vdupq_n_s8(static_cast<int8_t>(quant::round_even(c.hi) + c.zero_point))};
+}
+
+/// The L (8 or 16) int32 lanes `acc` requantized with the multipliers `m` and clamp `c` to L
+/// int8 at `out`.
 template <int L>
-inline void requantize_int8_neon(const void* acc, const float* multiplier,
-                                 const quant::OutputClamp& c, void* out) {
+inline void requantize_int8_neon(const int32x4_t (&acc)[L / 4], const float32x4_t (&m)[L / 4],
+                                 const NeonOutputClamp& c, int8_t* out) {
   static_assert(L == 8 || L == 16, "8 or 16 lanes");
-  const float32x4_t lo = vdupq_n_f32(c.lo), hi = vdupq_n_f32(c.hi);
-  const int32x4_t zp = vdupq_n_s32(c.zero_point);
-  int16x4_t narrow[L / 4];
-  for (int k = 0; k < L / 4; ++k) {
-    int32x4_t a;
-    std::memcpy(&a, static_cast<const char*>(acc) + 16 * k, sizeof a);
-    float32x4_t f = vmulq_f32(vcvtq_f32_s32(a), vld1q_f32(multiplier + 4 * k));
-    f = vminq_f32(vmaxq_f32(f, lo), hi);
-    narrow[k] = vqmovn_s32(vaddq_s32(vcvtnq_s32_f32(f), zp));
-  }
-  const int8x8_t first = vqmovn_s16(vcombine_s16(narrow[0], narrow[1]));
+  int32x4_t q[L / 4];
+  for (int k = 0; k < L / 4; ++k) q[k] = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(acc[k]), m[k]));
+  const int16x8_t first = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(q[0]), q[1]), c.zero_point);
   if constexpr (L == 16) {
-    const int8x16_t all = vcombine_s8(first, vqmovn_s16(vcombine_s16(narrow[2], narrow[3])));
-    std::memcpy(out, &all, sizeof all);
+    const int16x8_t second = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(q[2]), q[3]), c.zero_point);
+    vst1q_s8(out, vminq_s8(vmaxq_s8(vqmovn_high_s16(vqmovn_s16(first), second), c.lo), c.hi));
   } else {
-    std::memcpy(out, &first, sizeof first);
+    vst1_s8(out, vmin_s8(vmax_s8(vqmovn_s16(first), vget_low_s8(c.lo)), vget_low_s8(c.hi)));
   }
 }
 
