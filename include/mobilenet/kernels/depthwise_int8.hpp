@@ -57,8 +57,10 @@ inline constexpr bool kPairTaps = false;
 struct PackedDepthwiseInt8 {
   int64_t channels = 0;
   int kernel = 0;
-  AlignedArray<int32_t> weights;   ///< [kernel * kernel][padded channels], sign-extended
-  AlignedArray<int8_t> bytes;      ///< the same as int8, where kPairTaps (else empty)
+  AlignedArray<int32_t> weights;  ///< [kernel * kernel][padded channels], sign-extended
+  AlignedArray<int8_t> bytes;     ///< the same as int8, where kPairTaps (else empty)
+  /// [padded channels] bytes of the input zero point, where kPairTaps: what padding taps read
+  AlignedArray<int8_t> zero_point_row;
   AlignedArray<int32_t> bias;      ///< [padded channels]
   AlignedArray<float> multiplier;  ///< [padded channels]
   int32_t input_zero_point = 0;
@@ -75,16 +77,20 @@ inline PackedDepthwiseInt8 pack_depthwise_int8(const int8_t* w, const int32_t* b
                                                quant::OutputClamp clamp) {
   const int taps = kernel * kernel;
   const int64_t padded = depthwise_int8_detail::padded_channels(channels);
-  PackedDepthwiseInt8 p{channels,
-                        kernel,
-                        AlignedArray<int32_t>(static_cast<std::size_t>(taps * padded)),
-                        AlignedArray<int8_t>(depthwise_int8_detail::kPairTaps
-                                                 ? static_cast<std::size_t>(taps * padded)
-                                                 : 0),
-                        AlignedArray<int32_t>(static_cast<std::size_t>(padded)),
-                        AlignedArray<float>(static_cast<std::size_t>(padded)),
-                        input_zero_point,
-                        clamp};
+  PackedDepthwiseInt8 p{
+      channels,
+      kernel,
+      AlignedArray<int32_t>(static_cast<std::size_t>(taps * padded)),
+      AlignedArray<int8_t>(
+          depthwise_int8_detail::kPairTaps ? static_cast<std::size_t>(taps * padded) : 0),
+      AlignedArray<int8_t>(depthwise_int8_detail::kPairTaps ? static_cast<std::size_t>(padded) : 0),
+      AlignedArray<int32_t>(static_cast<std::size_t>(padded)),
+      AlignedArray<float>(static_cast<std::size_t>(padded)),
+      input_zero_point,
+      clamp};
+  if (depthwise_int8_detail::kPairTaps)
+    std::fill(p.zero_point_row.data(), p.zero_point_row.data() + padded,
+              static_cast<int8_t>(input_zero_point));
   for (int64_t c = 0; c < channels; ++c) {
     for (int t = 0; t < taps; ++t) {
       const int8_t v = w[c * taps + t];
@@ -171,7 +177,8 @@ inline void requantize(const typename Lanes<L>::I32& acc, const float* multiplie
 
 /// Output row `oy` of image `in` (one batch item), channels [c0, c0 + n) as L lanes, the block's
 /// K * K weight vectors held in registers across the row. Columns whose window lies inside the
-/// image run without bounds checks; the border columns check each tap. Partial: n < L (the last
+/// image run without bounds checks; the border columns check each tap (with NEON they read the
+/// zero point's row instead, below). Partial: n < L (the last
 /// channels of a layer whose count is not a multiple of 8): inputs go through a zero-filled copy
 /// so that nothing is read past the pixel, outputs are stored n bytes.
 template <int K, int L, bool Partial>
@@ -229,31 +236,43 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
       Partial || last_start < 0
           ? inner_begin
           : std::max(inner_begin, std::min<int64_t>(ow, last_start / stride + 1));
-  int64_t ox = 0;
-  for (; ox < inner_begin; ++ox) checked(ox);
   bool all_rows = true;
   for (int ky = 0; ky < K; ++ky) all_rows = all_rows && rows[ky];
-  if (all_rows) {
-    // Every tap inside: sum (x - zp) * w = sum x * w - zp * sum w, the second term folded in.
-    I32 start = bias;
-    for (int t = 0; t < K * K; ++t) start -= zp * wv[t];
+  // Every tap inside: sum (x - zp) * w = sum x * w - zp * sum w, the second term folded in.
+  I32 start = bias;
+  for (int t = 0; t < K * K; ++t) start -= zp * wv[t];
 #if defined(__ARM_NEON)
-    // NEON registers throughout: the weights as bytes, the start, and on AArch64 the
-    // multipliers and clamp, loaded once for the row.
-    int8x16_t bytes[K * K] = {};  // tap t's L weights in the low bytes
-    for (int t = 0; t < K * K; ++t)
-      std::memcpy(&bytes[t], w.bytes.data() + t * stride_c + c0, static_cast<std::size_t>(L));
+  if constexpr (!Partial) {
+    // Every column in NEON registers, in pairs of taps (arm/depthwise_int8_pairs_neon.hpp):
+    // taps outside the image read a row of the input zero point, so that with -zp * sum w
+    // folded in they add (zp - zp) * w = 0, as the border columns' skipped taps do.
+    int8x16_t bytes[K * K];  // tap t's L weights in the low bytes
+    for (int t = 0; t < K * K; ++t) {
+      const int8_t* p = w.bytes.data() + t * stride_c + c0;
+      bytes[t] = L == 16 ? vld1q_s8(p) : vcombine_s8(vld1_s8(p), vdup_n_s8(0));
+    }
     int32x4_t first[L / 4];
     std::memcpy(first, &start, sizeof first);
+    const int8_t* zero = w.zero_point_row.data() + c0;
 #if defined(__aarch64__)
     const NeonOutputClamp clamp = neon_output_clamp(w.clamp);
     float32x4_t m[L / 4];
     for (int k = 0; k < L / 4; ++k) m[k] = vld1q_f32(w.multiplier.data() + c0 + 4 * k);
 #endif
-    for (; ox < inner_end; ++ox) {
+    for (int64_t ox = 0; ox < ow; ++ox) {
       int32x4_t acc[L / 4];
       for (int k = 0; k < L / 4; ++k) acc[k] = first[k];
-      pair_taps_neon<K, L>(rows, (ox * stride - pad.left) * C, C, bytes, acc);
+      const int64_t x0 = ox * stride - pad.left;
+      if (all_rows && ox >= inner_begin && ox < inner_end) {
+        pair_taps_neon<K, L>([&](int t) { return rows[t / K] + (x0 + t % K) * C; }, bytes, acc);
+      } else {
+        pair_taps_neon<K, L>(
+            [&](int t) {
+              const int64_t ix = x0 + t % K;
+              return rows[t / K] && ix >= 0 && ix < is.w ? rows[t / K] + ix * C : zero;
+            },
+            bytes, acc);
+      }
 #if defined(__aarch64__)
       requantize_int8_neon<L>(acc, m, clamp, out + ox * C + c0);
 #else
@@ -262,7 +281,12 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
       store(sum, ox);
 #endif
     }
-#else
+    return;
+  }
+#endif
+  int64_t ox = 0;
+  for (; ox < inner_begin; ++ox) checked(ox);
+  if (all_rows) {
     for (; ox < inner_end; ++ox) {
       I32 acc = start;
       const int64_t x0 = (ox * stride - pad.left) * C;
@@ -271,7 +295,6 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
           tap(acc, rows[ky] + x0 + kx * C, ky * K + kx, std::false_type{});
       store(acc, ox);
     }
-#endif
   }
   for (; ox < inner_end; ++ox) {
     I32 acc = bias;

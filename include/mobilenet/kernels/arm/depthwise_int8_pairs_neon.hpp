@@ -41,19 +41,22 @@ inline int32x4_t add_high(int32x4_t acc, int16x8_t v) {
 }
 }  // namespace depthwise_neon_detail
 
-/// acc (L = 8 or 16 int32 lanes) += the sum over the K * K taps of x * w: the window's input
-/// rows `rows` at element offset x0, `C` channels per pixel, tap t's L weights in the low bytes
-/// of `weights[t]`. Weights are never -128, so a pair's sum fits 16 bits.
-template <int K, int L>
-inline void pair_taps_neon(const int8_t* const (&rows)[K], int64_t x0, int64_t C,
-                           const int8x16_t (&weights)[K * K], int32x4_t (&acc)[L / 4]) {
+/// acc (L = 8 or 16 int32 lanes) += the sum over the K * K taps of x * w: tap t's L input bytes
+/// at tap(t), its L weights in the low bytes of `weights[t]`. Weights are never -128, so a
+/// pair's sum fits 16 bits.
+template <int K, int L, class TapInput>
+inline void pair_taps_neon(TapInput tap, const int8x16_t (&weights)[K * K],
+                           int32x4_t (&acc)[L / 4]) {
   static_assert(L == 8 || L == 16, "8 or 16 lanes");
   using namespace depthwise_neon_detail;
   const auto input = [&](int t) {
-    const int8_t* p = rows[t / K] + x0 + (t % K) * C;
+    const int8_t* p = tap(t);
     if constexpr (L == 16) return vld1q_s8(p);
     return vcombine_s8(vld1_s8(p), vdup_n_s8(0));
   };
+  // Unrolled, so that t / K and t % K are constants and the weights stay in registers (GCC
+  // leaves the 25 taps of a 5x5 kernel rolled otherwise, dividing by 5 per tap).
+#pragma GCC unroll 25
   for (int t = 0; t < K * K; t += 2) {
     const int8x16_t x = input(t);
     int16x8_t low = vmull_s8(vget_low_s8(x), vget_low_s8(weights[t]));
