@@ -86,9 +86,15 @@ struct GenericInt8Tile {
     for (int64_t g = 0; g < n_groups; ++g) {
       const int8_t* w = panel + g * kPanel * kGroup;
       for (int r = 0; r < Rows; ++r) {
-        const int32_t word = load_group(in + r * in_stride, g, cin);
+        // Whole groups as one fixed-size copy; load_group (a copy of run-time size, a call)
+        // only for a partial last group.
         int8_t x[kGroup];
-        std::memcpy(x, &word, sizeof x);
+        if ((g + 1) * kGroup <= cin) {
+          std::memcpy(x, in + r * in_stride + g * kGroup, sizeof x);
+        } else {
+          const int32_t word = load_group(in + r * in_stride, g, cin);
+          std::memcpy(x, &word, sizeof x);
+        }
         for (int o = 0; o < kPanel; ++o)
           for (int i = 0; i < kGroup; ++i)
             acc[r][o] += (int32_t{x[i]} + kActivationOffset) * int32_t{w[o * kGroup + i]};
