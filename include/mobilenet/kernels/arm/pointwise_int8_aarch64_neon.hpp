@@ -100,14 +100,7 @@ struct NeonMlalInt8Tile {
       int32x4_t sums[4];
       for (int j = 0; j < 4; ++j)
         sums[j] = vaddq_s32(vpaddq_s32(acc[r][2 * j], acc[r][2 * j + 1]), bias[j]);
-      int8_t* o = out + r * out_stride + first;
-      if (valid >= 16) {
-        requantize_int8_neon<16>(sums, m, clamp, o);
-      } else {
-        int8_t bytes[16];
-        requantize_int8_neon<16>(sums, m, clamp, bytes);
-        std::memcpy(o, bytes, static_cast<std::size_t>(valid));
-      }
+      requantize_store_int8_neon(sums, m, clamp, out + r * out_stride + first, valid);
     }
   }
 };

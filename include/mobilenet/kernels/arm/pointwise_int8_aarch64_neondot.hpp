@@ -95,14 +95,7 @@ struct NeonDotInt8Tile {
     float32x4_t m[4];
     for (int j = 0; j < 4; ++j) m[j] = vld1q_f32(e.multiplier + first + 4 * j);
     for (int r = 0; r < Rows; ++r) {
-      int8_t* o = out + r * out_stride + first;
-      if (valid >= 16) {
-        requantize_int8_neon<16>(acc[r], m, clamp, o);
-      } else {
-        int8_t bytes[16];
-        requantize_int8_neon<16>(acc[r], m, clamp, bytes);
-        std::memcpy(o, bytes, static_cast<std::size_t>(valid));
-      }
+      requantize_store_int8_neon(acc[r], m, clamp, out + r * out_stride + first, valid);
     }
   }
 };

@@ -50,6 +50,16 @@ inline void requantize_int8_neon(const int32x4_t (&acc)[L / 4], const float32x4_
   }
 }
 
+/// requantize_int8_neon<16> storing the first `valid` (1-16) codes at `out`: a whole register
+/// as one store, fewer through a copy (a tile's last outputs).
+inline void requantize_store_int8_neon(const int32x4_t (&acc)[4], const float32x4_t (&m)[4],
+                                       const NeonOutputClamp& c, int8_t* out, int64_t valid) {
+  if (valid >= 16) return requantize_int8_neon<16>(acc, m, c, out);
+  int8_t bytes[16];
+  requantize_int8_neon<16>(acc, m, c, bytes);
+  std::memcpy(out, bytes, static_cast<std::size_t>(valid));
+}
+
 }  // namespace kernels
 }  // namespace MOBILENET_ISA
 }  // namespace mobilenet
