@@ -373,15 +373,15 @@ TEST(LookupInt8, BestFormMatchesThePlainLoop) {
   for (int8_t& t : table) t = static_cast<int8_t>(rng());
   for (const int64_t n : {0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 255, 256, 293, 1000}) {
     SCOPED_TRACE(n);
-    std::vector<int8_t> x(static_cast<std::size_t>(n) + 1);
+    // n values and one byte past the end, which must stay 99.
+    std::vector<int8_t> x(static_cast<std::size_t>(n) + 1, int8_t{99});
     for (int64_t i = 0; i < n; ++i)
       x[static_cast<std::size_t>(i)] = static_cast<int8_t>(i * 37 + 5);
-    x.back() = 99;  // past the end: must stay
     std::vector<int8_t> expected = x;
     kernels::lookup_int8_generic(table.data(), expected.data(), n);
     kernels::lookup_int8(best, table.data(), x.data(), n);
     EXPECT_EQ(x, expected);
-    EXPECT_EQ(x.back(), 99);
+    EXPECT_EQ(x[static_cast<std::size_t>(n)], 99);
   }
 }
 
