@@ -1,0 +1,166 @@
+#pragma once
+// The fp16 depthwise KxK convolution (3 or 5, stride 1 or 2) over NHWC tensors on AArch64 with
+// fp16 arithmetic:
+//   out[c] = act(bias[c] + sum over the window's taps inside the image of in[c] * w[tap][c])
+// in fp16, taps in row-major order with one fused multiply-add each, padding taps skipped, so
+// that every output is the same value whichever path computed it. Eight channels per vector; a
+// group's K*K weight vectors stay in registers along an output row. Windows inside the image run
+// straight-line code; border windows check each tap. Channels past the last whole group (never
+// in MobileNets, whose widths are multiples of 8) run one at a time with scalar fp16 FMA.
+
+#include <arm_neon.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "mobilenet/core/aligned_buffer.hpp"
+#include "mobilenet/core/half.hpp"
+#include "mobilenet/core/tensor.hpp"
+#include "mobilenet/kernels/arm/activation_fp16_neonfp16arith.hpp"
+#include "mobilenet/kernels/padding.hpp"
+
+namespace mobilenet {
+inline namespace MOBILENET_ISA {
+namespace kernels {
+
+/// A depthwise layer's weights in fp16: [groups of 8 channels][k * k][8] (the last group's
+/// missing channels zero), and the bias [groups * 8].
+struct PackedDepthwiseFp16 {
+  int64_t channels = 0;
+  int kernel = 0;
+  AlignedArray<half> weights;
+  AlignedArray<half> bias;
+};
+
+namespace depthwise_fp16_detail {
+
+inline constexpr int64_t kLanes = 8;
+
+/// Output columns [lo, hi) whose windows lie inside the input width.
+struct Interior {
+  int64_t lo, hi;
+};
+
+inline Interior interior_columns(int64_t in_w, int64_t out_w, int kernel, int stride, int left) {
+  const int64_t lo = std::min<int64_t>(out_w, (left + stride - 1) / stride);
+  const int64_t last = in_w - kernel + left;  // the last window start inside, in padded units
+  const int64_t hi = last < 0 ? lo : std::clamp<int64_t>(last / stride + 1, lo, out_w);
+  return {lo, hi};
+}
+
+/// One output row (`oy`) of one channel group: `in` and `out` point at the group's first
+/// channel of the image and of the output row; `c` is the pixel stride of both.
+template <int K, int S, class Act>
+[[gnu::always_inline]] inline void group_row(const half* in, int64_t in_h, int64_t in_w, int64_t c,
+                                             const half* weights, const half* bias, half* out,
+                                             int64_t out_w, int64_t oy, Padding pad,
+                                             Interior inside) {
+  float16x8_t w[K * K];
+#pragma GCC unroll 25
+  for (int t = 0; t < K * K; ++t) w[t] = vld1q_f16(weights + t * kLanes);
+  const float16x8_t b = vld1q_f16(bias);
+  const int64_t iy0 = oy * S - pad.top;
+  const int ky_lo = static_cast<int>(std::max<int64_t>(0, -iy0));
+  const int ky_hi = static_cast<int>(std::min<int64_t>(K, in_h - iy0));
+  const auto border = [&](int64_t ox) {
+    const int64_t ix0 = ox * S - pad.left;
+    float16x8_t acc = b;
+    for (int ky = ky_lo; ky < ky_hi; ++ky)
+      for (int kx = 0; kx < K; ++kx) {
+        const int64_t ix = ix0 + kx;
+        if (ix < 0 || ix >= in_w) continue;
+        acc = vfmaq_f16(acc, vld1q_f16(in + ((iy0 + ky) * in_w + ix) * c), w[ky * K + kx]);
+      }
+    vst1q_f16(out + ox * c, fp16::activate<Act>(acc));
+  };
+  if (ky_lo != 0 || ky_hi != K) {
+    for (int64_t ox = 0; ox < out_w; ++ox) border(ox);
+    return;
+  }
+  for (int64_t ox = 0; ox < inside.lo; ++ox) border(ox);
+  const half* rows[K];
+  for (int ky = 0; ky < K; ++ky) rows[ky] = in + (iy0 + ky) * in_w * c;
+  for (int64_t ox = inside.lo; ox < inside.hi; ++ox) {
+    const int64_t x = (ox * S - pad.left) * c;
+    float16x8_t acc = b;
+#pragma GCC unroll 5
+    for (int ky = 0; ky < K; ++ky)
+#pragma GCC unroll 5
+      for (int kx = 0; kx < K; ++kx)
+        acc = vfmaq_f16(acc, vld1q_f16(rows[ky] + x + kx * c), w[ky * K + kx]);
+    vst1q_f16(out + ox * c, fp16::activate<Act>(acc));
+  }
+  for (int64_t ox = inside.hi; ox < out_w; ++ox) border(ox);
+}
+
+/// One output row of one channel past the last whole group, in scalar fp16.
+template <int K, int S, class Act>
+inline void channel_row(const half* in, int64_t in_h, int64_t in_w, int64_t c, const half* w,
+                        half bias, half* out, int64_t out_w, int64_t oy, Padding pad) {
+  const int64_t iy0 = oy * S - pad.top;
+  for (int64_t ox = 0; ox < out_w; ++ox) {
+    const int64_t ix0 = ox * S - pad.left;
+    half acc = bias;
+    for (int ky = 0; ky < K; ++ky)
+      for (int kx = 0; kx < K; ++kx) {
+        const int64_t iy = iy0 + ky, ix = ix0 + kx;
+        if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w) continue;
+        acc = vfmah_f16(acc, in[(iy * in_w + ix) * c], w[(ky * K + kx) * kLanes]);
+      }
+    out[ox * c] = fp16::activate_scalar<Act>(acc);
+  }
+}
+
+template <int K, int S, class Act>
+void rows(const half* in, const Shape& is, const PackedDepthwiseFp16& p, Padding pad, half* out,
+          const Shape& os, int64_t oy0, int64_t oy1) {
+  const int64_t c = is.c, groups = c / kLanes, taps = int64_t{K} * K;
+  const Interior inside = interior_columns(is.w, os.w, K, S, pad.left);
+  for (int64_t oy = oy0; oy < oy1; ++oy) {
+    half* out_row = out + oy * os.w * c;
+    for (int64_t g = 0; g < groups; ++g)
+      group_row<K, S, Act>(in + g * kLanes, is.h, is.w, c, p.weights.data() + g * taps * kLanes,
+                           p.bias.data() + g * kLanes, out_row + g * kLanes, os.w, oy, pad, inside);
+    for (int64_t ch = groups * kLanes; ch < c; ++ch) {
+      const int64_t g = ch / kLanes, lane = ch % kLanes;
+      channel_row<K, S, Act>(in + ch, is.h, is.w, c, p.weights.data() + g * taps * kLanes + lane,
+                             p.bias.data()[ch], out_row + ch, os.w, oy, pad);
+    }
+  }
+}
+
+}  // namespace depthwise_fp16_detail
+
+/// Packs float weights `w` [channels][1][k][k] (PyTorch's layout) and `bias` [channels], rounded
+/// to the nearest fp16.
+inline PackedDepthwiseFp16 pack_depthwise_fp16(const float* w, const float* bias, int64_t channels,
+                                               int kernel) {
+  using depthwise_fp16_detail::kLanes;
+  const int64_t groups = (channels + kLanes - 1) / kLanes, taps = int64_t{kernel} * kernel;
+  PackedDepthwiseFp16 p{channels, kernel,
+                        AlignedArray<half>(static_cast<std::size_t>(groups * taps * kLanes)),
+                        AlignedArray<half>(static_cast<std::size_t>(groups * kLanes))};
+  for (int64_t ch = 0; ch < channels; ++ch) {
+    const int64_t g = ch / kLanes, lane = ch % kLanes;
+    for (int64_t t = 0; t < taps; ++t)
+      p.weights.data()[(g * taps + t) * kLanes + lane] = static_cast<half>(w[ch * taps + t]);
+    p.bias.data()[ch] = static_cast<half>(bias ? bias[ch] : 0.0f);
+  }
+  return p;
+}
+
+/// Output rows [oy0, oy1) of one image: `in` (shape `is`, n = 1, contiguous) to `out` (shape
+/// `os`, contiguous), `stride` 1 or 2, with `pad`, activation `Act`.
+template <class Act>
+void depthwise_fp16(const half* in, const Shape& is, const PackedDepthwiseFp16& p, int stride,
+                    Padding pad, half* out, const Shape& os, int64_t oy0, int64_t oy1) {
+  using namespace depthwise_fp16_detail;
+  if (p.kernel == 3 && stride == 1) return rows<3, 1, Act>(in, is, p, pad, out, os, oy0, oy1);
+  if (p.kernel == 3 && stride == 2) return rows<3, 2, Act>(in, is, p, pad, out, os, oy0, oy1);
+  if (p.kernel == 5 && stride == 1) return rows<5, 1, Act>(in, is, p, pad, out, os, oy0, oy1);
+  return rows<5, 2, Act>(in, is, p, pad, out, os, oy0, oy1);
+}
+
+}  // namespace kernels
+}  // namespace MOBILENET_ISA
+}  // namespace mobilenet

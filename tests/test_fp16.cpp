@@ -1,0 +1,161 @@
+// The fp16 kernels (AArch64 with fp16 arithmetic: the neon_v82 path) against a plain scalar
+// reference in fp16, bit for bit: the reference does the same fused multiply-adds in the same
+// order with the scalar fp16 instructions, so any difference is a kernel bug, not rounding.
+// Odd shapes: channel counts that are not multiples of the 8 lanes or the 16-channel panels, row
+// counts that leave every tail, strided rows, every activation, with and without a residual;
+// depthwise kernels 3 and 5, strides 1 and 2, symmetric and TensorFlow "same" padding, 1x1 to
+// 9x8 images, output rows split at every point. Built where fp16 arithmetic is compiled; the
+// other paths' refusal of fp16 is tested with the models (test_fp16_model.cpp).
+
+#include <gtest/gtest.h>
+
+#include "mobilenet/core/half.hpp"
+
+#ifdef MOBILENET_HAS_FP16_ARITHMETIC
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "mobilenet/kernels/arm/depthwise_fp16_aarch64_neonfp16arith.hpp"
+#include "mobilenet/kernels/arm/pointwise_fp16_aarch64_neonfp16arith.hpp"
+
+namespace {
+
+using mobilenet::Activation;
+using mobilenet::half;
+using mobilenet::Padding;
+using mobilenet::Shape;
+namespace kernels = mobilenet::kernels;
+namespace fp16 = mobilenet::kernels::fp16;
+
+std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float scale) {
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+std::vector<half> to_half(const std::vector<float>& v) {
+  return std::vector<half>(v.begin(), v.end());
+}
+
+uint16_t bits(half h) {
+  uint16_t b;
+  std::memcpy(&b, &h, sizeof b);
+  return b;
+}
+
+/// The fp16 activation of `a` on one value.
+half activate(Activation a, half x) {
+  return mobilenet::dispatch_activation(
+      a, [&](auto act) { return fp16::activate_scalar<decltype(act)>(x); });
+}
+
+constexpr Activation kActivations[] = {Activation::Identity, Activation::ReLU, Activation::ReLU6,
+                                       Activation::HardSwish, Activation::HardSigmoid};
+
+TEST(PointwiseFp16, MatchesScalarReferenceBitForBit) {
+  std::mt19937 rng(7);
+  for (int64_t cin : {1, 3, 8, 13, 27, 32, 40}) {
+    for (int64_t cout : {1, 5, 8, 13, 16, 24, 40}) {
+      for (int64_t rows : {1, 7, 8, 19}) {
+        for (Activation a : kActivations) {
+          for (bool with_residual : {false, true}) {
+            // Rows padded beyond their channels, as a strided view would be.
+            const int64_t in_stride = cin + 3, out_stride = cout + 5;
+            const std::vector<float> w = random_floats(cout * cin, rng, 1.0f);
+            const std::vector<float> b = random_floats(cout, rng, 1.0f);
+            const std::vector<half> in = to_half(random_floats(rows * in_stride, rng, 4.0f));
+            const std::vector<half> res = to_half(random_floats(rows * out_stride, rng, 4.0f));
+            const kernels::PackedPointwiseFp16 packed =
+                kernels::pack_pointwise_fp16(w.data(), b.data(), cin, cout);
+            const half sentinel = static_cast<half>(-7.0f);
+            std::vector<half> out(rows * out_stride, sentinel), want = out;
+            mobilenet::dispatch_activation(a, [&](auto act) {
+              kernels::pointwise_fp16<decltype(act)>(in.data(), in_stride, rows, packed, out.data(),
+                                                     out_stride,
+                                                     with_residual ? res.data() : nullptr);
+            });
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t co = 0; co < cout; ++co) {
+                half acc = static_cast<half>(b[co]);
+                for (int64_t ci = 0; ci < cin; ++ci)
+                  acc = vfmah_f16(acc, in[r * in_stride + ci], static_cast<half>(w[co * cin + ci]));
+                acc = activate(a, acc);
+                if (with_residual) acc = vaddh_f16(acc, res[r * out_stride + co]);
+                want[r * out_stride + co] = acc;
+              }
+            for (std::size_t i = 0; i < out.size(); ++i)
+              ASSERT_EQ(bits(out[i]), bits(want[i]))
+                  << "cin " << cin << " cout " << cout << " rows " << rows << " act "
+                  << to_string(a) << " residual " << with_residual << " at row " << i / out_stride
+                  << " column " << i % out_stride;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(DepthwiseFp16, MatchesScalarReferenceBitForBit) {
+  std::mt19937 rng(11);
+  for (int kernel : {3, 5}) {
+    for (int stride : {1, 2}) {
+      for (auto mode : {mobilenet::PaddingMode::Torch, mobilenet::PaddingMode::TfSame}) {
+        for (int64_t c : {3, 8, 13, 24}) {
+          for (auto [h, w] : {std::pair<int64_t, int64_t>{1, 1}, {2, 3}, {5, 5}, {9, 8}, {7, 12}}) {
+            for (Activation a : {Activation::Identity, Activation::ReLU6, Activation::HardSwish}) {
+              const Shape is{1, h, w, c};
+              const Padding pad = mobilenet::resolve_padding(mode, kernel, stride, h, w);
+              const Shape os{1, mobilenet::conv_output_size(h, kernel, stride, pad.top, pad.bottom),
+                             mobilenet::conv_output_size(w, kernel, stride, pad.left, pad.right),
+                             c};
+              if (os.h < 1 || os.w < 1) continue;
+              const int taps = kernel * kernel;
+              const std::vector<float> wt = random_floats(c * taps, rng, 1.0f);
+              const std::vector<float> b = random_floats(c, rng, 1.0f);
+              const std::vector<half> in = to_half(random_floats(is.numel(), rng, 4.0f));
+              const kernels::PackedDepthwiseFp16 packed =
+                  kernels::pack_depthwise_fp16(wt.data(), b.data(), c, kernel);
+              std::vector<half> want(os.numel());
+              for (int64_t oy = 0; oy < os.h; ++oy)
+                for (int64_t ox = 0; ox < os.w; ++ox)
+                  for (int64_t ch = 0; ch < c; ++ch) {
+                    half acc = static_cast<half>(b[ch]);
+                    for (int ky = 0; ky < kernel; ++ky)
+                      for (int kx = 0; kx < kernel; ++kx) {
+                        const int64_t iy = oy * stride - pad.top + ky,
+                                      ix = ox * stride - pad.left + kx;
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                        acc = vfmah_f16(acc, in[(iy * w + ix) * c + ch],
+                                        static_cast<half>(wt[ch * taps + ky * kernel + kx]));
+                      }
+                    want[(oy * os.w + ox) * c + ch] = activate(a, acc);
+                  }
+              // Every split of the output rows in two gives the same values.
+              for (int64_t split = 0; split <= os.h; ++split) {
+                std::vector<half> out(os.numel(), static_cast<half>(-7.0f));
+                mobilenet::dispatch_activation(a, [&](auto act) {
+                  kernels::depthwise_fp16<decltype(act)>(in.data(), is, packed, stride, pad,
+                                                         out.data(), os, 0, split);
+                  kernels::depthwise_fp16<decltype(act)>(in.data(), is, packed, stride, pad,
+                                                         out.data(), os, split, os.h);
+                });
+                for (std::size_t i = 0; i < out.size(); ++i)
+                  ASSERT_EQ(bits(out[i]), bits(want[i]))
+                      << "k " << kernel << " s " << stride << " " << to_string(mode) << " c " << c
+                      << " " << h << "x" << w << " act " << to_string(a) << " split " << split
+                      << " at " << i;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+#endif  // MOBILENET_HAS_FP16_ARITHMETIC
