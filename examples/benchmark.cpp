@@ -25,10 +25,11 @@ static const char kUsage[] =
     "usage: mobilenet-benchmark [--arch all|v1,v2,v3_large,v3_small] [--width W] [--resolution R]\n"
     "                           [--batch N] [--threads T] [--loops N] [--warmup N]\n"
     "                           [--cooldown SECONDS] [--cpus LIST | --big-cores]\n"
-    "                           [--profile | --profile-stages] [--precision fp32|int8]\n"
+    "                           [--profile | --profile-stages] [--precision fp32|fp16|int8]\n"
     "                           [--isa PATH] [--json FILE]\n"
     "Times forward() on models with seeded random weights. --precision int8 quantizes each one\n"
-    "first, calibrated on four synthetic images (default fp32). --profile adds a per-layer table "
+    "first, calibrated on four synthetic images; fp16 computes in half precision (AArch64 CPUs\n"
+    "with fp16 arithmetic; an error elsewhere); default fp32. --profile adds a per-layer table "
     "(blocks\n"
     "then run layer by layer, unfused); --profile-stages one row per stage (stem, block, last "
     "conv,\n"
@@ -52,6 +53,13 @@ std::vector<mobilenet::Arch> parse_archs(const std::string& list) {
   std::stringstream ss(list);
   for (std::string name; std::getline(ss, name, ',');) archs.push_back(mobilenet::parse_arch(name));
   return archs;
+}
+
+/// A random float model's options: width, 1000 classes, fp32 or fp16.
+mobilenet::ModelOptions model_options(double width, mobilenet::Precision precision) {
+  mobilenet::ModelOptions o{width, 1000};
+  o.precision = precision;
+  return o;
 }
 
 double ms_since(Clock::time_point t0) {
@@ -142,14 +150,19 @@ int main(int argc, char** argv) {
       pinning = "pinned to CPUs";
       for (size_t i = 0; i < cpus.size(); ++i) pinning += (i ? "," : " ") + std::to_string(cpus[i]);
     }
-    const mobilenet::Precision precision =
-        mobilenet::parse_precision(args.get("precision", "fp32"));
-    // Named as the JSON report always has: float32 or int8.
-    const char* precision_name = precision == mobilenet::Precision::int8 ? "int8" : "float32";
+    const mobilenet::Precision precision = cli::precision_option(args);
+    // Named as the JSON report always has: float32, float16 or int8. Each model's row names the
+    // precision the model reports, so no figure can carry another precision's name.
+    const auto precision_name = [](mobilenet::Precision p) {
+      return p == mobilenet::Precision::int8   ? "int8"
+             : p == mobilenet::Precision::fp16 ? "float16"
+                                               : "float32";
+    };
     const mobilenet::dispatch::Options dispatch = cli::dispatch_options(args);
-    const std::string isa = mobilenet::dispatch::select_path(dispatch);
+    // Before anything is printed: fp16 where the path cannot compute it is an error.
+    const std::string isa = mobilenet::dispatch::select_path(dispatch, precision);
     nlohmann::json report = {{"tool", "mobilenet-benchmark"},
-                             {"precision", precision_name},
+                             {"precision", precision_name(precision)},
                              {"isa", isa},
                              {"cpu_features", mobilenet::dispatch::cpu_feature_names()},
                              {"threads", threads},
@@ -163,7 +176,7 @@ int main(int argc, char** argv) {
     std::printf(
         "mobilenet-benchmark: %s, %s, %d thread(s) %s, batch %d, %dx%d, %d loops after %d "
         "warm-up\n",
-        precision_name, cli::isa_report(isa).c_str(), threads, pinning.c_str(), batch, size, size,
+        precision_name(precision), cli::isa_report(isa).c_str(), threads, pinning.c_str(), batch, size, size,
         loops, warmup);
     std::printf("%-10s %6s %10s %10s %10s %9s %10s %10s\n", "model", "width", "median ms", "min ms",
                 "max ms", "GFLOP/s", "arena MiB", "MMACs");
@@ -179,7 +192,8 @@ int main(int argc, char** argv) {
           precision == mobilenet::Precision::int8
               ? mobilenet::dispatch::random_int8_model(arch, calibration_images(size),
                                                        {width, 1000}, 0, dispatch)
-              : mobilenet::dispatch::random_model(arch, {width, 1000}, 0, dispatch);
+              : mobilenet::dispatch::random_model(arch, model_options(width, precision), 0,
+                                                  dispatch);
       const double build_ms = ms_since(built);
       mobilenet::WorkspaceOptions options{batch, size, size, threads, profile};
       options.profile_stages = profile_stages;
@@ -207,7 +221,7 @@ int main(int argc, char** argv) {
       report["models"].push_back(
           {{"arch", mobilenet::to_string(arch)},
            {"width", width},
-           {"precision", precision_name},
+           {"precision", precision_name(model.precision())},
            {"isa", model.isa()},
            {"macs", macs},
            {"arena_bytes", ws.arena_bytes()},

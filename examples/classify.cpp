@@ -18,14 +18,16 @@ static const char kUsage[] =
     "usage: mobilenet-classify [--arch A] [--width W] [--classes N] --weights F.safetensors\n"
     "                          [--top K] [--labels FILE] [--threads T] [--strict]\n"
     "                          [--scheme {auto,torchvision,timm}] [--padding {torch,tf_same}]\n"
-    "                          [--timm-arch NAME] [--isa PATH] IMAGE...\n"
+    "                          [--timm-arch NAME] [--isa PATH] [--precision {fp32,fp16}]\n"
+    "                          IMAGE...\n"
     "Prints the top-K classes of each image. Labels come from the weight file's metadata, else\n"
     "from --labels (one per line), else the ImageNet labels for 1000-class models. --strict\n"
     "refuses weights holding NaN or infinity. --scheme: whose state-dict key names the file has\n"
     "(torchvision's or timm's); auto (default) tells them apart by the stem's key. --padding:\n"
     "how the convs pad (default: the file's metadata, else torch). --timm-arch: timm's model\n"
     "name for a timm file without its config.json beside it. --isa: the\n"
-    "instruction-set path to run (default: the best this CPU has, or MOBILENET_ISA).\n";
+    "instruction-set path to run (default: the best this CPU has, or MOBILENET_ISA).\n"
+    "--precision fp16: compute in half precision (AArch64 CPUs with fp16 arithmetic).\n";
 
 namespace {
 
@@ -62,7 +64,7 @@ int main(int argc, char** argv) {
   return cli::run("mobilenet-classify", [&] {
     const cli::Args args(argc, argv,
                          {"arch", "width", "classes", "scheme", "padding", "timm-arch", "weights",
-                          "top", "labels", "threads", "isa"},
+                          "top", "labels", "threads", "isa", "precision"},
                          {"help", "strict"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);

@@ -106,8 +106,18 @@ inline std::optional<mobilenet::PaddingMode> padding_option(const Args& args) {
   }
 }
 
+/// The --precision option (absent: fp32).
+inline mobilenet::Precision precision_option(const Args& args) {
+  try {
+    return mobilenet::parse_precision(args.get("precision", "fp32"));
+  } catch (const mobilenet::Error& e) {
+    throw mobilenet::Error(std::string("option --precision: ") + e.what());
+  }
+}
+
 /// What loading a weight file takes from the options every loading tool accepts: --arch,
-/// --width, --classes, --scheme, --padding and --timm-arch (absent: the file decides).
+/// --width, --classes, --scheme, --padding, --timm-arch (absent: the file decides) and
+/// --precision (absent: fp32 for a float file).
 inline mobilenet::LoadOptions load_options(const Args& args) {
   mobilenet::LoadOptions lo;
   if (args.has("arch")) lo.arch = mobilenet::parse_arch(args.get("arch"));
@@ -116,6 +126,7 @@ inline mobilenet::LoadOptions load_options(const Args& args) {
   lo.scheme = scheme_option(args);
   lo.padding = padding_option(args);
   if (args.has("timm-arch")) lo.timm_arch = args.get("timm-arch");
+  lo.precision = precision_option(args);
   return lo;
 }
 

@@ -15,6 +15,7 @@ static const char kUsage[] =
     "                       --weights F.safetensors --input x.npy --output y.npy [--threads T]\n"
     "                       [--strict] [--scheme {auto,torchvision,timm}]\n"
     "                       [--padding {torch,tf_same}] [--timm-arch NAME] [--isa PATH]\n"
+    "                       [--precision {fp32,fp16}]\n"
     "Runs a float32 NCHW batch [N,3,H,W] (or one image [3,H,W]) and writes logits [N,classes].\n"
     "--arch, --width and --classes default to the weight file's metadata. --strict refuses\n"
     "weights holding NaN or infinity. --scheme: whose state-dict key names the file has\n"
@@ -23,13 +24,15 @@ static const char kUsage[] =
     "tf_same for TensorFlow-trained weights). --timm-arch: timm's model name (e.g.\n"
     "tf_mobilenetv3_large_100) for a timm file without its config.json beside it.\n"
     "--isa: the instruction-set path to run (sse2, avx2_fma, avx512, neon, neon_v82; default:\n"
-    "the best this CPU has, or MOBILENET_ISA). Prints the path it ran on.\n";
+    "the best this CPU has, or MOBILENET_ISA). Prints the path it ran on. --precision fp16:\n"
+    "compute in half precision (AArch64 CPUs with fp16 arithmetic, ARMv8.2; an error elsewhere);\n"
+    "an int8 file runs in int8 whatever this says.\n";
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-infer", [&] {
     const cli::Args args(argc, argv,
                          {"arch", "width", "classes", "scheme", "padding", "timm-arch", "weights",
-                          "input", "output", "threads", "isa"},
+                          "input", "output", "threads", "isa", "precision"},
                          {"help", "strict"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);

@@ -13,6 +13,7 @@ static const char kUsage[] =
     "                         [--width W] [--classes N]\n"
     "                         [--resolution R | --resolution HxW] [--scheme {torchvision,timm}]\n"
     "                         [--padding {torch,tf_same}] [--timm-arch NAME] [--isa PATH]\n"
+    "                         [--precision {fp32,fp16}]\n"
     "Prints every layer's output shape, parameter count and multiply-accumulates at batch 1,\n"
     "and the workspace arena size for that input. --scheme timm: the network as timm defines it\n"
     "(mobilenetv3_large_075 etc. round some channel counts differently). --weights: the model a\n"
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
   return cli::run("mobilenet-summary", [&] {
     const cli::Args args(argc, argv,
                          {"arch", "weights", "width", "classes", "resolution", "scheme", "padding",
-                          "timm-arch", "isa"},
+                          "timm-arch", "isa", "precision"},
                          {"help"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
@@ -38,10 +39,11 @@ int main(int argc, char** argv) {
         const mobilenet::LoadOptions lo = cli::load_options(args);
         return mobilenet::dispatch::load(args.require("weights"), lo, cli::dispatch_options(args));
       }
-      const mobilenet::ModelOptions options{
+      mobilenet::ModelOptions options{
           args.number("width", 1.0), args.integer("classes", 1000),
           *cli::scheme_option(args, false),
           cli::padding_option(args).value_or(mobilenet::PaddingMode::Torch)};
+      options.precision = cli::precision_option(args);
       return mobilenet::dispatch::random_model(mobilenet::parse_arch(args.require("arch")), options,
                                                0, cli::dispatch_options(args));
     }();

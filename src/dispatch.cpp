@@ -120,8 +120,10 @@ std::vector<std::string> supported_paths() {
   return names;
 }
 
-std::string select_path(const Options& options) {
-  return detail::select(options).name;
+std::string select_path(const Options& options, Precision precision) {
+  const detail::PathEntry& p = detail::select(options);
+  if (precision == Precision::fp16 && !p.fp16_arithmetic) throw fp16_unavailable(p.name);
+  return p.name;
 }
 
 std::string cpu_feature_names() {

@@ -119,7 +119,8 @@ const PathEntry MOBILENET_PATH_ENTRY_NAME(MOBILENET_ISA) = {MOBILENET_STRINGIFY(
                                                             &load_model,
                                                             &make_random_model,
                                                             &quantize_model,
-                                                            &quantize_random_model};
+                                                            &quantize_random_model,
+                                                            kFp16Arithmetic};
 
 }  // namespace detail
 }  // namespace dispatch

@@ -49,9 +49,10 @@ struct Options {
 std::vector<std::string> built_paths();
 /// The built paths this CPU can run, best first.
 std::vector<std::string> supported_paths();
-/// The path a model built with `options` would use (after MOBILENET_ISA).
-/// @throws Error if the path asked for is unknown, not built or not supported by this CPU.
-std::string select_path(const Options& options = {});
+/// The path a model built with `options` in `precision` would use (after MOBILENET_ISA).
+/// @throws Error if the path asked for is unknown, not built or not supported by this CPU, or
+/// cannot compute `precision` (fp16: only neon_v82 can).
+std::string select_path(const Options& options = {}, Precision precision = Precision::fp32);
 /// The CPU features detected on this machine, e.g. "SSE2 ... AVX2 FMA AVX512F AVX512BW".
 std::string cpu_feature_names();
 

@@ -71,6 +71,7 @@ struct PathEntry {
                                          const LoadOptions& options);
   std::unique_ptr<ModelImpl> (*quantize_random)(Arch arch, const ModelOptions& options,
                                                 uint32_t seed, ConstTensorView calibration);
+  bool fp16_arithmetic;  ///< whether the path computes Precision::fp16 (core/half.hpp)
 };
 
 /// Throws mobilenet::Error(message). Defined by the dispatcher, called by the paths.

@@ -21,6 +21,7 @@ enum class ScratchRegion : int {
   SePooled,     ///< squeeze-excite: pooled channels, batch x channels
   SeHidden,     ///< squeeze-excite: the reduced layer's output, batch x squeeze width
   SeGate,       ///< squeeze-excite: the gate, batch x channels
+  SeGateFp16,   ///< squeeze-excite: the gate rounded to fp16 (layers/fp16/block.hpp)
   StemColumns,  ///< the int8 stem's quantized image and gathered rows (layers/int8/convs.hpp)
   kCount
 };

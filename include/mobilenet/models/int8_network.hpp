@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "mobilenet/core/precision.hpp"
 #include "mobilenet/layers/classifier.hpp"
 #include "mobilenet/layers/int8/block.hpp"
 #include "mobilenet/models/spec.hpp"
@@ -32,7 +33,7 @@ struct Int8Network {
   /// What the network was built from, kept to be written to an int8 file.
   std::shared_ptr<const quant::Int8Recipe> recipe;
 
-  static const char* precision() { return "int8"; }
+  static constexpr Precision kPrecision = Precision::int8;
 
   int stage_count() const { return static_cast<int>(blocks.size()) + (last_conv ? 2 : 1); }
 

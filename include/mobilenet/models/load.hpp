@@ -341,6 +341,8 @@ Model load_with(const SafetensorsFile& file, const LoadOptions& options,
     // An int8 file builds its int8 network as it is; quantizing it again makes no sense.
     if (quantizing)
       throw Error(path + " is already an int8 model; quantize its float model instead");
+    if (options.precision == Precision::fp16)
+      throw Error(path + " is an int8 model; fp16 needs its float model");
     built.emplace(spec, read_int8_recipe(file, spec, network_keys(spec)));
   } else {
     SafetensorsWeights weights(file);
@@ -354,8 +356,12 @@ Model load_with(const SafetensorsFile& file, const LoadOptions& options,
   return model;
 }
 
-inline Model build_float(const NetworkSpec& spec, WeightSource& w, const NetworkKeys& keys) {
-  return Model(spec, w, keys);
+/// Builds the float file's model in the precision `options` asks for.
+inline auto build_float(const LoadOptions& options) {
+  return [precision = options.precision](const NetworkSpec& spec, WeightSource& w,
+                                         const NetworkKeys& keys) {
+    return Model(spec, w, keys, precision);
+  };
 }
 
 /// Opens `path` (with timm's config.json beside it for a file that names no architecture: the
@@ -379,7 +385,7 @@ Model load_path_with(const std::string& path, const LoadOptions& options, Build&
 
 inline Model load(const SafetensorsFile& file, const LoadOptions& options,
                   const TimmConfig* timm_config) {
-  return load_detail::load_with(file, options, timm_config, load_detail::build_float);
+  return load_detail::load_with(file, options, timm_config, load_detail::build_float(options));
 }
 
 /// Loads a model from a safetensors file with torchvision's or timm's state-dict keys (detected,
@@ -391,7 +397,7 @@ inline Model load(const SafetensorsFile& file, const LoadOptions& options,
 /// @throws Error naming the file if it cannot be read, is not a valid safetensors file, or does
 /// not hold the weights of the model it describes.
 inline Model load(const std::string& path, const LoadOptions& options = {}) {
-  return load_detail::load_path_with(path, options, load_detail::build_float);
+  return load_detail::load_path_with(path, options, load_detail::build_float(options));
 }
 
 /// Loads the float model at `path` as load() does and quantizes it to int8 (Precision::int8),
@@ -402,6 +408,9 @@ inline Model load(const std::string& path, const LoadOptions& options = {}) {
 inline Model quantize(const std::string& path, ConstTensorView calibration,
                       const QuantizeOptions& quantize_options = {},
                       const LoadOptions& options = {}) {
+  if (options.precision != Precision::fp32)
+    throw Error(std::string("quantize: the float model is read in fp32, not ") +
+                to_string(options.precision) + " (LoadOptions::precision)");
   return load_detail::load_path_with(
       path, options,
       [&](const NetworkSpec& spec, WeightSource& w, const NetworkKeys& keys) {
@@ -417,7 +426,7 @@ inline Model random_model(Arch arch, const ModelOptions& options = {}, uint32_t 
   require_compiled_isa();
   const NetworkSpec spec = make_spec(arch, options);
   RandomWeights weights(seed);
-  return Model(spec, weights, network_keys(spec));
+  return Model(spec, weights, network_keys(spec), options.precision);
 }
 
 /// random_model(arch, options, seed) quantized to int8, calibrated on `calibration` (float NHWC

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "mobilenet/core/precision.hpp"
 #include "mobilenet/models/spec.hpp"
 
 namespace mobilenet {
@@ -28,6 +29,10 @@ struct LoadOptions {
   /// config.json is not beside it (the CLI's --timm-arch): architecture, width, padding, BatchNorm
   /// eps and variant from the name. Empty: none.
   std::string timm_arch = {};
+  /// What a float file's model computes in: fp32, or fp16 where the CPU has fp16 arithmetic
+  /// (an Error elsewhere; see Precision). An int8 file's model is int8 whatever this says, but
+  /// asking it for fp16 is an Error. int8 from a float file: quantize().
+  Precision precision = Precision::fp32;
 };
 
 }  // namespace mobilenet

@@ -14,6 +14,7 @@
 #include "mobilenet/core/precision.hpp"
 #include "mobilenet/io/preprocess.hpp"
 #include "mobilenet/models/executor.hpp"
+#include "mobilenet/models/fp16_network.hpp"
 #include "mobilenet/models/int8_executor.hpp"
 #include "mobilenet/models/int8_network_builder.hpp"
 #include "mobilenet/models/memory_plan.hpp"
@@ -25,6 +26,13 @@
 namespace mobilenet {
 
 inline namespace MOBILENET_ISA {
+
+/// The networks a Model can hold: float, int8, and fp16 where fp16 arithmetic is compiled.
+#ifdef MOBILENET_HAS_FP16_ARITHMETIC
+using AnyNetwork = std::variant<Network, Int8Network, Fp16Network>;
+#else
+using AnyNetwork = std::variant<Network, Int8Network>;
+#endif
 
 /// A built MobileNet: stem conv, blocks, optional last 1x1 conv and classifier, with BatchNorm
 /// folded into the convolutions. Get one from load() or random_model(). A Model is immutable once
@@ -38,6 +46,15 @@ class Model {
   /// SafetensorsWeights::check_complete).
   Model(const NetworkSpec& spec, WeightSource& source, const NetworkKeys& keys)
       : net_(build_network(spec, source, keys)), id_(next_id()) {}
+
+  /// Builds `spec` as above to compute in `precision`: fp32, or fp16 (the weights rounded to fp16
+  /// once, here).
+  /// @throws Error as above; for fp16 also where this code has no fp16 arithmetic
+  /// (fp16_unavailable()) or a folded weight is beyond fp16's range; for int8, which needs
+  /// calibration (the constructor below).
+  Model(const NetworkSpec& spec, WeightSource& source, const NetworkKeys& keys,
+        Precision precision)
+      : net_(build_any(spec, source, keys, precision)), id_(next_id()) {}
 
   /// Builds `spec` in int8 (Precision::int8): weights from `source` as above, quantized after
   /// folding, activation ranges calibrated on the float NHWC images `calibration`, preprocessed
@@ -64,9 +81,9 @@ class Model {
   const NetworkSpec& spec() const {
     return std::visit([](const auto& net) -> const NetworkSpec& { return net.spec; }, net_);
   }
-  /// The arithmetic the layers run in (fp32, or int8 for a quantized model).
+  /// The arithmetic the layers run in (fp32, fp16, or int8 for a quantized model).
   Precision precision() const {
-    return std::holds_alternative<Int8Network>(net_) ? Precision::int8 : Precision::fp32;
+    return std::visit([](const auto& net) { return std::decay_t<decltype(net)>::kPrecision; }, net_);
   }
   /// The architecture: V1, V2, V3-Large or V3-Small.
   Arch arch() const { return spec().arch; }
@@ -110,9 +127,7 @@ class Model {
     if (x.shape != ws.input_)
       throw Error("forward: input shape " + x.shape.str() + " does not match the workspace's " +
                   ws.input_.str() + "; plan a workspace for this shape");
-    if (const auto* int8 = std::get_if<Int8Network>(&net_))
-      return run_int8_network(*int8, x, ws.buffers_, *ws.pool_, ws.profiler_);
-    return run_network(std::get<Network>(net_), x, ws.buffers_, *ws.pool_, ws.profiler_);
+    return std::visit([&](const auto& net) { return run(net, x, ws); }, net_);
   }
 
   /// One row per layer (name, type, output shape, parameters, MACs) at a batch-1 input of
@@ -135,12 +150,41 @@ class Model {
   }
 
  private:
+  static AnyNetwork build_any(const NetworkSpec& spec, WeightSource& source,
+                              const NetworkKeys& keys, Precision precision) {
+    switch (precision) {
+      case Precision::fp32:
+        return build_network(spec, source, keys);
+      case Precision::fp16:
+#ifdef MOBILENET_HAS_FP16_ARITHMETIC
+        return build_fp16_network(spec, source, keys);
+#else
+        throw fp16_unavailable(isa_name());
+#endif
+      case Precision::int8:
+        break;
+    }
+    throw Error("precision int8 needs calibration: quantize() a float model, or load an int8 file");
+  }
+
+  static ConstTensorView run(const Network& net, ConstTensorView x, Workspace& ws) {
+    return run_network(net, x, ws.buffers_, *ws.pool_, ws.profiler_);
+  }
+  static ConstTensorView run(const Int8Network& net, ConstTensorView x, Workspace& ws) {
+    return run_int8_network(net, x, ws.buffers_, *ws.pool_, ws.profiler_);
+  }
+#ifdef MOBILENET_HAS_FP16_ARITHMETIC
+  static ConstTensorView run(const Fp16Network& net, ConstTensorView x, Workspace& ws) {
+    return run_fp16_network(net, x, ws.buffers_, *ws.pool_, ws.profiler_);
+  }
+#endif
+
   static uint64_t next_id() {
     static std::atomic<uint64_t> counter{1};
     return counter++;
   }
 
-  std::variant<Network, Int8Network> net_;
+  AnyNetwork net_;
   uint64_t id_;
   ModelMetadata metadata_;
 };

@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "mobilenet/core/precision.hpp"
 #include "mobilenet/layers/block.hpp"
 #include "mobilenet/layers/classifier.hpp"
 #include "mobilenet/layers/conv2d.hpp"
@@ -39,8 +40,8 @@ struct Network {
   /// last 1x1 conv if there is one.
   int stage_count() const { return static_cast<int>(blocks.size()) + (last_conv ? 2 : 1); }
 
-  /// Arithmetic of the layers, as summaries print it.
-  static const char* precision() { return "fp32"; }
+  /// The arithmetic of the layers.
+  static constexpr Precision kPrecision = Precision::fp32;
 
   /// The stem needs no scratch (it reads the input image directly).
   BlockScratchSize stem_scratch_size(const Shape&) const { return {}; }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "mobilenet/core/precision.hpp"
 #include "mobilenet/kernels/padding.hpp"
 #include "mobilenet/models/config.hpp"
 
@@ -72,6 +73,9 @@ struct ModelOptions {
   /// BatchNorm epsilon to fold with; unset: the scheme's (torchvision's V3 1e-3, otherwise
   /// PyTorch's default 1e-5). TensorFlow-trained weights use 1e-3 (timm's tf_ ports, Keras).
   std::optional<double> bn_eps = std::nullopt;
+  /// What random_model() computes in: fp32, or fp16 where the CPU has fp16 arithmetic (an Error
+  /// elsewhere; see Precision). int8: random_int8_model().
+  Precision precision = Precision::fp32;
 };
 
 /// The spec of `arch` at `o.width` with `o.num_classes` classes, channel counts rounded by

@@ -87,7 +87,7 @@ std::string summary_table(const Net& net, int64_t height, int64_t width) {
                 "output (HxWxC)", "params", "MACs");
   os << "mobilenet " << to_string(spec.arch) << (spec.scheme == Scheme::Timm ? " (timm)" : "")
      << " width " << spec.width << ", " << spec.num_classes << " classes"
-     << (spec.padding == PaddingMode::TfSame ? ", tf_same padding" : "") << ", " << net.precision()
+     << (spec.padding == PaddingMode::TfSame ? ", tf_same padding" : "") << ", " << to_string(Net::kPrecision)
      << ", input " << height << "x" << width << "\n"
      << line;
   int64_t params = 0, macs = 0;

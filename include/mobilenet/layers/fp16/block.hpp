@@ -1,0 +1,159 @@
+#pragma once
+// The fp16 block: [1x1 expand] -> kxk depthwise -> [squeeze-excite] -> 1x1 project [+ input],
+// layer by layer over fp16 tensors. MobileNetV1's depthwise-separable block is the case without
+// expansion, SE or residual (its projection carries the activation). It has the members of the
+// block concept (layers/block.hpp) over fp16 views. Also the global average pool that hands the
+// classifier float features.
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mobilenet/layers/block_scratch.hpp"
+#include "mobilenet/layers/fp16/convs.hpp"
+#include "mobilenet/layers/pointwise_conv2d.hpp"
+#include "mobilenet/runtime/profiler.hpp"
+
+namespace mobilenet {
+inline namespace MOBILENET_ISA {
+
+using Fp16TensorView = BasicTensorView<half>;
+using ConstFp16TensorView = BasicTensorView<const half>;
+
+/// pooled[n][c] = the mean of image n's channel c, summed in float32 over the pixels in order:
+/// an fp16 sum of 3136 values (56 x 56) would keep barely three significant digits.
+inline void global_average_pool_fp16(const half* x, const Shape& s, float* pooled) {
+  const int64_t pixels = s.h * s.w;
+  const float scale = 1.0f / static_cast<float>(pixels);
+  for (int64_t n = 0; n < s.n; ++n) {
+    float* out = pooled + n * s.c;
+    std::fill(out, out + s.c, 0.0f);
+    const half* image = x + n * pixels * s.c;
+    for (int64_t px = 0; px < pixels; ++px)
+      for (int64_t c = 0; c < s.c; ++c) out[c] += static_cast<float>(image[px * s.c + c]);
+    for (int64_t c = 0; c < s.c; ++c) out[c] *= scale;
+  }
+}
+
+/// Squeeze-and-excitation on an fp16 tensor (Hu et al. 2018; MobileNetV3's form: ReLU, then a
+/// hard-sigmoid gate): the channel means pooled in float, the two small FC layers in float (a
+/// few thousand MACs per image), and each value scaled in place by its channel's gate rounded to
+/// fp16.
+class SqueezeExciteFp16 {
+ public:
+  SqueezeExciteFp16(int64_t channels, int64_t squeeze, const float* fc1_w, const float* fc1_b,
+                    const float* fc2_w, const float* fc2_b)
+      : fc1_({channels, squeeze, Activation::ReLU, BiasSource::Bias}, fc1_w, fc1_b),
+        fc2_({squeeze, channels, Activation::HardSigmoid, BiasSource::Bias}, fc2_w, fc2_b) {}
+
+  int64_t channels() const { return fc1_.options().in_channels; }
+  int64_t squeeze() const { return fc1_.options().out_channels; }
+
+  LayerInfo info(const std::string& name, const Shape& in) const {
+    const int64_t c = channels(), s = squeeze();
+    return {name, "squeeze-excite " + std::to_string(s) + " (fc float)", in, 2 * c * s + c + s,
+            2 * c * s};
+  }
+
+  /// Reserves its buffers in `size` for batch `n`.
+  void reserve(BlockScratchSize& size, int64_t n) const {
+    size.reserve<float>(ScratchRegion::SePooled, n * channels());
+    size.reserve<float>(ScratchRegion::SeHidden, n * squeeze());
+    size.reserve<float>(ScratchRegion::SeGate, n * channels());
+    size.reserve<half>(ScratchRegion::SeGateFp16, n * channels());
+  }
+
+  /// Scales the contiguous fp16 tensor x (shape `s`) in place.
+  void forward(half* x, const Shape& s, const BlockScratch& scratch, ThreadPool& pool) const {
+    const int64_t n = s.n, c = s.c, pixels = s.h * s.w;
+    float* pooled = scratch.as<float>(ScratchRegion::SePooled);
+    float* hidden = scratch.as<float>(ScratchRegion::SeHidden);
+    float* gate = scratch.as<float>(ScratchRegion::SeGate);
+    half* gate16 = scratch.as<half>(ScratchRegion::SeGateFp16);
+    global_average_pool_fp16(x, s, pooled);
+    fc1_.forward({pooled, {n, 1, 1, c}}, {hidden, {n, 1, 1, squeeze()}}, pool);
+    fc2_.forward({hidden, {n, 1, 1, squeeze()}}, {gate, {n, 1, 1, c}}, pool);
+    for (int64_t i = 0; i < n * c; ++i) gate16[i] = static_cast<half>(gate[i]);
+    const int64_t vectors = c / 8;
+    pool.parallel_for(n * pixels, 16, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        half* v = x + p * c;
+        const half* g = gate16 + p / pixels * c;
+        for (int64_t k = 0; k < vectors; ++k)
+          vst1q_f16(v + 8 * k, vmulq_f16(vld1q_f16(v + 8 * k), vld1q_f16(g + 8 * k)));
+        for (int64_t k = vectors * 8; k < c; ++k) v[k] = vmulh_f16(v[k], g[k]);
+      }
+    });
+  }
+
+ private:
+  PointwiseConv2d fc1_, fc2_;
+};
+
+class BlockFp16 {
+ public:
+  BlockFp16(std::optional<PointwiseConv2dFp16> expand, DepthwiseConv2dFp16 depthwise,
+            std::optional<SqueezeExciteFp16> se, PointwiseConv2dFp16 project, bool residual)
+      : expand_(std::move(expand)),
+        depthwise_(std::move(depthwise)),
+        se_(std::move(se)),
+        project_(std::move(project)),
+        residual_(residual) {}
+
+  Shape output_shape(const Shape& in) const {
+    return project_.output_shape(depthwise_.output_shape(expanded_shape(in)));
+  }
+
+  BlockScratchSize scratch_size(const Shape& in, int /*threads*/, bool /*fused*/) const {
+    const Shape e = expanded_shape(in), d = depthwise_.output_shape(e);
+    BlockScratchSize size;
+    size.reserve<half>(ScratchRegion::Expanded, expand_ ? e.numel() : 0);
+    size.reserve<half>(ScratchRegion::Depthwise, d.numel());
+    if (se_) se_->reserve(size, in.n);
+    return size;
+  }
+
+  void describe(const std::string& name, const Shape& in, std::vector<LayerInfo>& out) const {
+    const Shape e = expanded_shape(in), d = depthwise_.output_shape(e);
+    if (expand_) out.push_back(expand_->info(name + ".expand", in));
+    out.push_back(depthwise_.info(name + ".depthwise", e));
+    if (se_) out.push_back(se_->info(name + ".se", d));
+    out.push_back(project_.info(name + ".project", d));
+    if (residual_) out.back().type += " +residual";
+  }
+
+  /// The contiguous fp16 tensor `in` to `out`, allocation-free, in `s`'s regions.
+  void forward(ConstFp16TensorView in, Fp16TensorView out, const BlockScratch& s, ThreadPool& pool,
+               Profiler& prof) const {
+    const Shape e = expanded_shape(in.shape), d = depthwise_.output_shape(e);
+    const half* x = in.data;
+    if (expand_) {
+      half* expanded = s.as<half>(ScratchRegion::Expanded);
+      expand_->forward(x, in.shape, expanded, nullptr, pool);
+      prof.lap();
+      x = expanded;
+    }
+    half* dw = s.as<half>(ScratchRegion::Depthwise);
+    depthwise_.forward(x, e, dw, pool);
+    prof.lap();
+    if (se_) {
+      se_->forward(dw, d, s, pool);
+      prof.lap();
+    }
+    project_.forward(dw, d, out.data, residual_ ? in.data : nullptr, pool);
+    prof.lap();
+  }
+
+ private:
+  Shape expanded_shape(const Shape& in) const { return expand_ ? expand_->output_shape(in) : in; }
+
+  std::optional<PointwiseConv2dFp16> expand_;
+  DepthwiseConv2dFp16 depthwise_;
+  std::optional<SqueezeExciteFp16> se_;
+  PointwiseConv2dFp16 project_;
+  bool residual_;
+};
+
+}  // namespace MOBILENET_ISA
+}  // namespace mobilenet

@@ -1,0 +1,164 @@
+#pragma once
+// A built fp16 network (Precision::fp16): the stem, blocks and last conv compute in fp16
+// (layers/fp16/), activations flow between them in fp16, and the classifier runs in float on the
+// features pooled in float (its 1024- to 1280-wide sums are where fp16 would lose most, and it is
+// a few percent of the MACs). Input and logits are float, as for every model. Built by
+// build_fp16_network() from the same folded float weights as the float network, each rounded to
+// fp16 once; planned by the same memory plan (memory_plan.hpp), described by the same summary
+// (summary.hpp), run by run_fp16_network(). Exists where fp16 arithmetic is compiled
+// (core/half.hpp); elsewhere fp16_unavailable() (core/precision.hpp) says why it cannot be
+// built.
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mobilenet/core/half.hpp"
+#include "mobilenet/core/isa.hpp"
+#include "mobilenet/models/folded_network.hpp"
+#include "mobilenet/models/memory_plan.hpp"
+#include "mobilenet/models/network_builder.hpp"
+
+#ifdef MOBILENET_HAS_FP16_ARITHMETIC
+#include "mobilenet/layers/fp16/block.hpp"
+#endif
+
+namespace mobilenet {
+inline namespace MOBILENET_ISA {
+
+#ifdef MOBILENET_HAS_FP16_ARITHMETIC
+
+struct Fp16Network {
+  using Element = half;  ///< What the activations between stages hold.
+  NetworkSpec spec;
+  StemConv2dFp16 stem;
+  std::vector<BlockFp16> blocks;
+  std::optional<PointwiseConv2dFp16> last_conv;
+  Classifier classifier;  ///< float, on the pooled features
+
+  static constexpr Precision kPrecision = Precision::fp16;
+
+  int stage_count() const { return static_cast<int>(blocks.size()) + (last_conv ? 2 : 1); }
+
+  /// The stem's gathered rows.
+  BlockScratchSize stem_scratch_size(const Shape& in) const {
+    BlockScratchSize s;
+    s.reserve<half>(ScratchRegion::StemColumns, stem.scratch_values(in));
+    return s;
+  }
+
+  /// Every fp16 activation is contiguous.
+  int64_t block_output_stride(std::size_t) const { return 0; }
+};
+
+namespace fp16_builder {
+
+inline BlockFp16 make_block(const NetworkSpec& spec, const BlockSpec& b, const FoldedBlock& f) {
+  const bool separable = b.kind == BlockKind::DepthwiseSeparable;
+  std::optional<PointwiseConv2dFp16> expand;
+  if (f.expand)
+    expand.emplace(b.in, b.expanded, b.act, f.expand->weight.data(), f.expand->bias.data(),
+                   "fp16 expand");
+  std::optional<SqueezeExciteFp16> se;
+  if (f.se_reduce)
+    se.emplace(b.expanded, b.squeeze, f.se_reduce->weight.data(), f.se_reduce->bias.data(),
+               f.se_expand->weight.data(), f.se_expand->bias.data());
+  return BlockFp16(std::move(expand),
+                   DepthwiseConv2dFp16(b.expanded, b.kernel, b.stride, spec.padding, b.act,
+                                       f.depthwise.weight.data(), f.depthwise.bias.data()),
+                   std::move(se),
+                   PointwiseConv2dFp16(b.expanded, b.out, separable ? b.act : Activation::Identity,
+                                       f.project.weight.data(), f.project.bias.data(),
+                                       "fp16 project"),
+                   // torchvision's rule (models/mobilenetv2.py, mobilenetv3.py)
+                   !separable && b.stride == 1 && b.in == b.out);
+}
+
+}  // namespace fp16_builder
+
+/// Builds `spec` in fp16 with weights from `source`, named by `keys`.
+/// @throws Error as build_network(), or if a folded weight is beyond fp16's range (naming the
+/// layer).
+inline Fp16Network build_fp16_network(const NetworkSpec& spec, WeightSource& source,
+                                      const NetworkKeys& keys) {
+  require_compiled_isa();  // before any packing code runs
+  const FoldedNetwork f = load_folded_network(spec, source, keys);
+  std::vector<BlockFp16> blocks;
+  for (size_t i = 0; i < spec.blocks.size(); ++i) {
+    try {
+      blocks.push_back(fp16_builder::make_block(spec, spec.blocks[i], f.blocks[i]));
+    } catch (const Error& e) {
+      throw Error("block " + std::to_string(i) + ": " + e.what());
+    }
+  }
+  std::optional<PointwiseConv2dFp16> last_conv;
+  if (f.last_conv)
+    last_conv.emplace(spec.blocks.back().out, spec.last_conv_out, spec.last_conv_act,
+                      f.last_conv->weight.data(), f.last_conv->bias.data(), "fp16 last conv");
+  return Fp16Network{spec,
+                     StemConv2dFp16(3, spec.stem_out, 3, 2, spec.padding, spec.stem_act,
+                                    f.stem.weight.data(), f.stem.bias.data()),
+                     std::move(blocks), std::move(last_conv),
+                     network_builder::make_classifier(spec, f.linears)};
+}
+
+namespace fp16_executor_detail {
+/// Stage `stage`'s output, as float, into every feature slot that asked for it.
+inline void keep_features(const WorkspaceBuffers& b, int stage, const half* x, const Shape& s) {
+  for (size_t k = 0; k < b.feature_stages.size(); ++k)
+    if (b.feature_stages[k] == stage)
+      for (int64_t i = 0; i < s.numel(); ++i)
+        b.feature_slots[k].data[i] = static_cast<float>(x[i]);
+}
+}  // namespace fp16_executor_detail
+
+/// Runs `net` on the float batch `x` (NHWC) in the arena `b` (planned by plan_memory for x's
+/// shape) and returns the float logits [batch, 1, 1, classes], a view into the arena. Stage k
+/// writes activation buffer k % 2; `prof` gets a lap per layer or stage as it is enabled.
+inline ConstTensorView run_fp16_network(const Fp16Network& net, ConstTensorView x,
+                                        const WorkspaceBuffers& b, ThreadPool& pool,
+                                        Profiler& prof) {
+  using fp16_executor_detail::keep_features;
+  half* const activations[2] = {b.as<half>(WorkspaceRegion::ActivationA),
+                                b.as<half>(WorkspaceRegion::ActivationB)};
+  prof.start();
+  int current = 0, stage = 0;
+  Shape s = net.stem.output_shape(x.shape);
+  net.stem.forward(x, b.scratch.as<half>(ScratchRegion::StemColumns), activations[0], pool);
+  prof.lap();
+  prof.end_stage();
+  keep_features(b, stage++, activations[current], s);
+  for (const BlockFp16& block : net.blocks) {
+    const Shape out = block.output_shape(s);
+    block.forward({activations[current], s}, {activations[1 - current], out}, b.scratch, pool,
+                  prof);
+    prof.end_stage();
+    current = 1 - current;
+    s = out;
+    keep_features(b, stage++, activations[current], s);
+  }
+  if (net.last_conv) {
+    const Shape out = net.last_conv->output_shape(s);
+    net.last_conv->forward(activations[current], s, activations[1 - current], nullptr, pool);
+    prof.lap();
+    prof.end_stage();
+    current = 1 - current;
+    s = out;
+    keep_features(b, stage, activations[current], s);
+  }
+  float* const pooled = b.as<float>(WorkspaceRegion::Pooled);
+  float* const logits = b.as<float>(WorkspaceRegion::Logits);
+  global_average_pool_fp16(activations[current], s, pooled);
+  prof.lap();
+  net.classifier.forward_pooled(pooled, s.n, b.as<float>(WorkspaceRegion::Hidden), logits, pool,
+                                prof);
+  prof.end_stage();
+  prof.finish();
+  return {logits, {x.shape.n, 1, 1, net.spec.num_classes}};
+}
+
+#endif  // MOBILENET_HAS_FP16_ARITHMETIC
+
+}  // namespace MOBILENET_ISA
+}  // namespace mobilenet
