@@ -64,15 +64,15 @@ inline BlockFp16 make_block(const NetworkSpec& spec, const BlockSpec& b, const F
   if (f.se_reduce)
     se.emplace(b.expanded, b.squeeze, f.se_reduce->weight.data(), f.se_reduce->bias.data(),
                f.se_expand->weight.data(), f.se_expand->bias.data());
-  return BlockFp16(std::move(expand),
-                   DepthwiseConv2dFp16(b.expanded, b.kernel, b.stride, spec.padding, b.act,
-                                       f.depthwise.weight.data(), f.depthwise.bias.data()),
-                   std::move(se),
-                   PointwiseConv2dFp16(b.expanded, b.out, separable ? b.act : Activation::Identity,
-                                       f.project.weight.data(), f.project.bias.data(),
-                                       "fp16 project"),
-                   // torchvision's rule (models/mobilenetv2.py, mobilenetv3.py)
-                   !separable && b.stride == 1 && b.in == b.out);
+  return BlockFp16(
+      std::move(expand),
+      DepthwiseConv2dFp16(b.expanded, b.kernel, b.stride, spec.padding, b.act,
+                          f.depthwise.weight.data(), f.depthwise.bias.data()),
+      std::move(se),
+      PointwiseConv2dFp16(b.expanded, b.out, separable ? b.act : Activation::Identity,
+                          f.project.weight.data(), f.project.bias.data(), "fp16 project"),
+      // torchvision's rule (models/mobilenetv2.py, mobilenetv3.py)
+      !separable && b.stride == 1 && b.in == b.out);
 }
 
 }  // namespace fp16_builder
@@ -108,8 +108,7 @@ namespace fp16_executor_detail {
 inline void keep_features(const WorkspaceBuffers& b, int stage, const half* x, const Shape& s) {
   for (size_t k = 0; k < b.feature_stages.size(); ++k)
     if (b.feature_stages[k] == stage)
-      for (int64_t i = 0; i < s.numel(); ++i)
-        b.feature_slots[k].data[i] = static_cast<float>(x[i]);
+      for (int64_t i = 0; i < s.numel(); ++i) b.feature_slots[k].data[i] = static_cast<float>(x[i]);
 }
 }  // namespace fp16_executor_detail
 

@@ -62,15 +62,18 @@ template <int K, int S, class Act>
   const int64_t iy0 = oy * S - pad.top;
   const int ky_lo = static_cast<int>(std::max<int64_t>(0, -iy0));
   const int ky_hi = static_cast<int>(std::min<int64_t>(K, in_h - iy0));
+  // A window that crosses the image's edge: its taps inside, in the same order.
   const auto border = [&](int64_t ox) {
     const int64_t ix0 = ox * S - pad.left;
+    const int kx_lo = static_cast<int>(std::max<int64_t>(0, -ix0));
+    const int kx_hi = static_cast<int>(std::min<int64_t>(K, in_w - ix0));
     float16x8_t acc = b;
-    for (int ky = ky_lo; ky < ky_hi; ++ky)
-      for (int kx = 0; kx < K; ++kx) {
-        const int64_t ix = ix0 + kx;
-        if (ix < 0 || ix >= in_w) continue;
-        acc = vfmaq_f16(acc, vld1q_f16(in + ((iy0 + ky) * in_w + ix) * c), w[ky * K + kx]);
-      }
+    for (int ky = ky_lo; ky < ky_hi; ++ky) {
+      const half* p = in + ((iy0 + ky) * in_w + ix0) * c;
+      const half* taps = weights + ky * K * kLanes;  // from memory: w[] stays in registers
+      for (int kx = kx_lo; kx < kx_hi; ++kx)
+        acc = vfmaq_f16(acc, vld1q_f16(p + kx * c), vld1q_f16(taps + kx * kLanes));
+    }
     vst1q_f16(out + ox * c, fp16::activate<Act>(acc));
   };
   if (ky_lo != 0 || ky_hi != K) {

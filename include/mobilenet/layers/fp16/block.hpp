@@ -5,11 +5,13 @@
 // block concept (layers/block.hpp) over fp16 views. Also the global average pool that hands the
 // classifier float features.
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "mobilenet/kernels/arm/convert_fp16_neonfp16arith.hpp"
 #include "mobilenet/layers/block_scratch.hpp"
 #include "mobilenet/layers/fp16/convs.hpp"
 #include "mobilenet/layers/pointwise_conv2d.hpp"
@@ -30,8 +32,7 @@ inline void global_average_pool_fp16(const half* x, const Shape& s, float* poole
     float* out = pooled + n * s.c;
     std::fill(out, out + s.c, 0.0f);
     const half* image = x + n * pixels * s.c;
-    for (int64_t px = 0; px < pixels; ++px)
-      for (int64_t c = 0; c < s.c; ++c) out[c] += static_cast<float>(image[px * s.c + c]);
+    for (int64_t px = 0; px < pixels; ++px) kernels::add_to_sums(image + px * s.c, s.c, out);
     for (int64_t c = 0; c < s.c; ++c) out[c] *= scale;
   }
 }
@@ -77,12 +78,15 @@ class SqueezeExciteFp16 {
     for (int64_t i = 0; i < n * c; ++i) gate16[i] = static_cast<half>(gate[i]);
     const int64_t vectors = c / 8;
     pool.parallel_for(n * pixels, 16, [&](int64_t p0, int64_t p1) {
-      for (int64_t p = p0; p < p1; ++p) {
-        half* v = x + p * c;
-        const half* g = gate16 + p / pixels * c;
-        for (int64_t k = 0; k < vectors; ++k)
-          vst1q_f16(v + 8 * k, vmulq_f16(vld1q_f16(v + 8 * k), vld1q_f16(g + 8 * k)));
-        for (int64_t k = vectors * 8; k < c; ++k) v[k] = vmulh_f16(v[k], g[k]);
+      for (int64_t p = p0; p < p1;) {
+        const int64_t image = p / pixels, end = std::min(p1, (image + 1) * pixels);
+        const half* g = gate16 + image * c;
+        for (; p < end; ++p) {
+          half* v = x + p * c;
+          for (int64_t k = 0; k < vectors; ++k)
+            vst1q_f16(v + 8 * k, vmulq_f16(vld1q_f16(v + 8 * k), vld1q_f16(g + 8 * k)));
+          for (int64_t k = vectors * 8; k < c; ++k) v[k] = vmulh_f16(v[k], g[k]);
+        }
       }
     });
   }

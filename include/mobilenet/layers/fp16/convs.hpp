@@ -12,9 +12,11 @@
 #include "mobilenet/core/activation.hpp"
 #include "mobilenet/core/half.hpp"
 #include "mobilenet/core/tensor.hpp"
+#include "mobilenet/kernels/arm/convert_fp16_neonfp16arith.hpp"
 #include "mobilenet/kernels/arm/depthwise_fp16_aarch64_neonfp16arith.hpp"
 #include "mobilenet/kernels/arm/pointwise_fp16_aarch64_neonfp16arith.hpp"
 #include "mobilenet/kernels/padding.hpp"
+#include "mobilenet/kernels/stem_columns.hpp"
 #include "mobilenet/layers/layer_info.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
 
@@ -92,14 +94,13 @@ class PointwiseConv2dFp16 {
 class DepthwiseConv2dFp16 {
  public:
   /// `weight` [C][1][k][k], `bias` [C] (folded float).
-  DepthwiseConv2dFp16(int64_t channels, int kernel, int stride, PaddingMode padding,
-                      Activation act, const float* weight, const float* bias)
+  DepthwiseConv2dFp16(int64_t channels, int kernel, int stride, PaddingMode padding, Activation act,
+                      const float* weight, const float* bias)
       : kernel_(kernel), stride_(stride), padding_(padding), act_(act) {
     if (!((kernel == 3 || kernel == 5) && (stride == 1 || stride == 2)))
       throw Error("fp16 depthwise: kernel " + std::to_string(kernel) + ", stride " +
                   std::to_string(stride) + " (expected 3 or 5, 1 or 2)");
-    fp16_layer_detail::check_range("fp16 depthwise", "weight", weight,
-                                   channels * kernel * kernel);
+    fp16_layer_detail::check_range("fp16 depthwise", "weight", weight, channels * kernel * kernel);
     fp16_layer_detail::check_range("fp16 depthwise", "bias", bias, channels);
     packed_ = kernels::pack_depthwise_fp16(weight, bias, channels, kernel);
   }
@@ -137,8 +138,7 @@ class DepthwiseConv2dFp16 {
         for (int64_t r = r0; r < r1;) {
           const int64_t n = r / os.h, oy = r % os.h, end = std::min(r1, (n + 1) * os.h);
           kernels::depthwise_fp16<decltype(act)>(in + n * image.numel(), image, packed_, stride_,
-                                                 pad, out + n * os.numel(), os, oy,
-                                                 oy + end - r);
+                                                 pad, out + n * os.numel(), os, oy, oy + end - r);
           r = end;
         }
       });
@@ -152,9 +152,9 @@ class DepthwiseConv2dFp16 {
   kernels::PackedDepthwiseFp16 packed_;
 };
 
-/// The stem: a k x k convolution of the float input image. Each output pixel's k * k * C inputs
-/// are gathered as fp16 into a row (zeros for padding and up to a whole vector: 27 -> 32 for a
-/// 3x3 RGB stem), and the rows go through the pointwise kernel.
+/// The stem: a k x k convolution of the float input image, which it first rounds to fp16. Each
+/// output pixel's k * k * C inputs are gathered into a row (zeros for padding and up to a whole
+/// vector: 27 -> 32 for a 3x3 RGB stem), and the rows go through the pointwise kernel.
 class StemConv2dFp16 {
  public:
   /// `weight` [out][in][k][k] (PyTorch's layout), `bias` [out] (folded float).
@@ -178,9 +178,10 @@ class StemConv2dFp16 {
     return {in.n, conv_output_size(in.h, kernel_, stride_, p.top, p.bottom),
             conv_output_size(in.w, kernel_, stride_, p.left, p.right), out_channels()};
   }
-  /// fp16 values of scratch for an input of shape `in`: the gathered rows.
+  /// fp16 values of scratch for an input of shape `in`: the image rounded to fp16, then the
+  /// gathered rows.
   int64_t scratch_values(const Shape& in) const {
-    return output_shape(in).pixels() * gemm_.in_channels();
+    return image_values(in) + output_shape(in).pixels() * gemm_.in_channels();
   }
 
   LayerInfo info(const std::string& name, const Shape& in) const {
@@ -193,37 +194,28 @@ class StemConv2dFp16 {
   }
 
   /// The float NHWC image batch `x` to `out`, output rows split over the pool's threads;
-  /// `columns` holds scratch_values(x.shape).
-  void forward(ConstTensorView x, half* columns, half* out, ThreadPool& pool) const {
+  /// `scratch` holds scratch_values(x.shape).
+  void forward(ConstTensorView x, half* scratch, half* out, ThreadPool& pool) const {
     require_contiguous("fp16 stem", "input", x);
     const Shape is = x.shape, os = output_shape(is);
-    const Padding pad = padding_for(is);
+    half* const image = scratch;
+    half* const columns = scratch + image_values(is);
+    const int64_t row = is.w * cin_;
+    pool.parallel_for(is.n * is.h, 8, [&](int64_t r0, int64_t r1) {
+      kernels::to_half(x.data + r0 * row, (r1 - r0) * row, image + r0 * row);
+    });
     const int64_t k = gemm_.in_channels(), cout = out_channels();
+    const kernels::StemWindows windows{is, os, padding_for(is), kernel_, stride_, k};
     pool.parallel_for(os.n * os.h, 1, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const int64_t n = r / os.h, oy = r % os.h;
-        for (int64_t ox = 0; ox < os.w; ++ox) {
-          half* col = columns + (r * os.w + ox) * k;
-          std::fill(col, col + k, half(0));
-          for (int ky = 0; ky < kernel_; ++ky) {
-            const int64_t iy = oy * stride_ - pad.top + ky;
-            if (iy < 0 || iy >= is.h) continue;
-            for (int kx = 0; kx < kernel_; ++kx) {
-              const int64_t ix = ox * stride_ - pad.left + kx;
-              if (ix < 0 || ix >= is.w) continue;
-              const float* src = x.data + ((n * is.h + iy) * is.w + ix) * cin_;
-              half* dst = col + (int64_t{ky} * kernel_ + kx) * cin_;
-              for (int64_t c = 0; c < cin_; ++c) dst[c] = static_cast<half>(src[c]);
-            }
-          }
-        }
-      }
-      gemm_.run_rows(columns + r0 * os.w * k, k, (r1 - r0) * os.w, out + r0 * os.w * cout,
-                     nullptr);
+      kernels::gather_stem_columns(image, windows, half(0), columns, r0, r1);
+      gemm_.run_rows(columns + r0 * os.w * k, k, (r1 - r0) * os.w, out + r0 * os.w * cout, nullptr);
     });
   }
 
  private:
+  /// The fp16 image's values, rounded up to whole cache lines.
+  static int64_t image_values(const Shape& in) { return (in.numel() + 31) / 32 * 32; }
+
   /// A gathered row: k * k * C values rounded up to whole vectors of eight (the padding weighted
   /// zero), so the GEMM never takes its one-channel-at-a-time path.
   static int64_t row_length(int kernel, int64_t cin) {

@@ -15,6 +15,7 @@
 #include "mobilenet/kernels/depthwise_int8.hpp"
 #include "mobilenet/kernels/padding.hpp"
 #include "mobilenet/kernels/pointwise_int8.hpp"
+#include "mobilenet/kernels/stem_columns.hpp"
 #include "mobilenet/layers/layer_info.hpp"
 #include "mobilenet/quant/quantize.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
@@ -206,51 +207,16 @@ class StemConv2dInt8 {
     pool.parallel_for(is.n * is.h, 8, [&](int64_t r0, int64_t r1) {
       quant::quantize(x.data + r0 * row, (r1 - r0) * row, in, image + r0 * row);
     });
-    const Padding pad = padding_for(is);
     const int64_t k = gemm_.in_channels(), cout = out_channels();
-    const int64_t tap_row = int64_t{kernel_} * cin_;  // one kernel row's bytes in a column
+    const kernels::StemWindows windows{is, os, padding_for(is), kernel_, stride_, k};
     const auto zero = static_cast<int8_t>(in.zero_point);
     pool.parallel_for(os.n * os.h, 1, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const int64_t n = r / os.h, oy = r % os.h;
-        for (int64_t ox = 0; ox < os.w; ++ox) {
-          int8_t* col = columns + (r * os.w + ox) * k;
-          const int64_t x0 = ox * stride_ - pad.left;
-          const bool inside_x = x0 >= 0 && x0 + kernel_ <= is.w;
-          for (int ky = 0; ky < kernel_; ++ky, col += tap_row) {
-            const int64_t iy = oy * stride_ - pad.top + ky;
-            if (iy < 0 || iy >= is.h) {
-              std::fill(col, col + tap_row, zero);
-              continue;
-            }
-            const int8_t* src = image + (n * is.h + iy) * row;
-            if (inside_x && tap_row == kRgbTapRow) {  // the usual stem: a fixed-size copy
-              std::memcpy(col, src + x0 * cin_, kRgbTapRow);
-              continue;
-            }
-            if (inside_x) {
-              std::copy(src + x0 * cin_, src + x0 * cin_ + tap_row, col);
-              continue;
-            }
-            for (int kx = 0; kx < kernel_; ++kx) {
-              const int64_t ix = x0 + kx;
-              if (ix < 0 || ix >= is.w)
-                std::fill(col + kx * cin_, col + (kx + 1) * cin_, zero);
-              else
-                std::copy(src + ix * cin_, src + (ix + 1) * cin_, col + kx * cin_);
-            }
-          }
-          std::fill(col, columns + (r * os.w + ox + 1) * k, zero);  // the row's padding
-        }
-      }
+      kernels::gather_stem_columns(image, windows, zero, columns, r0, r1);
       gemm_.run_rows(columns + r0 * os.w * k, (r1 - r0) * os.w, out + r0 * os.w * cout);
     });
   }
 
  private:
-  /// One kernel row of a 3x3 stem over RGB: 3 pixels of 3 channels.
-  static constexpr int64_t kRgbTapRow = 9;
-
   /// The quantized image's bytes, rounded up to whole cache lines.
   static int64_t image_bytes(const Shape& in) { return (in.numel() + 63) / 64 * 64; }
 
