@@ -5,9 +5,9 @@
 // a few percent of the MACs). Input and logits are float, as for every model. Built by
 // build_fp16_network() from the same folded float weights as the float network, each rounded to
 // fp16 once; planned by the same memory plan (memory_plan.hpp), described by the same summary
-// (summary.hpp), run by run_fp16_network(). Exists where fp16 arithmetic is compiled
-// (core/half.hpp); elsewhere fp16_unavailable() (core/precision.hpp) says why it cannot be
-// built.
+// (summary.hpp), run by run_layerwise_network() (layerwise_executor.hpp). Exists where fp16
+// arithmetic is compiled (core/half.hpp); elsewhere fp16_unavailable() (core/precision.hpp) says
+// why it cannot be built.
 
 #include <optional>
 #include <string>
@@ -17,7 +17,6 @@
 #include "mobilenet/core/half.hpp"
 #include "mobilenet/core/isa.hpp"
 #include "mobilenet/models/folded_network.hpp"
-#include "mobilenet/models/memory_plan.hpp"
 #include "mobilenet/models/network_builder.hpp"
 
 #ifdef MOBILENET_HAS_FP16_ARITHMETIC
@@ -50,6 +49,20 @@ struct Fp16Network {
 
   /// Every fp16 activation is contiguous.
   int64_t block_output_stride(std::size_t) const { return 0; }
+
+  // What run_layerwise_network (layerwise_executor.hpp) asks of a network.
+  void run_stem(ConstTensorView x, const BlockScratch& s, half* out, ThreadPool& pool) const {
+    stem.forward(x, s.as<half>(ScratchRegion::StemColumns), out, pool);
+  }
+  void run_last_conv(const half* in, const Shape& s, half* out, ThreadPool& pool) const {
+    last_conv->forward(in, s, out, nullptr, pool);
+  }
+  void to_float(int /*stage*/, const half* x, int64_t n, float* out) const {
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(x[i]);
+  }
+  void pool_features(const half* x, const Shape& s, float* pooled) const {
+    global_average_pool_fp16(x, s, pooled);
+  }
 };
 
 namespace fp16_builder {
@@ -101,60 +114,6 @@ inline Fp16Network build_fp16_network(const NetworkSpec& spec, WeightSource& sou
                                     f.stem.weight.data(), f.stem.bias.data()),
                      std::move(blocks), std::move(last_conv),
                      network_builder::make_classifier(spec, f.linears)};
-}
-
-namespace fp16_executor_detail {
-/// Stage `stage`'s output, as float, into every feature slot that asked for it.
-inline void keep_features(const WorkspaceBuffers& b, int stage, const half* x, const Shape& s) {
-  for (size_t k = 0; k < b.feature_stages.size(); ++k)
-    if (b.feature_stages[k] == stage)
-      for (int64_t i = 0; i < s.numel(); ++i) b.feature_slots[k].data[i] = static_cast<float>(x[i]);
-}
-}  // namespace fp16_executor_detail
-
-/// Runs `net` on the float batch `x` (NHWC) in the arena `b` (planned by plan_memory for x's
-/// shape) and returns the float logits [batch, 1, 1, classes], a view into the arena. Stage k
-/// writes activation buffer k % 2; `prof` gets a lap per layer or stage as it is enabled.
-inline ConstTensorView run_fp16_network(const Fp16Network& net, ConstTensorView x,
-                                        const WorkspaceBuffers& b, ThreadPool& pool,
-                                        Profiler& prof) {
-  using fp16_executor_detail::keep_features;
-  half* const activations[2] = {b.as<half>(WorkspaceRegion::ActivationA),
-                                b.as<half>(WorkspaceRegion::ActivationB)};
-  prof.start();
-  int current = 0, stage = 0;
-  Shape s = net.stem.output_shape(x.shape);
-  net.stem.forward(x, b.scratch.as<half>(ScratchRegion::StemColumns), activations[0], pool);
-  prof.lap();
-  prof.end_stage();
-  keep_features(b, stage++, activations[current], s);
-  for (const BlockFp16& block : net.blocks) {
-    const Shape out = block.output_shape(s);
-    block.forward({activations[current], s}, {activations[1 - current], out}, b.scratch, pool,
-                  prof);
-    prof.end_stage();
-    current = 1 - current;
-    s = out;
-    keep_features(b, stage++, activations[current], s);
-  }
-  if (net.last_conv) {
-    const Shape out = net.last_conv->output_shape(s);
-    net.last_conv->forward(activations[current], s, activations[1 - current], nullptr, pool);
-    prof.lap();
-    prof.end_stage();
-    current = 1 - current;
-    s = out;
-    keep_features(b, stage, activations[current], s);
-  }
-  float* const pooled = b.as<float>(WorkspaceRegion::Pooled);
-  float* const logits = b.as<float>(WorkspaceRegion::Logits);
-  global_average_pool_fp16(activations[current], s, pooled);
-  prof.lap();
-  net.classifier.forward_pooled(pooled, s.n, b.as<float>(WorkspaceRegion::Hidden), logits, pool,
-                                prof);
-  prof.end_stage();
-  prof.finish();
-  return {logits, {x.shape.n, 1, 1, net.spec.num_classes}};
 }
 
 #endif  // MOBILENET_HAS_FP16_ARITHMETIC

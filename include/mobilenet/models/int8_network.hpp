@@ -2,8 +2,8 @@
 // A built int8 network: the stem, blocks and last conv in int8 (layers/int8/), the classifier in
 // float on the dequantized pooled features. Made by build_int8_network()
 // (int8_network_builder.hpp) from folded float weights and calibration ranges; planned by the
-// same memory plan as the float Network (memory_plan.hpp), run by run_int8_network()
-// (int8_executor.hpp), described by the same summary (summary.hpp).
+// same memory plan as the float Network (memory_plan.hpp), run by run_layerwise_network()
+// (layerwise_executor.hpp), described by the same summary (summary.hpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -54,6 +54,25 @@ struct Int8Network {
 
   /// Every int8 activation is contiguous.
   int64_t block_output_stride(std::size_t) const { return 0; }
+
+  // What run_layerwise_network (layerwise_executor.hpp) asks of a network: the stem quantizes
+  // the image as it reads it, a lookup table follows a conv whose activation is not a clamp, and
+  // features leave int8 dequantized.
+  void run_stem(ConstTensorView x, const BlockScratch& s, int8_t* out, ThreadPool& pool) const {
+    stem.conv.forward(x, s.as<int8_t>(ScratchRegion::StemColumns), out, pool);
+    if (stem.table) stem.table->forward(out, stem.output_shape(x.shape).numel(), pool);
+  }
+  void run_last_conv(const int8_t* in, const Shape& s, int8_t* out, ThreadPool& pool) const {
+    last_conv->conv.forward(in, s, out, pool);
+    if (last_conv->table) last_conv->table->forward(out, last_conv->output_shape(s).numel(), pool);
+  }
+  void to_float(int stage, const int8_t* x, int64_t n, float* out) const {
+    const quant::QuantParams p = stage_params(stage);
+    for (int64_t i = 0; i < n; ++i) out[i] = quant::dequantize(x[i], p);
+  }
+  void pool_features(const int8_t* x, const Shape& s, float* pooled) const {
+    global_average_pool_int8(x, s, stage_params(stage_count() - 1), pooled);
+  }
 };
 
 }  // namespace MOBILENET_ISA

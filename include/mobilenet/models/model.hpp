@@ -15,8 +15,8 @@
 #include "mobilenet/io/preprocess.hpp"
 #include "mobilenet/models/executor.hpp"
 #include "mobilenet/models/fp16_network.hpp"
-#include "mobilenet/models/int8_executor.hpp"
 #include "mobilenet/models/int8_network_builder.hpp"
+#include "mobilenet/models/layerwise_executor.hpp"
 #include "mobilenet/models/memory_plan.hpp"
 #include "mobilenet/models/metadata.hpp"
 #include "mobilenet/models/network_builder.hpp"
@@ -52,8 +52,7 @@ class Model {
   /// @throws Error as above; for fp16 also where this code has no fp16 arithmetic
   /// (fp16_unavailable()) or a folded weight is beyond fp16's range; for int8, which needs
   /// calibration (the constructor below).
-  Model(const NetworkSpec& spec, WeightSource& source, const NetworkKeys& keys,
-        Precision precision)
+  Model(const NetworkSpec& spec, WeightSource& source, const NetworkKeys& keys, Precision precision)
       : net_(build_any(spec, source, keys, precision)), id_(next_id()) {}
 
   /// Builds `spec` in int8 (Precision::int8): weights from `source` as above, quantized after
@@ -83,7 +82,8 @@ class Model {
   }
   /// The arithmetic the layers run in (fp32, fp16, or int8 for a quantized model).
   Precision precision() const {
-    return std::visit([](const auto& net) { return std::decay_t<decltype(net)>::kPrecision; }, net_);
+    return std::visit([](const auto& net) { return std::decay_t<decltype(net)>::kPrecision; },
+                      net_);
   }
   /// The architecture: V1, V2, V3-Large or V3-Small.
   Arch arch() const { return spec().arch; }
@@ -170,14 +170,11 @@ class Model {
   static ConstTensorView run(const Network& net, ConstTensorView x, Workspace& ws) {
     return run_network(net, x, ws.buffers_, *ws.pool_, ws.profiler_);
   }
-  static ConstTensorView run(const Int8Network& net, ConstTensorView x, Workspace& ws) {
-    return run_int8_network(net, x, ws.buffers_, *ws.pool_, ws.profiler_);
+  /// The int8 and fp16 networks.
+  template <class Net>
+  static ConstTensorView run(const Net& net, ConstTensorView x, Workspace& ws) {
+    return run_layerwise_network(net, x, ws.buffers_, *ws.pool_, ws.profiler_);
   }
-#ifdef MOBILENET_HAS_FP16_ARITHMETIC
-  static ConstTensorView run(const Fp16Network& net, ConstTensorView x, Workspace& ws) {
-    return run_fp16_network(net, x, ws.buffers_, *ws.pool_, ws.profiler_);
-  }
-#endif
 
   static uint64_t next_id() {
     static std::atomic<uint64_t> counter{1};

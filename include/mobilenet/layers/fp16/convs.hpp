@@ -16,8 +16,8 @@
 #include "mobilenet/kernels/arm/depthwise_fp16_aarch64_neonfp16arith.hpp"
 #include "mobilenet/kernels/arm/pointwise_fp16_aarch64_neonfp16arith.hpp"
 #include "mobilenet/kernels/padding.hpp"
-#include "mobilenet/kernels/stem_columns.hpp"
 #include "mobilenet/layers/layer_info.hpp"
+#include "mobilenet/layers/stem_geometry.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
 
 namespace mobilenet {
@@ -160,24 +160,15 @@ class StemConv2dFp16 {
   /// `weight` [out][in][k][k] (PyTorch's layout), `bias` [out] (folded float).
   StemConv2dFp16(int64_t in_channels, int64_t out_channels, int kernel, int stride,
                  PaddingMode padding, Activation act, const float* weight, const float* bias)
-      : cin_(in_channels),
-        kernel_(kernel),
-        stride_(stride),
-        padding_(padding),
+      : geometry_{in_channels, kernel, stride, padding},
         act_(act),
         gemm_(row_length(kernel, in_channels), out_channels, act,
               tap_major(weight, out_channels, in_channels, kernel).data(), bias, "fp16 stem") {}
 
   int64_t out_channels() const { return gemm_.out_channels(); }
 
-  Padding padding_for(const Shape& in) const {
-    return resolve_padding(padding_, kernel_, stride_, in.h, in.w);
-  }
-  Shape output_shape(const Shape& in) const {
-    const Padding p = padding_for(in);
-    return {in.n, conv_output_size(in.h, kernel_, stride_, p.top, p.bottom),
-            conv_output_size(in.w, kernel_, stride_, p.left, p.right), out_channels()};
-  }
+  Padding padding_for(const Shape& in) const { return geometry_.padding_for(in); }
+  Shape output_shape(const Shape& in) const { return geometry_.output_shape(in, out_channels()); }
   /// fp16 values of scratch for an input of shape `in`: the image rounded to fp16, then the
   /// gathered rows.
   int64_t scratch_values(const Shape& in) const {
@@ -185,12 +176,7 @@ class StemConv2dFp16 {
   }
 
   LayerInfo info(const std::string& name, const Shape& in) const {
-    const Shape out = output_shape(in);
-    const int64_t k = int64_t{kernel_} * kernel_ * cin_;
-    return {name,
-            "conv" + std::to_string(kernel_) + "x" + std::to_string(kernel_) + "/" +
-                std::to_string(stride_) + " fp16 " + to_string(act_),
-            out, out.c * k + bias_params(BiasSource::BatchNorm, out.c), out.h * out.w * out.c * k};
+    return geometry_.info(name, in, out_channels(), std::string("fp16 ") + to_string(act_));
   }
 
   /// The float NHWC image batch `x` to `out`, output rows split over the pool's threads;
@@ -200,12 +186,12 @@ class StemConv2dFp16 {
     const Shape is = x.shape, os = output_shape(is);
     half* const image = scratch;
     half* const columns = scratch + image_values(is);
-    const int64_t row = is.w * cin_;
+    const int64_t row = is.w * geometry_.cin;
     pool.parallel_for(is.n * is.h, 8, [&](int64_t r0, int64_t r1) {
       kernels::to_half(x.data + r0 * row, (r1 - r0) * row, image + r0 * row);
     });
     const int64_t k = gemm_.in_channels(), cout = out_channels();
-    const kernels::StemWindows windows{is, os, padding_for(is), kernel_, stride_, k};
+    const kernels::StemWindows windows = geometry_.windows(is, cout, k);
     pool.parallel_for(os.n * os.h, 1, [&](int64_t r0, int64_t r1) {
       kernels::gather_stem_columns(image, windows, half(0), columns, r0, r1);
       gemm_.run_rows(columns + r0 * os.w * k, k, (r1 - r0) * os.w, out + r0 * os.w * cout, nullptr);
@@ -234,9 +220,7 @@ class StemConv2dFp16 {
     return t;
   }
 
-  int64_t cin_;
-  int kernel_, stride_;
-  PaddingMode padding_;
+  StemGeometry geometry_;
   Activation act_;
   PointwiseConv2dFp16 gemm_;
 };

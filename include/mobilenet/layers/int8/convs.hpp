@@ -15,8 +15,8 @@
 #include "mobilenet/kernels/depthwise_int8.hpp"
 #include "mobilenet/kernels/padding.hpp"
 #include "mobilenet/kernels/pointwise_int8.hpp"
-#include "mobilenet/kernels/stem_columns.hpp"
 #include "mobilenet/layers/layer_info.hpp"
+#include "mobilenet/layers/stem_geometry.hpp"
 #include "mobilenet/quant/quantize.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
 
@@ -163,36 +163,23 @@ class StemConv2dInt8 {
   StemConv2dInt8(int64_t in_channels, int64_t out_channels, int kernel, int stride,
                  PaddingMode padding, const quant::QuantizedWeights& weight, const float* bias,
                  const Int8LayerParams& p)
-      : cin_(in_channels),
-        kernel_(kernel),
-        stride_(stride),
-        padding_(padding),
+      : geometry_{in_channels, kernel, stride, padding},
         gemm_(padded_row(kernel, in_channels), out_channels,
               tap_major(weight, out_channels, in_channels, kernel), bias, p) {}
 
   const Int8LayerParams& params() const { return gemm_.params(); }
   int64_t out_channels() const { return gemm_.out_channels(); }
 
-  Padding padding_for(const Shape& in) const {
-    return resolve_padding(padding_, kernel_, stride_, in.h, in.w);
-  }
-  Shape output_shape(const Shape& in) const {
-    const Padding p = padding_for(in);
-    return {in.n, conv_output_size(in.h, kernel_, stride_, p.top, p.bottom),
-            conv_output_size(in.w, kernel_, stride_, p.left, p.right), out_channels()};
-  }
+  Padding padding_for(const Shape& in) const { return geometry_.padding_for(in); }
+  Shape output_shape(const Shape& in) const { return geometry_.output_shape(in, out_channels()); }
   /// Bytes of scratch for an input of shape `in`: the quantized image, then the gathered rows.
   int64_t scratch_bytes(const Shape& in) const {
     return image_bytes(in) + output_shape(in).pixels() * gemm_.in_channels();
   }
 
   LayerInfo info(const std::string& name, const Shape& in) const {
-    const Shape out = output_shape(in);
-    const int64_t k = int64_t{kernel_} * kernel_ * cin_;
-    return {name,
-            "conv" + std::to_string(kernel_) + "x" + std::to_string(kernel_) + "/" +
-                std::to_string(stride_) + " int8 " + to_string(params().clamp),
-            out, out.c * k + bias_params(BiasSource::BatchNorm, out.c), out.h * out.w * out.c * k};
+    return geometry_.info(name, in, out_channels(),
+                          std::string("int8 ") + to_string(params().clamp));
   }
 
   /// The float NHWC image batch `x` to `out`, rows split over the pool's threads; `scratch`
@@ -208,7 +195,7 @@ class StemConv2dInt8 {
       quant::quantize(x.data + r0 * row, (r1 - r0) * row, in, image + r0 * row);
     });
     const int64_t k = gemm_.in_channels(), cout = out_channels();
-    const kernels::StemWindows windows{is, os, padding_for(is), kernel_, stride_, k};
+    const kernels::StemWindows windows = geometry_.windows(is, cout, k);
     const auto zero = static_cast<int8_t>(in.zero_point);
     pool.parallel_for(os.n * os.h, 1, [&](int64_t r0, int64_t r1) {
       kernels::gather_stem_columns(image, windows, zero, columns, r0, r1);
@@ -244,9 +231,7 @@ class StemConv2dInt8 {
     return t;
   }
 
-  int64_t cin_;
-  int kernel_, stride_;
-  PaddingMode padding_;
+  StemGeometry geometry_;
   PointwiseConv2dInt8 gemm_;
 };
 
