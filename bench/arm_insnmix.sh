@@ -6,9 +6,10 @@
 # instructions, FMLA .4s (vector + by element) and total / (MACs / 4): the number of instructions
 # per 4-lane multiply-accumulate slot; 1.0 would be pure FMLA.
 #
-#   bash bench/arm_insnmix.sh [--march armv8-a] [--precision fp32|int8|fp32,int8]
+#   bash bench/arm_insnmix.sh [--march armv8-a] [--precision fp32|fp16|int8|fp32,fp16,...]
 #                             [--archs "v1 v2 v3_large v3_small"]
-# With two precisions the same binary counts both, and a last column gives each model's
+# fp16 needs a --march with fp16 arithmetic (armv8.2-a+fp16+dotprod). With two precisions the
+# same binary counts both, and a last column gives each model's
 # instructions relative to the first precision's.
 #
 # Compare against ncnn's fp32 NEON build measured the same way (../shared/anchors/NCNN.md,

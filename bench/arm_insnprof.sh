@@ -5,7 +5,7 @@
 # (bench/insnprof/insnprof.c, counts per instruction address) and prints the functions that
 # execute the most instructions per inference (the difference of the runs, halved).
 #
-#   bash bench/arm_insnprof.sh [--march armv8-a] [--arch v2] [--precision fp32|int8] [--top 25]
+#   bash bench/arm_insnprof.sh [--march armv8-a] [--arch v2] [--precision fp32|fp16|int8] [--top 25]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,12 +1,14 @@
 // fp16 models (Precision::fp16). Where fp16 arithmetic is compiled (the neon_v82 path, run under
 // qemu as a Cortex-A76): the torchvision parity fixtures of all four architectures in fp16
 // against PyTorch's float32 logits (each case prints its deviation), the trained digits model's
-// predictions, bit-identical logits at 1 and 3 threads, the summary naming fp16, and a folded
-// weight beyond fp16's range refused naming its layer. Elsewhere: asking for fp16
-// is an Error that says what fp16 needs, from random_model() and load() alike.
+// predictions, bit-identical logits at 1 and 3 threads, the summary naming fp16, a kept feature
+// map against float32's, and a folded weight beyond fp16's range refused naming its layer.
+// Elsewhere: asking for fp16 is an Error that says what fp16 needs, from random_model() and load()
+// alike.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -89,10 +91,11 @@ TEST(Fp16Model, DigitsGiveFloatPredictions) {
     deviation = std::max(deviation, std::abs(double(y16[i]) - y32[i]));
   }
   const auto percent = [&](int64_t k) { return 100.0 * double(k) / double(n); };
-  std::printf("[fp16 digits] %lld held-out images: float32 %.2f%%, fp16 %.2f%%, same prediction "
-              "%.2f%%; max |fp16 - fp32| %.4f of max |logit| %.2f (%.2e)\n",
-              static_cast<long long>(n), percent(right32), percent(right16), percent(same),
-              deviation, scale, deviation / scale);
+  std::printf(
+      "[fp16 digits] %lld held-out images: float32 %.2f%%, fp16 %.2f%%, same prediction "
+      "%.2f%%; max |fp16 - fp32| %.4f of max |logit| %.2f (%.2e)\n",
+      static_cast<long long>(n), percent(right32), percent(right16), percent(same), deviation,
+      scale, deviation / scale);
   EXPECT_GE(percent(same), 99.5);
   EXPECT_LE(deviation, 2e-2 * scale);
 }
@@ -111,6 +114,32 @@ TEST(Fp16Model, SameLogitsAtAnyThreadCountAndSummaryNamesFp16) {
     EXPECT_EQ(logits[0], logits[1]) << to_string(arch);
     EXPECT_NE(m.summary(224, 224).find(", fp16, input 224x224"), std::string::npos);
   }
+}
+
+// A kept feature map leaves the fp16 network as float: the stem's output against float32's.
+TEST(Fp16Model, KeptFeatureMapMatchesFloat) {
+  mobilenet::WorkspaceOptions o{1, 64, 64, 1};
+  o.features = {0};
+  mobilenet::Tensor x({1, 64, 64, 3});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = std::cos(0.11f * static_cast<float>(i));
+  std::vector<float> maps[2];
+  for (Precision p : {Precision::fp32, Precision::fp16}) {
+    mobilenet::ModelOptions m;
+    m.precision = p;
+    const mobilenet::Model model = mobilenet::random_model(Arch::V2, m, 5);
+    mobilenet::Workspace ws = model.workspace(o);
+    model.forward(x, ws);
+    const mobilenet::ConstTensorView f = ws.feature(0);
+    EXPECT_EQ(f.shape, (mobilenet::Shape{1, 32, 32, 32}));
+    maps[p == Precision::fp16].assign(f.data, f.data + f.numel());
+  }
+  double scale = 0, deviation = 0;
+  for (size_t i = 0; i < maps[0].size(); ++i) {
+    scale = std::max(scale, std::abs(double(maps[0][i])));
+    deviation = std::max(deviation, std::abs(double(maps[1][i]) - maps[0][i]));
+  }
+  EXPECT_GT(scale, 0.1);
+  EXPECT_LE(deviation, 1e-2 * scale);  // one layer: a few fp16 roundings
 }
 
 /// A source whose one named tensor is scaled, the rest random.
@@ -151,9 +180,8 @@ TEST(Fp16Model, IsRefusedWhereThereIsNoFp16Arithmetic) {
   o.precision = Precision::fp16;
   expect_error_containing(
       [&] {
-        mobilenet::load(std::string(MOBILENET_SOURCE_DIR) +
-                            "/examples/data/digits_v3_small.safetensors",
-                        o);
+        mobilenet::load(
+            std::string(MOBILENET_SOURCE_DIR) + "/examples/data/digits_v3_small.safetensors", o);
       },
       {"precision fp16 needs fp16 vector arithmetic"});
 }
