@@ -14,7 +14,7 @@
 #include "mobilenet/kernels/arm/convert_fp16_neonfp16arith.hpp"
 #include "mobilenet/layers/block_scratch.hpp"
 #include "mobilenet/layers/fp16/convs.hpp"
-#include "mobilenet/layers/pointwise_conv2d.hpp"
+#include "mobilenet/layers/squeeze_excite.hpp"
 #include "mobilenet/runtime/profiler.hpp"
 
 namespace mobilenet {
@@ -45,16 +45,13 @@ class SqueezeExciteFp16 {
  public:
   SqueezeExciteFp16(int64_t channels, int64_t squeeze, const float* fc1_w, const float* fc1_b,
                     const float* fc2_w, const float* fc2_b)
-      : fc1_({channels, squeeze, Activation::ReLU, BiasSource::Bias}, fc1_w, fc1_b),
-        fc2_({squeeze, channels, Activation::HardSigmoid, BiasSource::Bias}, fc2_w, fc2_b) {}
+      : gate_(channels, squeeze, fc1_w, fc1_b, fc2_w, fc2_b) {}
 
-  int64_t channels() const { return fc1_.options().in_channels; }
-  int64_t squeeze() const { return fc1_.options().out_channels; }
+  int64_t channels() const { return gate_.channels(); }
+  int64_t squeeze() const { return gate_.squeeze(); }
 
   LayerInfo info(const std::string& name, const Shape& in) const {
-    const int64_t c = channels(), s = squeeze();
-    return {name, "squeeze-excite " + std::to_string(s) + " (fc float)", in, 2 * c * s + c + s,
-            2 * c * s};
+    return gate_.info(name, in, " (fc float)");
   }
 
   /// Reserves its buffers in `size` for batch `n`.
@@ -73,8 +70,7 @@ class SqueezeExciteFp16 {
     float* gate = scratch.as<float>(ScratchRegion::SeGate);
     half* gate16 = scratch.as<half>(ScratchRegion::SeGateFp16);
     global_average_pool_fp16(x, s, pooled);
-    fc1_.forward({pooled, {n, 1, 1, c}}, {hidden, {n, 1, 1, squeeze()}}, pool);
-    fc2_.forward({hidden, {n, 1, 1, squeeze()}}, {gate, {n, 1, 1, c}}, pool);
+    gate_.forward(pooled, n, hidden, gate, pool);
     for (int64_t i = 0; i < n * c; ++i) gate16[i] = static_cast<half>(gate[i]);
     const int64_t vectors = c / 8;
     pool.parallel_for(n * pixels, 16, [&](int64_t p0, int64_t p1) {
@@ -92,7 +88,7 @@ class SqueezeExciteFp16 {
   }
 
  private:
-  PointwiseConv2d fc1_, fc2_;
+  SqueezeExciteGate gate_;
 };
 
 class BlockFp16 {

@@ -130,25 +130,20 @@ class SqueezeExciteInt8 {
 
   SqueezeExciteInt8(int64_t channels, int64_t squeeze, const float* fc1_w, const float* fc1_b,
                     const float* fc2_w, const float* fc2_b, quant::QuantParams x)
-      : fc1_({channels, squeeze, Activation::ReLU, BiasSource::Bias}, fc1_w, fc1_b),
-        fc2_({squeeze, channels, Activation::HardSigmoid, BiasSource::Bias}, fc2_w, fc2_b),
-        x_(x) {}
+      : gate_(channels, squeeze, fc1_w, fc1_b, fc2_w, fc2_b), x_(x) {}
 
-  int64_t channels() const { return fc1_.options().in_channels; }
-  int64_t squeeze() const { return fc1_.options().out_channels; }
+  int64_t channels() const { return gate_.channels(); }
+  int64_t squeeze() const { return gate_.squeeze(); }
 
   LayerInfo info(const std::string& name, const Shape& in) const {
-    const int64_t c = channels(), s = squeeze();
-    return {name, "squeeze-excite " + std::to_string(s) + " (fc float)", in, 2 * c * s + c + s,
-            2 * c * s};
+    return gate_.info(name, in, " (fc float)");
   }
 
   /// Scales the contiguous int8 tensor x (shape `s`) in place.
   void forward(int8_t* x, const Shape& s, const Scratch& scratch, ThreadPool& pool) const {
     const int64_t n = s.n, c = s.c;
     global_average_pool_int8(x, s, x_, scratch.pooled);
-    fc1_.forward({scratch.pooled, {n, 1, 1, c}}, {scratch.hidden, {n, 1, 1, squeeze()}}, pool);
-    fc2_.forward({scratch.hidden, {n, 1, 1, squeeze()}}, {scratch.gate, {n, 1, 1, c}}, pool);
+    gate_.forward(scratch.pooled, n, scratch.hidden, scratch.gate, pool);
     const int64_t pixels = s.h * s.w;
     const int32_t z = x_.zero_point;
     // Each image's pixels in runs whose length is a whole number of vectors (lcm(c, 64)
@@ -180,7 +175,7 @@ class SqueezeExciteInt8 {
       v[k] = static_cast<int8_t>(quant::round_even(static_cast<float>(v[k] - z) * gate[k]) + z);
   }
 
-  PointwiseConv2d fc1_, fc2_;
+  SqueezeExciteGate gate_;
   quant::QuantParams x_;
 };
 
