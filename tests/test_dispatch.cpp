@@ -17,7 +17,7 @@
 #include "mobilenet/dispatch.hpp"
 #include "mobilenet/mobilenet.hpp"
 
-extern std::atomic<long> g_allocations;  // test_model.cpp
+#include "allocation_counter.hpp"
 
 namespace {
 

@@ -1,7 +1,8 @@
 // fp16 models (Precision::fp16). Where fp16 arithmetic is compiled (the neon_v82 path, run under
 // qemu as a Cortex-A76): the torchvision parity fixtures of all four architectures in fp16
 // against PyTorch's float32 logits (each case prints its deviation), the trained digits model's
-// predictions, bit-identical logits at 1 and 3 threads, the summary naming fp16, a kept feature
+// predictions, bit-identical logits at 1 and 3 threads without allocating, the summary naming
+// fp16, a kept feature
 // map against float32's, and a folded weight beyond fp16's range refused naming its layer.
 // Elsewhere: asking for fp16 is an Error that says what fp16 needs, from random_model() and load()
 // alike.
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "allocation_counter.hpp"
 #include "error_expectations.hpp"
 #include "mobilenet/mobilenet.hpp"
 #include "parity_helpers.hpp"
@@ -100,7 +102,7 @@ TEST(Fp16Model, DigitsGiveFloatPredictions) {
   EXPECT_LE(deviation, 2e-2 * scale);
 }
 
-TEST(Fp16Model, SameLogitsAtAnyThreadCountAndSummaryNamesFp16) {
+TEST(Fp16Model, SameLogitsAtAnyThreadCountNoAllocationAndSummaryNamesFp16) {
   for (Arch arch : {Arch::V1, Arch::V2, Arch::V3Large, Arch::V3Small}) {
     const mobilenet::Model m = mobilenet::random_model(arch, fp16_options(), 3);
     mobilenet::Tensor x({2, 67, 61, 3});
@@ -108,7 +110,10 @@ TEST(Fp16Model, SameLogitsAtAnyThreadCountAndSummaryNamesFp16) {
     std::vector<float> logits[2];
     for (int t : {1, 3}) {
       mobilenet::Workspace ws = m.workspace({2, 67, 61, t});
+      m.forward(x, ws);
+      const long before = g_allocations.load();
       const mobilenet::ConstTensorView y = m.forward(x, ws);
+      EXPECT_EQ(g_allocations.load() - before, 0) << "forward allocated";
       logits[t == 3].assign(y.data, y.data + y.numel());
     }
     EXPECT_EQ(logits[0], logits[1]) << to_string(arch);

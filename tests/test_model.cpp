@@ -13,33 +13,7 @@
 
 #include "mobilenet/mobilenet.hpp"
 
-// Counts every global allocation in this test binary (plain and over-aligned), so a test can
-// assert that forward makes none. GCC cannot see that these news and deletes pair up.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-std::atomic<long> g_allocations{0};  // test_dispatch.cpp reads it too
-void* operator new(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  ++g_allocations;
-  const std::size_t align = static_cast<std::size_t>(a);
-  if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
+#include "allocation_counter.hpp"
 
 namespace {
 

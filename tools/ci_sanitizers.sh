@@ -71,8 +71,8 @@ step "asan+ubsan: ctest (whole suite but packaging, readme, int8 emulation)" cte
 # ThreadSanitizer: the tests that start threads, in their own binary (mobilenet_thread_tests:
 # the rest of the suite runs serially, and the CLI tools run one inference per process). Built
 # with GCC, whose TSan runtime is a shared library: clang 14's static one defines operator
-# new/delete, which test_model.cpp replaces to count allocations (a duplicate-symbol link
-# error), and its -shared-libsan variant crashes at start-up on Debian 12.
+# new/delete, which tests/allocation_counter.cpp replaces to count allocations (a
+# duplicate-symbol link error), and its -shared-libsan variant crashes at start-up on Debian 12.
 step "tsan: build" build_with build-tsan g++ "-fsanitize=thread" mobilenet_thread_tests
 step "tsan: mobilenet_thread_tests" build-tsan/tests/mobilenet_thread_tests --gtest_brief=1
 
