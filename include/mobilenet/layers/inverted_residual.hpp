@@ -11,6 +11,7 @@
 #include "mobilenet/layers/block_scratch.hpp"
 #include "mobilenet/layers/depthwise_conv2d.hpp"
 #include "mobilenet/layers/fused_bands.hpp"
+#include "mobilenet/layers/layer_info.hpp"
 #include "mobilenet/layers/pointwise_conv2d.hpp"
 #include "mobilenet/layers/squeeze_excite.hpp"
 #include "mobilenet/runtime/profiler.hpp"
@@ -60,13 +61,9 @@ class InvertedResidual {
   }
 
   void describe(const std::string& name, const Shape& in, std::vector<LayerInfo>& out) const {
-    const Shape e = expanded_shape(in), d = depthwise_.output_shape(e);
-    if (expand_) out.push_back(expand_->info(name + ".expand", in));
-    out.push_back(depthwise_.info(name + ".depthwise", e));
-    if (se_) out.push_back(se_->info(name + ".se", d));
-    LayerInfo p = project_.info(name + ".project", d);
-    if (has_residual()) p.type += " +residual";
-    out.push_back(p);
+    const Shape e = expanded_shape(in);
+    describe_inverted_residual(name, in, e, depthwise_.output_shape(e), expand_, depthwise_, se_,
+                               project_, has_residual(), out);
   }
 
   /// Fused by bands (fused_bands.hpp) where that pays, unless `prof` is timing each layer; both

@@ -3,7 +3,9 @@
 // (as PyTorch counts them, BatchNorm's gamma and beta included) and multiply-accumulates.
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "mobilenet/core/tensor.hpp"
 
@@ -22,6 +24,22 @@ enum class BiasSource { BatchNorm, Bias };
 
 inline int64_t bias_params(BiasSource s, int64_t channels) {
   return s == BiasSource::BatchNorm ? 2 * channels : channels;
+}
+
+/// The summary rows of an inverted-residual block of any precision, in the order forward runs
+/// them: expand (if the block has one) at `in`, depthwise at `expanded`, squeeze-excite (if any)
+/// and project at `depthwise_out`; the project row is marked when the block adds its input.
+template <class Expand, class Depthwise, class SqueezeExcite, class Project>
+void describe_inverted_residual(const std::string& name, const Shape& in, const Shape& expanded,
+                                const Shape& depthwise_out, const std::optional<Expand>& expand,
+                                const Depthwise& depthwise, const std::optional<SqueezeExcite>& se,
+                                const Project& project, bool residual,
+                                std::vector<LayerInfo>& rows) {
+  if (expand) rows.push_back(expand->info(name + ".expand", in));
+  rows.push_back(depthwise.info(name + ".depthwise", expanded));
+  if (se) rows.push_back(se->info(name + ".se", depthwise_out));
+  rows.push_back(project.info(name + ".project", depthwise_out));
+  if (residual) rows.back().type += " +residual";
 }
 
 /// Throws unless `in` has `channels` channels and `out` the shape the layer produces.

@@ -14,6 +14,7 @@
 #include "mobilenet/kernels/arm/convert_fp16_neonfp16arith.hpp"
 #include "mobilenet/layers/block_scratch.hpp"
 #include "mobilenet/layers/fp16/convs.hpp"
+#include "mobilenet/layers/layer_info.hpp"
 #include "mobilenet/layers/squeeze_excite.hpp"
 #include "mobilenet/runtime/profiler.hpp"
 
@@ -115,12 +116,9 @@ class BlockFp16 {
   }
 
   void describe(const std::string& name, const Shape& in, std::vector<LayerInfo>& out) const {
-    const Shape e = expanded_shape(in), d = depthwise_.output_shape(e);
-    if (expand_) out.push_back(expand_->info(name + ".expand", in));
-    out.push_back(depthwise_.info(name + ".depthwise", e));
-    if (se_) out.push_back(se_->info(name + ".se", d));
-    out.push_back(project_.info(name + ".project", d));
-    if (residual_) out.back().type += " +residual";
+    const Shape e = expanded_shape(in);
+    describe_inverted_residual(name, in, e, depthwise_.output_shape(e), expand_, depthwise_, se_,
+                               project_, residual_, out);
   }
 
   /// The contiguous fp16 tensor `in` to `out`, allocation-free, in `s`'s regions.

@@ -13,6 +13,7 @@
 #include "mobilenet/layers/block_scratch.hpp"
 #include "mobilenet/layers/int8/convs.hpp"
 #include "mobilenet/layers/int8/elementwise.hpp"
+#include "mobilenet/layers/layer_info.hpp"
 #include "mobilenet/runtime/profiler.hpp"
 
 namespace mobilenet {
@@ -76,15 +77,9 @@ class BlockInt8 {
   }
 
   void describe(const std::string& name, const Shape& in, std::vector<LayerInfo>& out) const {
-    const Shape e = expanded_shape(in), d = depthwise_.conv.output_shape(e);
-    const auto add = [&](const auto& stage, const std::string& layer, const Shape& at) {
-      out.push_back(stage.info(name + "." + layer, at));
-    };
-    if (expand_) add(*expand_, "expand", in);
-    add(depthwise_, "depthwise", e);
-    if (se_) out.push_back(se_->info(name + ".se", d));
-    add(project_, "project", d);
-    if (residual_) out.back().type += " +residual";
+    const Shape e = expanded_shape(in);
+    describe_inverted_residual(name, in, e, depthwise_.conv.output_shape(e), expand_, depthwise_,
+                               se_, project_, residual_.has_value(), out);
   }
 
   /// The contiguous int8 tensor `in` (quantized with the parameters the block was built for) to
