@@ -95,14 +95,14 @@ inline constexpr bool kDirect = !pointwise_detail::kPackedRowsPath;
 /// path would give it. Not inlined, as the pointwise tile: V3-Large's stem (16 outputs) took
 /// 77-82 us instead of 92-102 inlined into direct_pixels' loops (sum of stage minimums, 6
 /// alternated rounds), V2's and V1's (32 outputs) 1-3% less.
-template <int K, int S, int CIN, int Rows, int NP, class Act>
-[[gnu::noinline]] void direct_tile(const float* const (&taps)[K], const float* panel,
-                                   const float* bias, float* out, int64_t cout, int64_t col) {
+template <int K, int S, int CIN, int Rows, int NP, class Epilogue>
+[[gnu::noinline]] void direct_tile(const float* const (&taps)[K], const float* panel, float* out,
+                                   Epilogue e, int64_t cout, int64_t col) {
   using namespace pointwise_detail;
   constexpr int W = simd::kWidth, kRun = K * CIN;
   simd::Packet acc[Rows][1][NP];
   for (int r = 0; r < Rows; ++r)
-    for (int j = 0; j < NP; ++j) acc[r][0][j] = simd::load_aligned(bias + j * W);
+    for (int j = 0; j < NP; ++j) acc[r][0][j] = e.start(j * W);
   for (int ky = 0; ky < K; ++ky)
     for (int t = 0; t < kRun; ++t) {
       simd::Packet wv[NP];
@@ -113,7 +113,7 @@ template <int K, int S, int CIN, int Rows, int NP, class Act>
         for (int j = 0; j < NP; ++j) acc[r][0][j] = simd::fmadd(a, wv[j], acc[r][0][j]);
       }
     }
-  finish_tile<Rows, 1, NP, Act>(acc, out, nullptr, cout, col, cout);
+  finish_tile(acc, out, e, cout, col, cout);
 }
 
 /// Output pixels [ox, ox + count) of one output row, all taps inside the image, count a multiple
@@ -130,10 +130,11 @@ inline void direct_pixels(const float* const (&rows)[K], int64_t ix0, int64_t co
       const int64_t col = q * kPanel;
       const float* panel = w.weights.data() + q * K * K * CIN * kPanel;
       float* o = out + p * cout + col;
+      const BiasActResidual<Act> e{w.bias.data() + col, nullptr};
       if (cout - col > simd::kWidth)
-        direct_tile<K, S, CIN, kRows, 2, Act>(taps, panel, w.bias.data() + col, o, cout, col);
+        direct_tile<K, S, CIN, kRows, 2>(taps, panel, o, e, cout, col);
       else
-        direct_tile<K, S, CIN, kRows, 1, Act>(taps, panel, w.bias.data() + col, o, cout, col);
+        direct_tile<K, S, CIN, kRows, 1>(taps, panel, o, e, cout, col);
     }
   }
 }

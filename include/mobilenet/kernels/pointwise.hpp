@@ -28,29 +28,27 @@ namespace pointwise_detail {
 #ifndef MOBILENET_POINTWISE_PACKED
 /// `tiles` tiles of Rows consecutive rows; with `prefetch`, the first one prefetches (a call of
 /// its own), the others run as one call.
-template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
-inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
-                      float* out, const float* residual, int64_t cout, int64_t col, RowStrides ld,
-                      const float* prefetch = nullptr, int64_t tiles = 1) {
+template <int Rows, int Panels, int NP, class Epilogue, bool Prefetch = false>
+inline void full_tile(const float* in, int64_t cin, const float* panel, float* out, Epilogue e,
+                      int64_t cout, int64_t col, RowStrides ld, const float* prefetch = nullptr,
+                      int64_t tiles = 1) {
   if constexpr (Prefetch) {
     if (prefetch) {
-      tile<Rows, Panels, NP, Act, true>(in, cin, panel, bias, out, residual, cout, col, ld,
-                                        prefetch);
+      tile<Rows, Panels, NP, Epilogue, true>(in, cin, panel, out, e, cout, col, ld, prefetch);
       if (--tiles == 0) return;
       in += Rows * ld.in;
       out += Rows * ld.out;
-      residual = residual ? residual + Rows * ld.out : nullptr;
+      e = e.rows_on(Rows * ld.out);
     }
   }
-  if (tiles == 1)
-    return tile<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col, ld);
-  tile_run<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col, ld, tiles);
+  if (tiles == 1) return tile<Rows, Panels, NP>(in, cin, panel, out, e, cout, col, ld);
+  tile_run<Rows, Panels, NP>(in, cin, panel, out, e, cout, col, ld, tiles);
 }
 #endif
 
 /// Rows rows (compile-time) times panels [p_begin, p_end): Panels at a time while enough remain
 /// (more independent accumulators when there are few rows, e.g. the classifier at batch 1), for
-/// `tiles` times Rows consecutive rows.
+/// `tiles` times Rows consecutive rows. The layer's epilogue: bias, Act, + `residual`.
 template <int Rows, int Panels, class Act, bool Prefetch = false>
 inline void row_tile(const float* in, const PackedPointwise& w, float* out, const float* residual,
                      RowStrides ld, int64_t p_begin, int64_t p_end, const float* prefetch = nullptr,
@@ -58,21 +56,22 @@ inline void row_tile(const float* in, const PackedPointwise& w, float* out, cons
   const int64_t cin = w.cin, cout = w.cout, last = pointwise_panels(cout) - 1;
   const auto at = [&](int64_t p) {
     const int64_t col = p * kPanel;
-    return std::make_tuple(w.weights.data() + p * cin * kPanel, w.bias.data() + col, out + col,
-                           residual ? residual + col : nullptr, col);
+    return std::make_tuple(
+        w.weights.data() + p * cin * kPanel, out + col,
+        BiasActResidual<Act>{w.bias.data() + col, residual ? residual + col : nullptr}, col);
   };
   int64_t p = p_begin;
   for (; p + Panels <= std::min(p_end, last); p += Panels) {  // all but the last panel are full
-    const auto [panel, bias, o, res, col] = at(p);
-    full_tile<Rows, Panels, 2, Act, Prefetch>(in, cin, panel, bias, o, res, cout, col, ld, prefetch,
-                                              tiles);
+    const auto [panel, o, e, col] = at(p);
+    full_tile<Rows, Panels, 2, BiasActResidual<Act>, Prefetch>(in, cin, panel, o, e, cout, col, ld,
+                                                               prefetch, tiles);
   }
   for (; p < p_end; ++p) {
-    const auto [panel, bias, o, res, col] = at(p);
+    const auto [panel, o, e, col] = at(p);
     if (cout - col > simd::kWidth)
-      full_tile<Rows, 1, 2, Act>(in, cin, panel, bias, o, res, cout, col, ld, nullptr, tiles);
+      full_tile<Rows, 1, 2>(in, cin, panel, o, e, cout, col, ld, nullptr, tiles);
     else
-      full_tile<Rows, 1, 1, Act>(in, cin, panel, bias, o, res, cout, col, ld, nullptr, tiles);
+      full_tile<Rows, 1, 1>(in, cin, panel, o, e, cout, col, ld, nullptr, tiles);
   }
 }
 
@@ -188,8 +187,8 @@ void panel_major(const float* in, const PackedPointwise& w, float* out, const fl
       constexpr int kPairs = kRows;  // 24 accumulators
       if (w.pair_weights.size() && p_begin == 0 && p_end == 1 && ld.out == w.cout)
         for (; r0 + 2 * kPairs <= b1; r0 += 2 * kPairs)
-          pair_tile<kPairs, Act>(in_at(r0), cin, ld.in, w.pair_weights.data(), w.pair_bias.data(),
-                                 out_at(r0), res_at(r0));
+          pair_tile<kPairs>(in_at(r0), cin, ld.in, w.pair_weights.data(), out_at(r0),
+                            BiasActResidual<Act>{w.pair_bias.data(), res_at(r0)});
     }
 #endif
     const int64_t full_end = r0 + (b1 - r0) / kRows * kRows;

@@ -95,34 +95,53 @@ inline PackedPointwise pack_pointwise(const float* w, const float* bias, int64_t
 
 namespace pointwise_detail {
 
-/// The epilogue of one accumulator packet: activation, + residual, stored; of a partial packet
-/// (`valid` < W channels left) only the valid lanes, so nothing is written past `cout`.
+/// The float epilogue of a pointwise tile: the bias its sums start from, then the activation
+/// (Act), then the residual added. Every float tile takes it whole, as the int8 tiles take
+/// Requantize, so another epilogue is another type with these members, not an edit in each tile.
+/// Two pointers: passed by value, it travels in two registers like the pointers it replaces.
 template <class Act>
-inline void store_packet(
-    simd::Packet acc, float* out, const float* residual,
-    int64_t valid) {  // by value: a reference would keep callers' accumulators in memory
-  constexpr int W = simd::kWidth;
-  const simd::Packet v = simd::opaque(Act::apply(acc));
-  if (valid >= W) {
-    simd::store(out, residual ? simd::add(v, simd::load(residual)) : v);
-  } else if (valid > 0) {
-    const int n = static_cast<int>(valid);
-    simd::store_first(out, residual ? simd::add(v, simd::load_first(residual, n)) : v, n);
-  }
-}
+struct BiasActResidual {
+  using Activation = Act;
+  const float* bias;      // at the tile's first output channel; zero-padded to whole panels
+  const float* residual;  // laid out as the output, at the tile's first element; nullptr: none
 
-/// The epilogue of a tile (store_packet of each accumulator).
-template <int Rows, int Panels, int NP, class Act>
-inline void store_tile(simd::Packet (&acc)[Rows][Panels][NP], float* out, const float* residual,
+  /// The sums' start for the packet `channel` channels into the tile.
+  simd::Packet start(int64_t channel) const { return simd::load_aligned(bias + channel); }
+
+  /// Activation, + residual, of the packet `acc` for out[o, o + W); of a partial packet (`valid`
+  /// < W channels left) only the valid lanes, so nothing is written past cout. `acc` by value: a
+  /// reference would keep callers' accumulators in memory.
+  [[gnu::always_inline]] void store(simd::Packet acc, float* out, int64_t o, int64_t valid) const {
+    constexpr int W = simd::kWidth;
+    const simd::Packet v = simd::opaque(Act::apply(acc));
+    if (valid >= W) {
+      simd::store(out + o, residual ? simd::add(v, simd::load(residual + o)) : v);
+    } else if (valid > 0) {
+      const int n = static_cast<int>(valid);
+      simd::store_first(out + o, residual ? simd::add(v, simd::load_first(residual + o, n)) : v, n);
+    }
+  }
+
+  /// The epilogue of the output `elements` floats further on (the next tile of a run).
+  BiasActResidual rows_on(int64_t elements) const {
+    return {bias, residual ? residual + elements : nullptr};
+  }
+  /// The epilogue of the tile `channels` output channels further on (the next panel).
+  BiasActResidual channels_on(int64_t channels) const {
+    return {bias + channels, residual ? residual + channels : nullptr};
+  }
+};
+
+/// The epilogue of a tile (e.store of each accumulator).
+template <int Rows, int Panels, int NP, class Epilogue>
+inline void store_tile(simd::Packet (&acc)[Rows][Panels][NP], float* out, const Epilogue& e,
                        int64_t cout, int64_t col, int64_t out_stride) {
   constexpr int W = simd::kWidth;
   for (int q = 0; q < Panels; ++q)
     for (int j = 0; j < NP; ++j) {
       const int64_t offset = q * kPanel + j * W;
       for (int r = 0; r < Rows; ++r)
-        store_packet<Act>(acc[r][q][j], out + r * out_stride + offset,
-                          residual ? residual + r * out_stride + offset : nullptr,
-                          cout - (col + offset));
+        e.store(acc[r][q][j], out, r * out_stride + offset, cout - (col + offset));
     }
 }
 
@@ -131,9 +150,9 @@ inline void store_tile(simd::Packet (&acc)[Rows][Panels][NP], float* out, const 
 /// they are stored to the stack and reloaded, which cost 4-14% on the 24-128 input channel layers
 /// (bench/, 8-row tiles). Only a tile with a partial packet (the last panel of some layers) goes
 /// through store_tile, on a copy.
-template <int Rows, int Panels, int NP, class Act>
+template <int Rows, int Panels, int NP, class Epilogue>
 [[gnu::always_inline]] inline void finish_tile(const simd::Packet (&acc)[Rows][Panels][NP],
-                                               float* out, const float* residual, int64_t cout,
+                                               float* out, const Epilogue& e, int64_t cout,
                                                int64_t col, int64_t out_stride) {
   constexpr int W = simd::kWidth;
   const bool all_full = col + Panels * kPanel - (2 - NP) * W <= cout;
@@ -144,13 +163,12 @@ template <int Rows, int Panels, int NP, class Act>
     for (int q = 0; q < Panels; ++q)
 #pragma GCC unroll 16
       for (int j = 0; j < NP; ++j) {
-        const int64_t o = r * out_stride + q * kPanel + j * W;
         if (all_full)
-          store_packet<Act>(acc[r][q][j], out + o, residual ? residual + o : nullptr, W);
+          e.store(acc[r][q][j], out, r * out_stride + q * kPanel + j * W, W);
         else
           partial[r][q][j] = acc[r][q][j];
       }
-  if (!all_full) store_tile<Rows, Panels, NP, Act>(partial, out, residual, cout, col, out_stride);
+  if (!all_full) store_tile<Rows, Panels, NP>(partial, out, e, cout, col, out_stride);
 }
 
 /// One tile: Rows input rows times Panels consecutive weight panels, NP packets of each (NP = 1
@@ -160,17 +178,16 @@ template <int Rows, int Panels, int NP, class Act>
 /// results do not depend on how rows are split.
 /// With Prefetch, the tile also fetches the panel `prefetch` (the next one) into L1 as it
 /// streams its own, one panel row per input channel (see pointwise()).
-template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
+template <int Rows, int Panels, int NP, class Epilogue, bool Prefetch = false>
 [[gnu::always_inline]] inline void tile_body(const float* in, int64_t cin, const float* panel,
-                                             const float* bias, float* out, const float* residual,
-                                             int64_t cout, int64_t col, RowStrides ld,
-                                             const float* prefetch = nullptr) {
+                                             float* out, Epilogue e, int64_t cout, int64_t col,
+                                             RowStrides ld, const float* prefetch = nullptr) {
   constexpr int W = simd::kWidth;
   const int64_t panel_size = cin * kPanel;
   simd::Packet acc[Rows][Panels][NP];
   for (int r = 0; r < Rows; ++r)
     for (int q = 0; q < Panels; ++q)
-      for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::load_aligned(bias + q * kPanel + j * W);
+      for (int j = 0; j < NP; ++j) acc[r][q][j] = e.start(q * kPanel + j * W);
   for (int64_t ci = 0; ci < cin; ++ci) {
     simd::Packet wv[Panels][NP];
     if constexpr (Prefetch) {
@@ -187,31 +204,30 @@ template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
         for (int j = 0; j < NP; ++j) acc[r][q][j] = simd::fmadd(a, wv[q][j], acc[r][q][j]);
     }
   }
-  finish_tile<Rows, Panels, NP, Act>(acc, out, residual, cout, col, ld.out);
+  finish_tile(acc, out, e, cout, col, ld.out);
 }
 
 /// One tile (tile_body). Not inlined: inlined into panel_major's loops, the same inner loop ran
 /// up to 12% slower (the 16-input-channel layers; all V1/V2/V3 pointwise shapes 2.4% faster in
 /// geometric mean out of line, mobilenet_bench; V2 2.2% and V1 1.4% faster in all, sum of stage
 /// minimums).
-template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
-[[gnu::noinline]] void tile(const float* in, int64_t cin, const float* panel, const float* bias,
-                            float* out, const float* residual, int64_t cout, int64_t col,
-                            RowStrides ld, const float* prefetch = nullptr) {
-  tile_body<Rows, Panels, NP, Act, Prefetch>(in, cin, panel, bias, out, residual, cout, col, ld,
-                                             prefetch);
+template <int Rows, int Panels, int NP, class Epilogue, bool Prefetch = false>
+[[gnu::noinline]] void tile(const float* in, int64_t cin, const float* panel, float* out,
+                            Epilogue e, int64_t cout, int64_t col, RowStrides ld,
+                            const float* prefetch = nullptr) {
+  tile_body<Rows, Panels, NP, Epilogue, Prefetch>(in, cin, panel, out, e, cout, col, ld, prefetch);
 }
 
 /// `tiles` tiles of Rows consecutive rows on the same panels, in one call: a call per tile cost
 /// the layers of 16-48 input channels (short tiles) 3-17% (V2's 112x112 32->16 projection 193 ->
 /// 206 GFLOP/s, mobilenet_bench).
-template <int Rows, int Panels, int NP, class Act>
-[[gnu::noinline]] void tile_run(const float* in, int64_t cin, const float* panel, const float* bias,
-                                float* out, const float* residual, int64_t cout, int64_t col,
-                                RowStrides ld, int64_t tiles) {
-  for (int64_t t = 0; t < tiles; ++t, in += Rows * ld.in, out += Rows * ld.out,
-               residual = residual ? residual + Rows * ld.out : nullptr)
-    tile_body<Rows, Panels, NP, Act>(in, cin, panel, bias, out, residual, cout, col, ld);
+template <int Rows, int Panels, int NP, class Epilogue>
+[[gnu::noinline]] void tile_run(const float* in, int64_t cin, const float* panel, float* out,
+                                Epilogue e, int64_t cout, int64_t col, RowStrides ld,
+                                int64_t tiles) {
+  for (int64_t t = 0; t < tiles;
+       ++t, in += Rows * ld.in, out += Rows * ld.out, e = e.rows_on(Rows * ld.out))
+    tile_body<Rows, Panels, NP>(in, cin, panel, out, e, cout, col, ld);
 }
 
 }  // namespace pointwise_detail

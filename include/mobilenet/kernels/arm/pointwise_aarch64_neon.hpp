@@ -84,48 +84,33 @@ template <std::size_t... I>
   ((acc[I] = v), ...);
 }
 
-/// Activation, + residual: one full packet of one row.
-template <class Act>
-[[gnu::always_inline]] inline float32x4_t finish(float32x4_t v, const float* residual) {
-  v = simd::opaque(Act::apply(v));  // see opaque(): the add must stay an add
-  return residual ? vaddq_f32(v, vld1q_f32(residual)) : v;
-}
-
-/// The epilogue of one row of a tile: its NP packets a0 (, a1) to out.
-template <class Act, int NP>
-[[gnu::always_inline]] inline void store_row(float32x4_t a0, float32x4_t a1, float* out,
-                                             const float* residual) {
-  const float32x4_t v0 = finish<Act>(a0, residual);
-  if constexpr (NP == 2) {
-    const float32x4_t v1 = finish<Act>(a1, residual ? residual + 4 : nullptr);
-    vst1q_f32(out, v0);  // adjacent: stored as one pair
-    vst1q_f32(out + 4, v1);
-  } else {
-    vst1q_f32(out, v0);
-  }
+/// The epilogue of one row of a tile: its NP packets a0 (, a1) to out[o, o + 4 * NP).
+template <int NP, class Epilogue>
+[[gnu::always_inline]] inline void store_row(float32x4_t a0, float32x4_t a1, float* out, int64_t o,
+                                             const Epilogue& e) {
+  e.store(a0, out, o, 4);
+  if constexpr (NP == 2) e.store(a1, out, o + 4, 4);
 }
 
 /// The epilogue of a tile: row I's packets acc0[I] (and acc1[I]) to out + I * out_stride. Partial:
 /// the last packet has fewer than 4 channels left; the accumulators go through memory then
 /// (store_tile's buffer). Only the full case is straight-line code: any branch on the channel
 /// count here made GCC store the accumulators to the stack in every iteration of the tile's loop.
-template <class Act, int NP, bool Partial, std::size_t... I>
+template <int NP, bool Partial, class Epilogue, std::size_t... I>
 [[gnu::always_inline]] inline void store_rows(const float32x4_t (&acc0)[sizeof...(I)],
                                               const float32x4_t (&acc1)[sizeof...(I)], float* out,
-                                              const float* residual, int64_t cout, int64_t col,
+                                              const Epilogue& e, int64_t cout, int64_t col,
                                               int64_t out_stride, std::index_sequence<I...>) {
   if constexpr (Partial) {
     if constexpr (NP == 2) {
       simd::Packet rows[sizeof...(I)][1][2] = {{{acc0[I], acc1[I]}}...};
-      store_tile<sizeof...(I), 1, 2, Act>(rows, out, residual, cout, col, out_stride);
+      store_tile(rows, out, e, cout, col, out_stride);
     } else {
       simd::Packet rows[sizeof...(I)][1][1] = {{{acc0[I]}}...};
-      store_tile<sizeof...(I), 1, 1, Act>(rows, out, residual, cout, col, out_stride);
+      store_tile(rows, out, e, cout, col, out_stride);
     }
   } else {
-    (store_row<Act, NP>(acc0[I], acc1[I], out + int64_t{I} * out_stride,
-                        residual ? residual + int64_t{I} * out_stride : nullptr),
-     ...);
+    (store_row<NP>(acc0[I], acc1[I], out, int64_t{I} * out_stride, e), ...);
   }
 }
 
@@ -133,19 +118,18 @@ template <class Act, int NP, bool Partial, std::size_t... I>
 /// row per vector load, where the generic tile needs a load-and-duplicate per row and channel).
 /// fma(w, a[lane], acc) rounds exactly like the generic fmadd, so results are identical.
 /// Accumulators are indexed by constants only and the tile is not inlined: see tile_packed.
-template <int Rows, int NP, bool Partial, class Act>
-[[gnu::noinline]] void tile_by_lane(const float* in, int64_t cin, const float* panel,
-                                    const float* bias, float* out, const float* residual,
-                                    int64_t cout, int64_t col, RowStrides ld) {
+template <int Rows, int NP, bool Partial, class Epilogue>
+[[gnu::noinline]] void tile_by_lane(const float* in, int64_t cin, const float* panel, float* out,
+                                    Epilogue e, int64_t cout, int64_t col, RowStrides ld) {
   constexpr auto rows = std::make_index_sequence<Rows>{};
   float32x4_t acc0[Rows], acc1[Rows];
-  splat(acc0, vld1q_f32(bias), rows);
-  splat(acc1, vld1q_f32(bias + 4), rows);  // bias is zero-padded to whole panels
+  splat(acc0, e.start(0), rows);
+  splat(acc1, e.start(4), rows);
   int64_t ci = 0;
   for (; ci + 4 <= cin; ci += 4)
     by_lane_step<NP>(acc0, acc1, in + ci, ld.in, panel + ci * kPanel, rows);
   for (; ci < cin; ++ci) by_scalar_step<NP>(acc0, acc1, in + ci, ld.in, panel + ci * kPanel, rows);
-  store_rows<Act, NP, Partial>(acc0, acc1, out, residual, cout, col, ld.out, rows);
+  store_rows<NP, Partial>(acc0, acc1, out, e, cout, col, ld.out, rows);
 }
 
 /// The generic path's tile interface (`tiles` tiles of Rows consecutive rows); `Prefetch` and
@@ -153,20 +137,20 @@ template <int Rows, int NP, bool Partial, class Act>
 /// not prefetch, and the fully connected layers (fewer rows than a packed group) through this.
 /// Several panels (row tails, fully connected layers) run panel by panel: one input vector
 /// serves four channels of a row here, where the generic tile needs a load per row and channel.
-template <int Rows, int Panels, int NP, class Act, bool Prefetch = false>
-inline void full_tile(const float* in, int64_t cin, const float* panel, const float* bias,
-                      float* out, const float* residual, int64_t cout, int64_t col, RowStrides ld,
-                      const float* /*prefetch*/ = nullptr, int64_t tiles = 1) {
-  for (int q = 0; q < Panels; ++q, panel += cin * kPanel, bias += kPanel, out += kPanel,
-           residual = residual ? residual + kPanel : nullptr, col += kPanel) {
+template <int Rows, int Panels, int NP, class Epilogue, bool Prefetch = false>
+inline void full_tile(const float* in, int64_t cin, const float* panel, float* out, Epilogue e,
+                      int64_t cout, int64_t col, RowStrides ld, const float* /*prefetch*/ = nullptr,
+                      int64_t tiles = 1) {
+  for (int q = 0; q < Panels;
+       ++q, panel += cin * kPanel, out += kPanel, e = e.channels_on(kPanel), col += kPanel) {
     for (int64_t t = 0; t < tiles; ++t) {
-      const float* res = residual ? residual + t * Rows * ld.out : nullptr;
       const float* x = in + t * Rows * ld.in;
       float* o = out + t * Rows * ld.out;
+      const Epilogue at = e.rows_on(t * Rows * ld.out);
       if (cout - col >= 4 * NP)
-        tile_by_lane<Rows, NP, false, Act>(x, cin, panel, bias, o, res, cout, col, ld);
+        tile_by_lane<Rows, NP, false>(x, cin, panel, o, at, cout, col, ld);
       else
-        tile_by_lane<Rows, NP, true, Act>(x, cin, panel, bias, o, res, cout, col, ld);
+        tile_by_lane<Rows, NP, true>(x, cin, panel, o, at, cout, col, ld);
     }
   }
 }
@@ -310,12 +294,14 @@ template <int NP>
   MOBILENET_ROW_ALL(ROW, 26, 27) MOBILENET_ROW_ALL(ROW, 28, 29) MOBILENET_ROW_ALL(ROW, 30, 31)
 // clang-format on
 
-/// Activations (with or without a residual) whose epilogue tile_packed_asm has.
-template <class Act, bool Residual>
+/// The epilogues (with or without a residual) that tile_packed_asm has in assembly.
+template <class Epilogue, bool Residual>
 inline constexpr bool kAsmEpilogue =
-    Residual ? std::is_same_v<Act, act::Identity>
-             : std::is_same_v<Act, act::Identity> || std::is_same_v<Act, act::ReLU> ||
-                   std::is_same_v<Act, act::ReLU6> || std::is_same_v<Act, act::HardSwish>;
+    Residual ? std::is_same_v<Epilogue, BiasActResidual<act::Identity>>
+             : std::is_same_v<Epilogue, BiasActResidual<act::Identity>> ||
+                   std::is_same_v<Epilogue, BiasActResidual<act::ReLU>> ||
+                   std::is_same_v<Epilogue, BiasActResidual<act::ReLU6>> ||
+                   std::is_same_v<Epilogue, BiasActResidual<act::HardSwish>>;
 
 /// A full 12 x 8 tile (all 8 output channels valid) from a packed group, all in assembly: the
 /// accumulators start from the bias; four input channels per iteration take 4 loads of inputs,
@@ -326,11 +312,14 @@ inline constexpr bool kAsmEpilogue =
 /// same results. In assembly because GCC 12, given the unrolled intrinsics, cannot fit the 24
 /// accumulators plus the inputs' three consecutive registers and moves some to the stack; and
 /// an asm statement takes at most 30 operands, so the accumulators are its own registers.
-template <class Act, bool Residual>
+template <class Epilogue, bool Residual>
 [[gnu::always_inline]] inline void tile_packed_asm(const float* x, int64_t cin, const float* w,
-                                                   const float* bias, float* out, const float* res,
+                                                   float* out, const Epilogue& e,
                                                    int64_t out_stride) {
-  static_assert(kAsmEpilogue<Act, Residual>);
+  static_assert(kAsmEpilogue<Epilogue, Residual>);
+  using Act = typename Epilogue::Activation;
+  const float* bias = e.bias;
+  const float* res = e.residual;
   static constexpr float kSixth = 1.0f / 6.0f;  // as act::HardSigmoid multiplies
   uint64_t quads = static_cast<uint64_t>(cin) / 4, tail = static_cast<uint64_t>(cin) % 4;
   const int64_t stride = out_stride * static_cast<int64_t>(sizeof(float));
@@ -376,17 +365,16 @@ template <class Act, bool Residual>
 /// only ever indexed by constants (index sequences, no loops over them), which GCC needs to keep
 /// them in registers; and the tile is never inlined, so that constants of the caller do not take
 /// registers from them (when inlined, GCC spills and reloads one accumulator in every iteration).
-template <int NP, bool Partial, class Act>
-[[gnu::noinline]] void tile_packed(const float* packed, int64_t cin, const float* panel,
-                                   const float* bias, float* out, const float* residual,
-                                   int64_t cout, int64_t col, int64_t out_stride) {
+template <int NP, bool Partial, class Epilogue>
+[[gnu::noinline]] void tile_packed(const float* packed, int64_t cin, const float* panel, float* out,
+                                   Epilogue e, int64_t cout, int64_t col, int64_t out_stride) {
   constexpr auto rows = std::make_index_sequence<kPackedRows>{};
   float32x4_t acc0[kPackedRows], acc1[kPackedRows];
-  splat(acc0, vld1q_f32(bias), rows);
-  splat(acc1, vld1q_f32(bias + 4), rows);  // bias is zero-padded to whole panels
+  splat(acc0, e.start(0), rows);
+  splat(acc1, e.start(4), rows);
   for (int64_t ci = 0; ci < cin; ++ci)
     packed_channel<NP>(acc0, acc1, packed + ci * kPackedRows, panel + ci * kPanel);
-  store_rows<Act, NP, Partial>(acc0, acc1, out, residual, cout, col, out_stride, rows);
+  store_rows<NP, Partial>(acc0, acc1, out, e, cout, col, out_stride, rows);
 }
 
 /// Panels [p_begin, p_end) over `groups` packed groups of rows, output rows `out_stride` floats
@@ -403,29 +391,29 @@ inline void packed_rows(const float* packed, int64_t groups, const PackedPointwi
       const int64_t col = p * kPanel;
       const float* panel = w.weights.data() + p * cin * kPanel;
       float* o = out + row * out_stride + col;
-      const float* res = residual ? residual + row * out_stride + col : nullptr;
-      const float* b = w.bias.data() + col;
+      using Epilogue = BiasActResidual<Act>;
+      const Epilogue e{w.bias.data() + col, residual ? residual + row * out_stride + col : nullptr};
       const int64_t left = cout - col;
       if (left >= 8) {
-        if constexpr (kAsmEpilogue<Act, false>) {
-          if (!res) {
-            tile_packed_asm<Act, false>(a, cin, panel, b, o, nullptr, out_stride);
+        if constexpr (kAsmEpilogue<Epilogue, false>) {
+          if (!e.residual) {
+            tile_packed_asm<Epilogue, false>(a, cin, panel, o, e, out_stride);
             continue;
           }
         }
-        if constexpr (kAsmEpilogue<Act, true>) {
-          if (res) {
-            tile_packed_asm<Act, true>(a, cin, panel, b, o, res, out_stride);
+        if constexpr (kAsmEpilogue<Epilogue, true>) {
+          if (e.residual) {
+            tile_packed_asm<Epilogue, true>(a, cin, panel, o, e, out_stride);
             continue;
           }
         }
-        tile_packed<2, false, Act>(a, cin, panel, b, o, res, cout, col, out_stride);
+        tile_packed<2, false>(a, cin, panel, o, e, cout, col, out_stride);
       } else if (left > 4)
-        tile_packed<2, true, Act>(a, cin, panel, b, o, res, cout, col, out_stride);
+        tile_packed<2, true>(a, cin, panel, o, e, cout, col, out_stride);
       else if (left == 4)
-        tile_packed<1, false, Act>(a, cin, panel, b, o, res, cout, col, out_stride);
+        tile_packed<1, false>(a, cin, panel, o, e, cout, col, out_stride);
       else
-        tile_packed<1, true, Act>(a, cin, panel, b, o, res, cout, col, out_stride);
+        tile_packed<1, true>(a, cin, panel, o, e, cout, col, out_stride);
     }
   }
 }

@@ -22,15 +22,14 @@ namespace pointwise_detail {
 /// the same operations as in `tile` (bias, then fmadd over ci in order, then the epilogue), so
 /// results do not depend on which of the two computes it. Not inlined, as `tile` (faster out of
 /// line on the 24-channel shapes).
-template <int Pairs, class Act>
+template <int Pairs, class Epilogue>
 [[gnu::noinline]] void pair_tile(const float* in, int64_t cin, int64_t in_stride,
-                                 const float* pair_weights, const float* pair_bias, float* out,
-                                 const float* residual) {
+                                 const float* pair_weights, float* out, Epilogue e) {
   constexpr int W = simd::kWidth;
   const int64_t pair_floats = 3 * W;  // = 2 * cout
   simd::Packet acc[Pairs][3];
   for (int p = 0; p < Pairs; ++p)
-    for (int j = 0; j < 3; ++j) acc[p][j] = simd::load_aligned(pair_bias + j * W);
+    for (int j = 0; j < 3; ++j) acc[p][j] = e.start(j * W);
   for (int64_t ci = 0; ci < cin; ++ci) {
     simd::Packet wv[3];
     for (int j = 0; j < 3; ++j) wv[j] = simd::load_aligned(pair_weights + ci * pair_floats + j * W);
@@ -50,10 +49,7 @@ template <int Pairs, class Act>
 #pragma GCC unroll 16
   for (int p = 0; p < Pairs; ++p)
 #pragma GCC unroll 3
-    for (int j = 0; j < 3; ++j) {
-      const int64_t o = p * pair_floats + j * W;
-      store_packet<Act>(acc[p][j], out + o, residual ? residual + o : nullptr, W);
-    }
+    for (int j = 0; j < 3; ++j) e.store(acc[p][j], out, p * pair_floats + j * W, W);
 }
 
 }  // namespace pointwise_detail
