@@ -17,6 +17,7 @@
 #include <random>
 #include <vector>
 
+#include "mobilenet/core/tensor.hpp"
 #include "mobilenet/kernels/arm/depthwise_fp16_aarch64_neonfp16arith.hpp"
 #include "mobilenet/kernels/arm/pointwise_fp16_aarch64_neonfp16arith.hpp"
 
@@ -51,6 +52,10 @@ half activate(Activation a, half x) {
   return mobilenet::dispatch_activation(
       a, [&](auto act) { return fp16::activate_scalar<decltype(act)>(x); });
 }
+
+// fp16 tensors name their element type like the others.
+static_assert(mobilenet::BasicTensorView<const half>::element_type == mobilenet::ElementType::f16);
+static_assert(mobilenet::element_size(mobilenet::ElementType::f16) == sizeof(half));
 
 constexpr Activation kActivations[] = {Activation::Identity, Activation::ReLU, Activation::ReLU6,
                                        Activation::HardSwish, Activation::HardSigmoid};

@@ -9,9 +9,10 @@
 
 namespace mobilenet {
 
-/// An element type. fp16 joins with its storage type (the half-precision issue).
+/// An element type.
 enum class ElementType : uint8_t {
   f32,  ///< IEEE binary32
+  f16,  ///< IEEE binary16 (AArch64's __fp16: the fp16 network's activations and weights)
   i8,   ///< signed 8-bit integer (quantized weights and activations)
   u8,   ///< unsigned 8-bit integer
   i32,  ///< signed 32-bit integer (accumulators, quantized biases)
@@ -23,6 +24,8 @@ constexpr std::size_t element_size(ElementType t) {
     case ElementType::i8:
     case ElementType::u8:
       return 1;
+    case ElementType::f16:
+      return 2;
     case ElementType::f32:
     case ElementType::i32:
       return 4;
@@ -30,11 +33,13 @@ constexpr std::size_t element_size(ElementType t) {
   return 0;
 }
 
-/// The type's name as safetensors spells it ("F32", "I8", "U8", "I32").
+/// The type's name as safetensors spells it ("F32", "F16", "I8", "U8", "I32").
 constexpr const char* dtype_name(ElementType t) {
   switch (t) {
     case ElementType::f32:
       return "F32";
+    case ElementType::f16:
+      return "F16";
     case ElementType::i8:
       return "I8";
     case ElementType::u8:
@@ -50,6 +55,10 @@ template <class T>
 struct element_type_of;
 template <>
 struct element_type_of<float> : std::integral_constant<ElementType, ElementType::f32> {};
+#if defined(__aarch64__)
+template <>  // ACLE's float16_t (core/half.hpp's half) is this type
+struct element_type_of<__fp16> : std::integral_constant<ElementType, ElementType::f16> {};
+#endif
 template <>
 struct element_type_of<int8_t> : std::integral_constant<ElementType, ElementType::i8> {};
 template <>
