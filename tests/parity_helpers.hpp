@@ -18,6 +18,13 @@ namespace parity {
 /// Where ctest's make_fixtures test writes the fixtures.
 inline const std::string kFixtures = MOBILENET_FIXTURES_DIR;
 
+/// The trained digits models (tools/train_digits.py --arch A, one data split), whose PyTorch
+/// logits on the held-out split tools/make_fixtures.py writes to digits/expected_<arch>.npy.
+inline const std::vector<std::string> kDigitsArchs = {"v3_small", "v2", "v1"};
+inline std::string digits_weights(const std::string& arch) {
+  return std::string(MOBILENET_SOURCE_DIR) + "/examples/data/digits_" + arch + ".safetensors";
+}
+
 /// One fixture: a directory with weights.safetensors, input.npy (NCHW) and expected.npy.
 struct Case {
   std::string name, arch;

@@ -191,39 +191,43 @@ TEST(Parity, FeaturesV3Small) {
 
 namespace {
 
-// The shipped digits model (examples/data) on the whole held-out split: the same prediction as
-// PyTorch for every image, logits within the parity tolerance, and the accuracy printed.
-TEST(Digits, ShippedModelMatchesPyTorchOnHeldOutSplit) {
+// The trained digits models (examples/data: V3-Small, V2, V1) on the whole held-out split: the
+// same prediction as PyTorch for every image, logits within the parity tolerance, and the
+// accuracy printed.
+TEST(Digits, TrainedModelsMatchPyTorchOnHeldOutSplit) {
   const std::string dir = kFixtures + "/digits";
-  const Model model =
-      load(std::string(MOBILENET_SOURCE_DIR) + "/examples/data/digits_v3_small.safetensors");
   const NpyArray input = read_npy(dir + "/input.npy");
-  const NpyArray expected = read_npy(dir + "/expected.npy");
   const NpyArray labels = read_npy(dir + "/labels_f32.npy");
   ASSERT_EQ(input.shape.size(), 4u);
   const int64_t n = input.shape[0], size = input.shape[2];
-  ASSERT_EQ(size, model.metadata().input_size);
-  ASSERT_EQ(expected.shape, (std::vector<int64_t>{n, 10}));
   Tensor x({n, size, input.shape[3], 3});
   nchw_to_nhwc(input.data.data(), x);
-  Workspace ws = model.workspace({n, size, input.shape[3], 2});
-  const ConstTensorView y = model.forward(x, ws);
-  const Comparison cmp = compare(y, expected.data);
-  EXPECT_LE(cmp.max_abs_diff, cmp.tolerance());
-  int64_t agree = 0, correct = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const auto argmax = [&](const float* v) { return std::max_element(v, v + 10) - v; };
-    const int64_t ours = argmax(y.data + i * 10), theirs = argmax(expected.data.data() + i * 10);
-    agree += ours == theirs;
-    correct += ours == static_cast<int64_t>(labels.data[static_cast<size_t>(i)]);
+  for (const std::string& arch : parity::kDigitsArchs) {
+    SCOPED_TRACE(arch);
+    const Model model = load(parity::digits_weights(arch));
+    const NpyArray expected = read_npy(dir + "/expected_" + arch + ".npy");
+    ASSERT_EQ(size, model.metadata().input_size);
+    ASSERT_EQ(expected.shape, (std::vector<int64_t>{n, 10}));
+    Workspace ws = model.workspace({n, size, input.shape[3], 2});
+    const ConstTensorView y = model.forward(x, ws);
+    const Comparison cmp = compare(y, expected.data);
+    EXPECT_LE(cmp.max_abs_diff, cmp.tolerance());
+    int64_t agree = 0, correct = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const auto argmax = [&](const float* v) { return std::max_element(v, v + 10) - v; };
+      const int64_t ours = argmax(y.data + i * 10), theirs = argmax(expected.data.data() + i * 10);
+      agree += ours == theirs;
+      correct += ours == static_cast<int64_t>(labels.data[static_cast<size_t>(i)]);
+    }
+    EXPECT_EQ(agree, n) << "predictions that differ from PyTorch";
+    const double accuracy = static_cast<double>(correct) / static_cast<double>(n);
+    std::printf(
+        "[digits %s] %lld held-out images: same prediction as PyTorch on %lld, accuracy %.2f%%, "
+        "max|diff| %.3g\n",
+        arch.c_str(), static_cast<long long>(n), static_cast<long long>(agree), 100.0 * accuracy,
+        cmp.max_abs_diff);
+    EXPECT_GT(accuracy, 0.95);
   }
-  EXPECT_EQ(agree, n) << "predictions that differ from PyTorch";
-  const double accuracy = static_cast<double>(correct) / static_cast<double>(n);
-  std::printf(
-      "[digits] %lld held-out images: same prediction as PyTorch on %lld, accuracy %.2f%%, "
-      "max|diff| %.3g\n",
-      static_cast<long long>(n), static_cast<long long>(agree), 100.0 * accuracy, cmp.max_abs_diff);
-  EXPECT_GT(accuracy, 0.95);
 }
 
 }  // namespace

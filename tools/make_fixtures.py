@@ -36,8 +36,8 @@ DIR/tf_same/cases.txt lists them as cases.txt does.
 DIR/digits/ holds the held-out split of the digits data set preprocessed as
 in tools/train_digits.py (input.npy), 100 training images preprocessed alike for int8
 calibration (calibration.npy), its labels (labels.npy, int64; labels_f32.npy, float32) and the
-logits of examples/data/digits_v3_small.safetensors run by torch
-(expected.npy).
+logits of each trained digits model examples/data/digits_<arch>.safetensors (V3-Small, V2, V1;
+tools/train_digits.py) run by torch (expected_<arch>.npy).
 """
 import argparse
 import os
@@ -56,8 +56,9 @@ import tf_same  # noqa: E402
 from models import (FIRST_DEPTHWISE, build_model, count_parameters,  # noqa: E402
                     model_from_safetensors)
 
+DIGITS_ARCHS = ("v3_small", "v2", "v1")
 DIGITS_WEIGHTS = os.path.normpath(os.path.join(
-    TOOLS_DIR, os.pardir, "examples", "data", "digits_v3_small.safetensors"))
+    TOOLS_DIR, os.pardir, "examples", "data", "digits_%s.safetensors"))
 
 ARCH_WIDTHS = [("v1", 1.0), ("v1", 0.25), ("v2", 1.0), ("v2", 0.35),
                ("v3_large", 1.0), ("v3_large", 0.75),
@@ -304,10 +305,16 @@ DIGITS_CALIBRATION = 100
 
 
 def write_digits(out, weights=DIGITS_WEIGHTS):
-    """Held-out digits inputs, labels and torch logits of the shipped model."""
+    """Held-out digits inputs, labels and torch logits of the trained models."""
     import train_digits
 
-    model, md = model_from_safetensors(weights)
+    models = {arch: model_from_safetensors(weights % arch) for arch in DIGITS_ARCHS}
+    md = models[DIGITS_ARCHS[0]][1]
+    for arch, (_, other) in models.items():  # one input batch serves them all
+        for key in ("input_size", "mean", "std"):
+            if other[key] != md[key]:
+                raise ValueError("digits_%s: %s %s differs from %s's %s"
+                                 % (arch, key, other[key], DIGITS_ARCHS[0], md[key]))
     size = int(md["input_size"])
     mean = [float(v) for v in md["mean"].split(",")]
     std = [float(v) for v in md["std"].split(",")]
@@ -316,7 +323,6 @@ def write_digits(out, weights=DIGITS_WEIGHTS):
     # Calibration images for the int8 model: the first 100 of the training split (the split
     # is stratified and shuffled), never the held-out images it is evaluated on.
     calibration = train_digits.preprocess(x_tr[:DIGITS_CALIBRATION], size, mean, std)
-    logits = forward(model, x).astype(np.float32)
     case_dir = os.path.join(out, "digits")
     os.makedirs(case_dir, exist_ok=True)
     np.save(os.path.join(case_dir, "input.npy"), x)
@@ -324,10 +330,12 @@ def write_digits(out, weights=DIGITS_WEIGHTS):
     np.save(os.path.join(case_dir, "labels.npy"), y_te.astype(np.int64))
     # The same labels as float32, the one dtype the C++ .npy reader accepts.
     np.save(os.path.join(case_dir, "labels_f32.npy"), y_te.astype(np.float32))
-    np.save(os.path.join(case_dir, "expected.npy"), logits)
-    acc = float((logits.argmax(1) == y_te).mean())
-    print("digits: %d held-out images %dx%d, torch accuracy %.2f%%"
-          % (len(x), size, size, 100 * acc))
+    for arch, (model, _) in models.items():
+        logits = forward(model, x).astype(np.float32)
+        np.save(os.path.join(case_dir, "expected_%s.npy" % arch), logits)
+        acc = float((logits.argmax(1) == y_te).mean())
+        print("digits %s: %d held-out images %dx%d, torch accuracy %.2f%%"
+              % (arch, len(x), size, size, 100 * acc))
 
 
 def main():
