@@ -17,12 +17,16 @@
 static const char kUsage[] =
     "usage: mobilenet-quantize --weights F.safetensors --calibration {DIR,X.npy}\n"
     "                          --output F.int8.safetensors [--samples N] [--per-tensor]\n"
+    "                          [--method {minmax,percentile}] [--percentile P]\n"
     "                          [--arch A] [--width W] [--classes N]\n"
     "                          [--scheme {auto,torchvision,timm}] [--padding {torch,tf_same}]\n"
     "                          [--timm-arch NAME] [--threads T] [--isa PATH]\n"
     "Quantizes a float model to int8: weights per output channel after BatchNorm folding,\n"
-    "activations per tensor over the range the float model reaches on the calibration images\n"
-    "(min/max). --calibration: a directory of images (png, jpg, bmp, ...: decoded and\n"
+    "activations per tensor over the range the float model reaches on the calibration images.\n"
+    "--method: that range's ends, minmax (default: the smallest and largest value) or percentile\n"
+    "(the values below which 100-P% and P% of all values lie, P = --percentile, default 99.99:\n"
+    "rare outliers are clipped, the rest get finer steps). --calibration: a directory of images "
+    "(png, jpg, bmp, ...: decoded and\n"
     "preprocessed as the model's metadata says, in name order; other files skipped) or a\n"
     "float32 NCHW .npy batch as mobilenet-infer takes, already preprocessed. --samples: use the\n"
     "first N (default: all). --per-tensor: one weight scale per layer, to compare. Prints each\n"
@@ -91,10 +95,11 @@ mobilenet::Tensor calibration_batch(const std::string& source,
 
 int main(int argc, char** argv) {
   return cli::run("mobilenet-quantize", [&] {
-    const cli::Args args(argc, argv,
-                         {"arch", "width", "classes", "scheme", "padding", "timm-arch", "weights",
-                          "calibration", "output", "samples", "threads", "isa"},
-                         {"help", "per-tensor"});
+    const cli::Args args(
+        argc, argv,
+        {"arch", "width", "classes", "scheme", "padding", "timm-arch", "weights", "calibration",
+         "output", "samples", "threads", "isa", "method", "percentile"},
+        {"help", "per-tensor"});
     if (args.has("help")) {
       std::fputs(kUsage, stdout);
       return 0;
@@ -112,6 +117,16 @@ int main(int argc, char** argv) {
                                                   fp32.metadata().preprocess_options(), samples);
     mobilenet::QuantizeOptions qo;
     qo.per_channel = !args.has("per-tensor");
+    const std::string method = args.get("method", "minmax");
+    if (method == "percentile")
+      qo.method = mobilenet::RangeMethod::percentile;
+    else if (method != "minmax")
+      throw mobilenet::Error("--method must be minmax or percentile, got '" + method + "'");
+    if (args.has("percentile")) {
+      if (qo.method != mobilenet::RangeMethod::percentile)
+        throw mobilenet::Error("--percentile needs --method percentile");
+      qo.percentile = args.number("percentile", qo.percentile);
+    }
     const mobilenet::dispatch::Model int8 =
         mobilenet::dispatch::quantize(weights, x, qo, lo, dispatch);
 
@@ -144,10 +159,11 @@ int main(int argc, char** argv) {
       return 10 * std::log10(signal[k] / std::max(noise[k], 1e-300));
     };
     std::printf(
-        "mobilenet-quantize: %s, %lld calibration images %lldx%lld, %s weights, min/max "
-        "activation ranges\n",
+        "mobilenet-quantize: %s, %lld calibration images %lldx%lld, %s weights, activation "
+        "ranges by %s\n",
         cli::isa_report(int8.isa()).c_str(), static_cast<long long>(n), static_cast<long long>(h),
-        static_cast<long long>(w), qo.per_channel ? "per-channel" : "per-tensor");
+        static_cast<long long>(w), qo.per_channel ? "per-channel" : "per-tensor",
+        mobilenet::method_name(qo).c_str());
     std::printf("%-16s %12s\n", "stage", "SQNR (dB)");
     const std::vector<mobilenet::LayerInfo> rows = int8.stages(h, w);
     for (int k = 0; k < stages; ++k)

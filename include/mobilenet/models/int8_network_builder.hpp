@@ -158,22 +158,22 @@ inline NetworkRanges calibrate(const NetworkSpec& spec, const FoldedNetwork& f,
   return r;
 }
 
-/// A conv quantized: weights from `f` (per channel or per tensor), output parameters from
-/// `ranges` (after the activation when it is a clamp, else before it, with the activated ones
-/// for its table).
+/// A conv quantized: weights from `f` (per channel or per tensor, as `o` says), output
+/// parameters from `ranges` by o.method (after the activation when it is a clamp, else before
+/// it, with the activated ones for its table).
 inline quant::QuantizedConv quantize_conv(const FoldedConv& f, int64_t out_channels,
                                           const ConvRanges& ranges, Activation act,
-                                          bool per_channel, const std::string& where) {
+                                          const QuantizeOptions& o, const std::string& where) {
   const auto k = static_cast<int64_t>(f.weight.size()) / out_channels;
-  quant::QuantizedConv q{quant::quantize_weights(f.weight.data(), out_channels, k, per_channel),
+  quant::QuantizedConv q{quant::quantize_weights(f.weight.data(), out_channels, k, o.per_channel),
                          f.bias,
                          {},
                          std::nullopt};
   if (quant::is_clamp(act)) {
-    q.output = ranges.after.params(where);
+    q.output = ranges.after.params(o, where);
   } else {
-    q.output = ranges.before.params(where + " (before " + to_string(act) + ")");
-    q.activated = ranges.after.params(where);
+    q.output = ranges.before.params(o, where + " (before " + to_string(act) + ")");
+    q.activated = ranges.after.params(o, where);
   }
   return q;
 }
@@ -182,11 +182,10 @@ inline quant::QuantizedConv quantize_conv(const FoldedConv& f, int64_t out_chann
 inline quant::Int8Recipe make_recipe(const NetworkSpec& spec, const FoldedNetwork& f,
                                      const NetworkRanges& r, const QuantizeOptions& o,
                                      int64_t calibration_images) {
-  const bool pc = o.per_channel;
   quant::Int8Recipe recipe;
-  recipe.provenance = {"minmax", pc, calibration_images};
-  recipe.input = r.input.params("the input");
-  recipe.stem = quantize_conv(f.stem, spec.stem_out, r.stem, spec.stem_act, pc, "the stem");
+  recipe.provenance = {method_name(o), o.per_channel, calibration_images};
+  recipe.input = r.input.params(o, "the input");
+  recipe.stem = quantize_conv(f.stem, spec.stem_out, r.stem, spec.stem_act, o, "the stem");
   for (size_t i = 0; i < spec.blocks.size(); ++i) {
     const BlockSpec& b = spec.blocks[i];
     const FoldedBlock& fb = f.blocks[i];
@@ -195,20 +194,20 @@ inline quant::Int8Recipe make_recipe(const NetworkSpec& spec, const FoldedNetwor
     const bool separable = b.kind == BlockKind::DepthwiseSeparable;
     quant::QuantizedBlock qb{
         std::nullopt,
-        quantize_conv(fb.depthwise, b.expanded, br.depthwise, b.act, pc, where + " depthwise"),
+        quantize_conv(fb.depthwise, b.expanded, br.depthwise, b.act, o, where + " depthwise"),
         fb.se_reduce,
         fb.se_expand,
-        quantize_conv(fb.project, b.out, br.project, separable ? b.act : Activation::Identity, pc,
+        quantize_conv(fb.project, b.out, br.project, separable ? b.act : Activation::Identity, o,
                       where + " project"),
         std::nullopt};
     if (fb.expand)
-      qb.expand = quantize_conv(*fb.expand, b.expanded, br.expand, b.act, pc, where + " expand");
-    if (has_residual(b)) qb.sum = br.sum.params(where + " residual sum");
+      qb.expand = quantize_conv(*fb.expand, b.expanded, br.expand, b.act, o, where + " expand");
+    if (has_residual(b)) qb.sum = br.sum.params(o, where + " residual sum");
     recipe.blocks.push_back(std::move(qb));
   }
   if (f.last_conv)
     recipe.last_conv = quantize_conv(*f.last_conv, spec.last_conv_out, r.last_conv,
-                                     spec.last_conv_act, pc, "the last conv");
+                                     spec.last_conv_act, o, "the last conv");
   recipe.linears = f.linears;
   return recipe;
 }
@@ -303,9 +302,9 @@ inline Int8Network build_int8_network(const NetworkSpec& spec, quant::Int8Recipe
 /// images `calibration` (preprocessed as the model expects; one is enough to build, more give
 /// ranges that hold for other images): the recipe, from which build_int8_network() builds.
 /// @throws Error if this CPU lacks an instruction set the code was compiled for, the spec or
-/// keys are invalid, the calibration batch is empty or not 3-channel, or a calibrated tensor
-/// holds a non-finite value; a SafetensorsWeights source records missing or mis-shaped tensors
-/// instead (see SafetensorsWeights::check_complete).
+/// keys are invalid, the calibration batch is empty or not 3-channel, options.percentile is
+/// outside (50, 100], or a calibrated tensor holds a non-finite value; a SafetensorsWeights source
+/// records missing or mis-shaped tensors instead (see SafetensorsWeights::check_complete).
 inline quant::Int8Recipe quantize_recipe(const NetworkSpec& spec, WeightSource& source,
                                          const NetworkKeys& keys, ConstTensorView calibration,
                                          const QuantizeOptions& options = {}) {
@@ -316,6 +315,10 @@ inline quant::Int8Recipe quantize_recipe(const NetworkSpec& spec, WeightSource& 
       calibration.shape.w < 1)
     throw Error("quantize: the calibration batch must hold at least one 3-channel image, got " +
                 calibration.shape.str());
+  if (options.method == RangeMethod::percentile &&
+      !(options.percentile > 50 && options.percentile <= 100))
+    throw Error("quantize: percentile " + std::to_string(options.percentile) +
+                " is outside (50, 100]");
   const FoldedNetwork f = load_folded_network(spec, source, keys);
   ThreadPool pool(1);
   return make_recipe(spec, f, calibrate(spec, f, calibration, pool), options, calibration.shape.n);
