@@ -5,13 +5,16 @@
 // in fp16, taps in row-major order with one fused multiply-add each, padding taps skipped, so
 // that every output is the same value whichever path computed it. Eight channels per vector; a
 // group's K*K weight vectors stay in registers along an output row. Windows inside the image run
-// straight-line code; border windows check each tap. Channels past the last whole group (never
-// in MobileNets, whose widths are multiples of 8) run one at a time with scalar fp16 FMA.
+// straight-line code, several adjacent ones at a time sharing their loads; border windows take
+// their inside taps, also straight-line for the column ranges MobileNet's padding gives. Channels
+// past the last whole group (never in MobileNets, whose widths are multiples of 8) run one at a
+// time with scalar fp16 FMA.
 
 #include <arm_neon.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include "mobilenet/core/aligned_buffer.hpp"
 #include "mobilenet/core/half.hpp"
@@ -48,6 +51,85 @@ inline Interior interior_columns(int64_t in_w, int64_t out_w, int kernel, int st
   return {lo, hi};
 }
 
+/// Output pixels ox .. ox + P - 1 of one row, of one channel group, all windows inside the image:
+/// `rows[ky]` is tap row ky's input row, `x` the first pixel's first tap column (in halfs). The P
+/// windows overlap, so each input vector is loaded once and feeds every window it is a tap of:
+/// (P - 1) * S + K loads per tap row where P windows alone take P * K. Each accumulator still
+/// starts from the bias and takes its taps in row-major order, so the outputs are those of one
+/// window at a time (and of the border path).
+template <int K, int S, int P, class Act>
+[[gnu::always_inline]] inline void inside_pixels(const half* const (&rows)[K], int64_t x, int64_t c,
+                                                 const float16x8_t (&w)[K * K], float16x8_t b,
+                                                 half* out) {
+  constexpr int kColumns = (P - 1) * S + K;
+  float16x8_t acc[P];
+#pragma GCC unroll 8
+  for (int p = 0; p < P; ++p) acc[p] = b;
+#pragma GCC unroll 5
+  for (int ky = 0; ky < K; ++ky)
+#pragma GCC unroll 16
+    for (int j = 0; j < kColumns; ++j) {
+      const float16x8_t v = vld1q_f16(rows[ky] + x + j * c);
+#pragma GCC unroll 8
+      for (int p = 0; p < P; ++p) {
+        const int kx = j - p * S;
+        if (kx >= 0 && kx < K) acc[p] = vfmaq_f16(acc[p], v, w[ky * K + kx]);
+      }
+    }
+#pragma GCC unroll 8
+  for (int p = 0; p < P; ++p) vst1q_f16(out + p * c, fp16::activate<Act>(acc[p]));
+}
+
+/// Output pixels per inside_pixels call: 4 of a 3x3 kernel (9 weight, 4 accumulator registers),
+/// 2 of a 5x5 (25 weight registers leave room for 2).
+template <int K>
+inline constexpr int kInsidePixels = K == 3 ? 4 : 2;
+
+/// A window crossing the image's edge whose taps inside are rows [ky_lo, ky_hi) and columns
+/// [KxLo, KxHi) (a compile-time pair, so the weights come from registers and the columns are
+/// straight-line code): `origin` is where the window's tap (0, 0) would be, `row` the stride of
+/// an image row. The same taps in the same order as inside_pixels, so the same value.
+template <int K, int KxLo, int KxHi, class Act>
+[[gnu::always_inline]] inline void edge_window(const half* origin, int64_t row, int64_t c,
+                                               int ky_lo, int ky_hi, const float16x8_t (&w)[K * K],
+                                               float16x8_t b, half* out) {
+  float16x8_t acc = b;
+#pragma GCC unroll 5
+  for (int ky = 0; ky < K; ++ky) {
+    if (ky < ky_lo || ky >= ky_hi) continue;
+    const half* p = origin + ky * row;
+#pragma GCC unroll 5
+    for (int kx = KxLo; kx < KxHi; ++kx)
+      acc = vfmaq_f16(acc, vld1q_f16(p + kx * c), w[ky * K + kx]);
+  }
+  vst1q_f16(out, fp16::activate<Act>(acc));
+}
+
+/// edge_window for the column range [kx_lo, kx_hi) if it is one of those padding up to K / 2 on
+/// either side gives (every MobileNet layer's); false otherwise.
+template <int K, class Act, int KxLo, int... HiOffset>
+[[gnu::always_inline]] inline bool edge_window_from(int kx_lo, int kx_hi, const half* origin,
+                                                    int64_t row, int64_t c, int ky_lo, int ky_hi,
+                                                    const float16x8_t (&w)[K * K], float16x8_t b,
+                                                    half* out,
+                                                    std::integer_sequence<int, HiOffset...>) {
+  return kx_lo == KxLo &&
+         ((kx_hi == K / 2 + 1 + HiOffset && (edge_window<K, KxLo, K / 2 + 1 + HiOffset, Act>(
+                                                 origin, row, c, ky_lo, ky_hi, w, b, out),
+                                             true)) ||
+          ...);
+}
+template <int K, class Act, int... KxLo>
+[[gnu::always_inline]] inline bool known_edge_window(int kx_lo, int kx_hi, const half* origin,
+                                                     int64_t row, int64_t c, int ky_lo, int ky_hi,
+                                                     const float16x8_t (&w)[K * K], float16x8_t b,
+                                                     half* out,
+                                                     std::integer_sequence<int, KxLo...>) {
+  return (edge_window_from<K, Act, KxLo>(kx_lo, kx_hi, origin, row, c, ky_lo, ky_hi, w, b, out,
+                                         std::make_integer_sequence<int, K - K / 2>{}) ||
+          ...);
+}
+
 /// One output row (`oy`) of one channel group: `in` and `out` point at the group's first
 /// channel of the image and of the output row; `c` is the pixel stride of both.
 template <int K, int S, class Act>
@@ -67,6 +149,11 @@ template <int K, int S, class Act>
     const int64_t ix0 = ox * S - pad.left;
     const int kx_lo = static_cast<int>(std::max<int64_t>(0, -ix0));
     const int kx_hi = static_cast<int>(std::min<int64_t>(K, in_w - ix0));
+    if (known_edge_window<K, Act>(kx_lo, kx_hi, in + (iy0 * in_w + ix0) * c, in_w * c, c, ky_lo,
+                                  ky_hi, w, b, out + ox * c,
+                                  std::make_integer_sequence<int, K / 2 + 1>{}))
+      return;
+    // Other ranges (images narrower than the kernel): the taps inside, one by one.
     float16x8_t acc = b;
     for (int ky = ky_lo; ky < ky_hi; ++ky) {
       const half* p = in + ((iy0 + ky) * in_w + ix0) * c;
@@ -83,17 +170,13 @@ template <int K, int S, class Act>
   for (int64_t ox = 0; ox < inside.lo; ++ox) border(ox);
   const half* rows[K];
   for (int ky = 0; ky < K; ++ky) rows[ky] = in + (iy0 + ky) * in_w * c;
-  for (int64_t ox = inside.lo; ox < inside.hi; ++ox) {
-    const int64_t x = (ox * S - pad.left) * c;
-    float16x8_t acc = b;
-#pragma GCC unroll 5
-    for (int ky = 0; ky < K; ++ky)
-#pragma GCC unroll 5
-      for (int kx = 0; kx < K; ++kx)
-        acc = vfmaq_f16(acc, vld1q_f16(rows[ky] + x + kx * c), w[ky * K + kx]);
-    vst1q_f16(out + ox * c, fp16::activate<Act>(acc));
-  }
-  for (int64_t ox = inside.hi; ox < out_w; ++ox) border(ox);
+  constexpr int P = kInsidePixels<K>;
+  int64_t ox = inside.lo;
+  for (; ox + P <= inside.hi; ox += P)
+    inside_pixels<K, S, P, Act>(rows, (ox * S - pad.left) * c, c, w, b, out + ox * c);
+  for (; ox < inside.hi; ++ox)
+    inside_pixels<K, S, 1, Act>(rows, (ox * S - pad.left) * c, c, w, b, out + ox * c);
+  for (ox = inside.hi; ox < out_w; ++ox) border(ox);
 }
 
 /// One output row of one channel past the last whole group, in scalar fp16.
