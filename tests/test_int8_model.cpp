@@ -172,7 +172,8 @@ TEST(Int8Model, PercentileRangesClipOutliersAndAreRecorded) {
   v.push_back(300.0f);
   r.observe(v.data(), static_cast<int64_t>(v.size()), "values");
   QuantizeOptions o;
-  EXPECT_EQ(r.range(o, "values"), std::make_pair(-80.0f, 300.0f));
+  EXPECT_EQ(r.range(o, "values").lo, -80.0f);
+  EXPECT_EQ(r.range(o, "values").hi, 300.0f);
   o.method = RangeMethod::percentile;
   o.percentile = 99.9;  // 10 of the 10002 values beyond each end: the outlier and 9 others
   const auto [lo, hi] = r.range(o, "values");
@@ -181,7 +182,8 @@ TEST(Int8Model, PercentileRangesClipOutliersAndAreRecorded) {
   EXPECT_GE(hi, 0.998f);
   EXPECT_LE(hi, 0.998f * (1 + 1.0f / 32));
   o.percentile = 100;
-  EXPECT_EQ(r.range(o, "values"), std::make_pair(-80.0f, 300.0f));
+  EXPECT_EQ(r.range(o, "values").lo, -80.0f);
+  EXPECT_EQ(r.range(o, "values").hi, 300.0f);
 
   const std::string path = parity::digits_weights("v2");
   const NpyArray cal = read_npy(kFixtures + "/digits/calibration.npy");

@@ -19,6 +19,11 @@
 namespace mobilenet {
 namespace quant {
 
+/// An activation range: the smallest and the largest value it keeps.
+struct ActivationRange {
+  float lo, hi;
+};
+
 /// Every value observed at one point: its minimum and maximum, and a histogram for percentiles.
 /// The histogram's bins are the top 14 bits of a float (sign, exponent, 5 mantissa bits): every
 /// finite value has a bin whatever the range, the bins' width is 1/32 of their value (so a
@@ -53,7 +58,7 @@ class RangeObserver {
   /// The range `o.method` takes from the values observed: min/max, or the values below which
   /// (100 - p)% and p% of them lie, p = o.percentile.
   /// @throws Error naming `what` if nothing was observed.
-  std::pair<float, float> range(const QuantizeOptions& o, const std::string& what) const {
+  ActivationRange range(const QuantizeOptions& o, const std::string& what) const {
     if (lo_ > hi_) throw Error("calibration: no values observed for " + what);
     if (o.method == RangeMethod::minmax) return {lo_, hi_};
     // Values beyond the percentile on each side: round down, so p = 100 keeps every value.

@@ -74,7 +74,9 @@ class SqueezeExciteFp16 {
     gate_.forward(pooled, n, hidden, gate, pool);
     for (int64_t i = 0; i < n * c; ++i) gate16[i] = static_cast<half>(gate[i]);
     const int64_t vectors = c / 8;
-    pool.parallel_for(n * pixels, 16, [&](int64_t p0, int64_t p1) {
+    // The sizes by value: captured by reference, GCC 12 reloads them after every vst1q (it
+    // treats the NEON store as one that may write anywhere).
+    pool.parallel_for(n * pixels, 16, [&, c, pixels, vectors](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1;) {
         const int64_t image = p / pixels, end = std::min(p1, (image + 1) * pixels);
         const half* g = gate16 + image * c;
