@@ -25,6 +25,31 @@ inline std::string digits_weights(const std::string& arch) {
   return std::string(MOBILENET_SOURCE_DIR) + "/examples/data/digits_" + arch + ".safetensors";
 }
 
+/// Two models' top-1 on a labelled batch (`a` and `b`: logits, `classes` per image; `labels`:
+/// float32 class indices): how often each is right and how often they agree.
+struct Predictions {
+  int64_t images = 0, right_a = 0, right_b = 0, same = 0;
+  double percent(int64_t k) const { return 100.0 * double(k) / double(images); }
+};
+inline Predictions compare_predictions(const std::vector<float>& a, const std::vector<float>& b,
+                                       const mobilenet::NpyArray& labels, int64_t classes = 10) {
+  Predictions p;
+  p.images = static_cast<int64_t>(labels.data.size());
+  EXPECT_EQ(a.size(), static_cast<size_t>(p.images * classes));
+  EXPECT_EQ(b.size(), a.size());
+  for (int64_t i = 0; i < p.images && static_cast<size_t>((i + 1) * classes) <= a.size(); ++i) {
+    const auto top1 = [&](const std::vector<float>& y) {
+      const float* row = y.data() + i * classes;
+      return std::max_element(row, row + classes) - row;
+    };
+    const auto label = static_cast<int64_t>(labels.data[static_cast<size_t>(i)]);
+    p.right_a += top1(a) == label;
+    p.right_b += top1(b) == label;
+    p.same += top1(a) == top1(b);
+  }
+  return p;
+}
+
 /// One fixture: a directory with weights.safetensors, input.npy (NCHW) and expected.npy.
 struct Case {
   std::string name, arch;

@@ -77,29 +77,18 @@ TEST(Fp16Model, DigitsGiveFloatPredictions) {
     const std::string path = parity::digits_weights(arch);
     const std::vector<float> y32 = parity::run(mobilenet::load(path), x),
                              y16 = parity::run(mobilenet::load(path, o), x);
-    int64_t right32 = 0, right16 = 0, same = 0;
+    const parity::Predictions p = parity::compare_predictions(y32, y16, labels);
     double scale = 0, deviation = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      const auto argmax = [&](const std::vector<float>& y) {
-        const float* row = y.data() + i * 10;
-        return std::max_element(row, row + 10) - row;
-      };
-      const auto label = static_cast<int64_t>(labels.data[static_cast<size_t>(i)]);
-      right32 += argmax(y32) == label;
-      right16 += argmax(y16) == label;
-      same += argmax(y32) == argmax(y16);
-    }
     for (size_t i = 0; i < y32.size(); ++i) {
       scale = std::max(scale, std::abs(double(y32[i])));
       deviation = std::max(deviation, std::abs(double(y16[i]) - y32[i]));
     }
-    const auto percent = [&](int64_t k) { return 100.0 * double(k) / double(n); };
     std::printf(
         "[fp16 digits %s] %lld held-out images: float32 %.2f%%, fp16 %.2f%%, same prediction "
         "%.2f%%; max |fp16 - fp32| %.4f of max |logit| %.2f (%.2e)\n",
-        arch.c_str(), static_cast<long long>(n), percent(right32), percent(right16), percent(same),
-        deviation, scale, deviation / scale);
-    EXPECT_GE(percent(same), 99.5);
+        arch.c_str(), static_cast<long long>(n), p.percent(p.right_a), p.percent(p.right_b),
+        p.percent(p.same), deviation, scale, deviation / scale);
+    EXPECT_GE(p.percent(p.same), 99.5);
     EXPECT_LE(deviation, 2e-2 * scale);
   }
 }

@@ -115,19 +115,9 @@ TEST(Int8Model, DigitsKeepFloatAccuracy) {
     for (const QuantizeOptions& o : settings) {
       const Model q = quantize(path, c, o);
       const std::vector<float> yf = run(f, x, 2), yq = run(q, x, 2);
-      int64_t right_f = 0, right_q = 0, agree = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        const auto argmax = [&](const std::vector<float>& y) {
-          const float* row = y.data() + i * 10;
-          return std::max_element(row, row + 10) - row;
-        };
-        const auto label = static_cast<int64_t>(labels.data[static_cast<size_t>(i)]);
-        right_f += argmax(yf) == label;
-        right_q += argmax(yq) == label;
-        agree += argmax(yf) == argmax(yq);
-      }
-      const auto percent = [&](int64_t k) { return 100.0 * double(k) / double(n); };
-      const double acc_f = percent(right_f), acc_q = percent(right_q), same = percent(agree);
+      const parity::Predictions p = parity::compare_predictions(yf, yq, labels);
+      const double acc_f = p.percent(p.right_a), acc_q = p.percent(p.right_b),
+                   same = p.percent(p.same);
       std::printf(
           "[int8 digits %s] %s weights, %s ranges: %lld held-out images, float32 %.2f%%, int8 "
           "%.2f%%, same prediction %.2f%%, logits SQNR %.1f dB\n",
