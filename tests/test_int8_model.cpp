@@ -96,38 +96,77 @@ namespace {
 // held-out split: int8 top-1 within 0.5 points of float32 and at least 99% of predictions equal
 // (issue 20's bar) with per-channel weights and min/max ranges, the default; per-tensor weights
 // and percentile ranges printed for comparison.
-TEST(Int8Model, DigitsKeepFloatAccuracy) {
+namespace {
+
+// The held-out digits split and the calibration batch, NHWC, as the digits int8 tests use them.
+struct DigitsData {
+  Tensor input, calibration;
+  NpyArray labels;
+  int64_t images = 0;
+};
+
+DigitsData read_digits() {
   const std::string dir = kFixtures + "/digits";
-  const NpyArray input = read_npy(dir + "/input.npy"), labels = read_npy(dir + "/labels_f32.npy");
-  const NpyArray cal = read_npy(dir + "/calibration.npy");
+  const NpyArray input = read_npy(dir + "/input.npy"), cal = read_npy(dir + "/calibration.npy");
   const int64_t n = input.shape[0], h = input.shape[2], w = input.shape[3];
-  Tensor x({n, h, w, 3}), c({cal.shape[0], h, w, 3});
-  nchw_to_nhwc(input.data.data(), x);
-  nchw_to_nhwc(cal.data.data(), c);
+  DigitsData d{Tensor({n, h, w, 3}), Tensor({cal.shape[0], h, w, 3}),
+               read_npy(dir + "/labels_f32.npy"), n};
+  nchw_to_nhwc(input.data.data(), d.input);
+  nchw_to_nhwc(cal.data.data(), d.calibration);
+  return d;
+}
+
+struct DigitsResult {
+  parity::Predictions predictions;
+  double sqnr_db = 0;
+};
+
+// Quantizes one digits model with the options and prints its accuracy against float32.
+DigitsResult quantize_digits(const std::string& arch, const DigitsData& d,
+                             const QuantizeOptions& o) {
+  const std::string path = parity::digits_weights(arch);
+  const std::vector<float> yf = run(load(path), d.input, 2),
+                           yq = run(quantize(path, d.calibration, o), d.input, 2);
+  const DigitsResult r{parity::compare_predictions(yf, yq, d.labels), sqnr_db(yf, yq)};
+  const parity::Predictions& p = r.predictions;
+  std::printf(
+      "[int8 digits %s] %s weights, %s ranges: %lld held-out images, float32 %.2f%%, int8 "
+      "%.2f%%, same prediction %.2f%%, logits SQNR %.1f dB\n",
+      arch.c_str(), o.per_channel ? "per-channel" : "per-tensor", method_name(o).c_str(),
+      static_cast<long long>(d.images), p.percent(p.right_a), p.percent(p.right_b),
+      p.percent(p.same), r.sqnr_db);
+  return r;
+}
+
+}  // namespace
+
+// The default scheme (per-channel weights, min/max ranges) on three trained networks: int8 top-1
+// within half a point of float32 and at least 99% of the predictions the same (issue 20's bars).
+TEST(Int8Model, DigitsKeepFloatAccuracy) {
+  const DigitsData d = read_digits();
   for (const std::string& arch : parity::kDigitsArchs) {
     SCOPED_TRACE(arch);
-    const std::string path = parity::digits_weights(arch);
-    const Model f = load(path);
-    QuantizeOptions per_tensor, percentile;
-    per_tensor.per_channel = false;
-    percentile.method = RangeMethod::percentile;
-    const QuantizeOptions settings[] = {QuantizeOptions{}, per_tensor, percentile};
-    for (const QuantizeOptions& o : settings) {
-      const Model q = quantize(path, c, o);
-      const std::vector<float> yf = run(f, x, 2), yq = run(q, x, 2);
-      const parity::Predictions p = parity::compare_predictions(yf, yq, labels);
-      const double acc_f = p.percent(p.right_a), acc_q = p.percent(p.right_b),
-                   same = p.percent(p.same);
-      std::printf(
-          "[int8 digits %s] %s weights, %s ranges: %lld held-out images, float32 %.2f%%, int8 "
-          "%.2f%%, same prediction %.2f%%, logits SQNR %.1f dB\n",
-          arch.c_str(), o.per_channel ? "per-channel" : "per-tensor", method_name(o).c_str(),
-          static_cast<long long>(n), acc_f, acc_q, same, sqnr_db(yf, yq));
-      if (&o == &settings[0]) {  // the default
-        EXPECT_GE(acc_q, acc_f - 0.5);
-        EXPECT_GE(same, 99.0);
-      }
-    }
+    const parity::Predictions p = quantize_digits(arch, d, QuantizeOptions{}).predictions;
+    EXPECT_GE(p.percent(p.right_b), p.percent(p.right_a) - 0.5);
+    EXPECT_GE(p.percent(p.same), 99.0);
+  }
+}
+
+// The alternatives the design note compares against: per-tensor weights lose signal against
+// per-channel on every network (BatchNorm folding spreads the channels' ranges: Krishnamoorthi
+// 2018, "Quantizing deep convolutional networks for efficient inference"); percentile ranges are
+// printed for the note. Integer arithmetic is the same on
+// every path, so the qemu suites leave this comparison to the native one.
+TEST(Int8Model, DigitsPerTensorWeightsLoseSignal) {
+  const DigitsData d = read_digits();
+  QuantizeOptions per_tensor, percentile;
+  per_tensor.per_channel = false;
+  percentile.method = RangeMethod::percentile;
+  for (const std::string& arch : parity::kDigitsArchs) {
+    SCOPED_TRACE(arch);
+    const double per_channel_db = quantize_digits(arch, d, QuantizeOptions{}).sqnr_db;
+    EXPECT_LT(quantize_digits(arch, d, per_tensor).sqnr_db, per_channel_db);
+    quantize_digits(arch, d, percentile);
   }
 }
 
