@@ -201,6 +201,12 @@ TEST(PointwiseInt8, Avx512VnniTileMatchesReferenceBitForBit) {
 }
 #endif
 
+#if defined(__AVX2__)
+TEST(PointwiseInt8, Avx2TileMatchesReferenceBitForBit) {
+  expect_tile_matches_reference<kernels::Avx2Int8Tile>("avx2");
+}
+#endif
+
 #if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
 TEST(PointwiseInt8, NeonDotTileMatchesReferenceBitForBit) {
   expect_tile_matches_reference<kernels::NeonDotInt8Tile>("neondot");

@@ -18,9 +18,9 @@
 // the offset it was packed for).
 //
 // Tiles: the generic one (plain C++, every ISA), x86/pointwise_int8_avx512vnni.hpp,
-// arm/pointwise_int8_aarch64_neondot.hpp (ARMv8.2 dotprod) and arm/pointwise_int8_aarch64_neon.hpp
-// (ARMv8.0: SMULL / SMLAL / SADALP); layers take the best this unit holds and this CPU runs
-// (best_int8_tile()), kernel tests name theirs.
+// x86/pointwise_int8_avx2.hpp, arm/pointwise_int8_aarch64_neondot.hpp (ARMv8.2 dotprod) and
+// arm/pointwise_int8_aarch64_neon.hpp (ARMv8.0: SMULL / SMLAL / SADALP); layers take the best this
+// unit holds and this CPU runs (best_int8_tile()), kernel tests name theirs.
 
 #include <algorithm>
 #include <cstdint>
@@ -110,6 +110,9 @@ struct GenericInt8Tile {
 }  // namespace MOBILENET_ISA
 }  // namespace mobilenet
 
+#if defined(__AVX2__)
+#include "mobilenet/kernels/x86/pointwise_int8_avx2.hpp"
+#endif
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
 #include "mobilenet/core/cpu_features.hpp"
 #include "mobilenet/kernels/x86/pointwise_int8_avx512vnni.hpp"
@@ -124,17 +127,20 @@ inline namespace MOBILENET_ISA {
 namespace kernels {
 
 /// The int8 pointwise tiles (the run-time form of a tile type).
-enum class Int8Tile { Generic, Avx512Vnni, NeonDot, NeonMlal };
+enum class Int8Tile { Generic, Avx512Vnni, Avx2, NeonDot, NeonMlal };
 
 /// The best int8 pointwise tile this translation unit holds and this CPU runs: the dot-product
 /// tile where the unit's flags include the instructions, and on x86 also where they include
 /// AVX-512 BW and VL but not VNNI, if the CPU has VNNI (the tile's functions enable it
-/// themselves; a path built for AVX-512 thus serves Skylake-X and VNNI CPUs alike).
+/// themselves; a path built for AVX-512 thus serves Skylake-X, with the AVX2 tile, and VNNI
+/// CPUs alike).
 inline Int8Tile best_int8_tile() {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__)
   return Int8Tile::Avx512Vnni;
 #elif defined(__AVX512BW__) && defined(__AVX512VL__)
-  return cpu_features() & bit(CpuFeature::AVX512VNNI) ? Int8Tile::Avx512Vnni : Int8Tile::Generic;
+  return cpu_features() & bit(CpuFeature::AVX512VNNI) ? Int8Tile::Avx512Vnni : Int8Tile::Avx2;
+#elif defined(__AVX2__)
+  return Int8Tile::Avx2;
 #elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
   return Int8Tile::NeonDot;
 #elif defined(__aarch64__)
@@ -148,6 +154,10 @@ inline Int8Tile best_int8_tile() {
 template <class F>
 decltype(auto) with_int8_tile(Int8Tile t, F&& f) {
   switch (t) {
+#if defined(__AVX2__)
+    case Int8Tile::Avx2:
+      return f(Avx2Int8Tile{});
+#endif
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
     case Int8Tile::Avx512Vnni:
       return f(Avx512VnniInt8Tile{});
@@ -166,6 +176,8 @@ decltype(auto) with_int8_tile(Int8Tile t, F&& f) {
 /// The best int8 pointwise tile this translation unit's flags alone allow (no run-time choice).
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 using DefaultInt8Tile = Avx512VnniInt8Tile;
+#elif defined(__AVX2__)
+using DefaultInt8Tile = Avx2Int8Tile;
 #elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
 using DefaultInt8Tile = NeonDotInt8Tile;
 #elif defined(__aarch64__)
