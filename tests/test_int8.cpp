@@ -276,7 +276,8 @@ TEST(DepthwiseInt8, MatchesReferenceBitForBit) {
   std::uniform_int_distribution<int> byte(-128, 127), weight(-127, 127), bias(-20000, 20000);
   const Activation clamps[] = {Activation::Identity, Activation::ReLU, Activation::ReLU6};
   int cases = 0, saturated = 0, total = 0;
-  for (int64_t channels : {1, 3, 16, 17, 64, 67, 130})
+  // Blocks of 16, of 8 (24, 93) and partial ones (fewer than 8 left).
+  for (int64_t channels : {1, 3, 16, 17, 24, 64, 67, 93, 130})
     for (int k : {3, 5})
       for (int stride : {1, 2})
         for (auto [h, wd] : {std::pair<int64_t, int64_t>{1, 1}, {2, 3}, {5, 5}, {9, 8}, {7, 4}})

@@ -26,6 +26,9 @@
 #endif
 #if defined(__ARM_NEON)
 #include "mobilenet/kernels/arm/depthwise_int8_pairs_neon.hpp"
+#elif defined(__AVX2__)
+#include "mobilenet/kernels/x86/depthwise_int8_pairs_avx2.hpp"
+#include "mobilenet/kernels/x86/requantize_int8_avx2.hpp"
 #endif
 
 namespace mobilenet {
@@ -41,14 +44,24 @@ inline int64_t padded_channels(int64_t channels) {
   return (channels + kBlock - 1) / kBlock * kBlock;
 }
 
-/// Whether windows inside the image multiply in 16-bit pairs of taps: with NEON
-/// (arm/depthwise_int8_pairs_neon.hpp: SMULL, SMLAL, SADDW), about a third of the instructions
-/// of 32-bit lanes. x86 keeps 32-bit lanes (VPMOVSXBD, VPMULLD).
+/// Whether whole channel blocks multiply in 16-bit pairs of taps, reading a row of the input
+/// zero point for taps outside the image: with NEON (arm/depthwise_int8_pairs_neon.hpp: SMULL,
+/// SMLAL, SADDW on the weights as bytes), about a third of the instructions of 32-bit lanes; with
+/// AVX2 (x86/depthwise_int8_pairs_avx2.hpp: VPMADDWD on the weights as interleaved 16-bit pairs),
+/// half. SSE2 and SSE4.1 keep 32-bit lanes.
 #if defined(__ARM_NEON)
-inline constexpr bool kPairTaps = true;
+inline constexpr bool kNeonPairs = true, kAvx2Pairs = false;
+#elif defined(__AVX2__)
+inline constexpr bool kNeonPairs = false, kAvx2Pairs = true;
 #else
-inline constexpr bool kPairTaps = false;
+inline constexpr bool kNeonPairs = false, kAvx2Pairs = false;
 #endif
+inline constexpr bool kPairTaps = kNeonPairs || kAvx2Pairs;
+
+/// Pairs of taps of a k x k kernel (an odd last tap paired with a zero weight).
+inline int tap_pairs(int kernel) {
+  return (kernel * kernel + 1) / 2;
+}
 }  // namespace depthwise_int8_detail
 
 /// An int8 depthwise layer's weights, tap-major ([k * k][channels] with the channels zero-padded
@@ -58,7 +71,10 @@ struct PackedDepthwiseInt8 {
   int64_t channels = 0;
   int kernel = 0;
   AlignedArray<int32_t> weights;  ///< [kernel * kernel][padded channels], sign-extended
-  AlignedArray<int8_t> bytes;     ///< the same as int8, where kPairTaps (else empty)
+  AlignedArray<int8_t> bytes;     ///< the same as int8, where kNeonPairs (else empty)
+  /// [tap pairs][padded channels][2]: each channel's weights of taps 2p and 2p + 1 (0 past the
+  /// last tap), where kAvx2Pairs (else empty)
+  AlignedArray<int16_t> pairs;
   /// [padded channels] bytes of the input zero point, where kPairTaps: what padding taps read
   AlignedArray<int8_t> zero_point_row;
   AlignedArray<int32_t> bias;      ///< [padded channels]
@@ -82,7 +98,11 @@ inline PackedDepthwiseInt8 pack_depthwise_int8(const int8_t* w, const int32_t* b
       kernel,
       AlignedArray<int32_t>(static_cast<std::size_t>(taps * padded)),
       AlignedArray<int8_t>(
-          depthwise_int8_detail::kPairTaps ? static_cast<std::size_t>(taps * padded) : 0),
+          depthwise_int8_detail::kNeonPairs ? static_cast<std::size_t>(taps * padded) : 0),
+      AlignedArray<int16_t>(
+          depthwise_int8_detail::kAvx2Pairs
+              ? static_cast<std::size_t>(2 * depthwise_int8_detail::tap_pairs(kernel) * padded)
+              : 0),
       AlignedArray<int8_t>(depthwise_int8_detail::kPairTaps ? static_cast<std::size_t>(padded) : 0),
       AlignedArray<int32_t>(static_cast<std::size_t>(padded)),
       AlignedArray<float>(static_cast<std::size_t>(padded)),
@@ -98,7 +118,8 @@ inline PackedDepthwiseInt8 pack_depthwise_int8(const int8_t* w, const int32_t* b
         throw Error("int8 depthwise: channel " + std::to_string(c) +
                     " holds weight -128; symmetric int8 weights lie in [-127, 127]");
       p.weights.data()[t * padded + c] = v;
-      if (depthwise_int8_detail::kPairTaps) p.bytes.data()[t * padded + c] = v;
+      if (depthwise_int8_detail::kNeonPairs) p.bytes.data()[t * padded + c] = v;
+      if (depthwise_int8_detail::kAvx2Pairs) p.pairs.data()[(t / 2 * padded + c) * 2 + t % 2] = v;
     }
     p.bias.data()[c] = bias ? bias[c] : 0;
     p.multiplier.data()[c] = multiplier[c];
@@ -177,8 +198,8 @@ inline void requantize(const typename Lanes<L>::I32& acc, const float* multiplie
 
 /// Output row `oy` of image `in` (one batch item), channels [c0, c0 + n) as L lanes, the block's
 /// K * K weight vectors held in registers across the row. Columns whose window lies inside the
-/// image run without bounds checks; the border columns check each tap (with NEON they read the
-/// zero point's row instead, below). Partial: n < L (the last
+/// image run without bounds checks; the border columns check each tap (with NEON and AVX2 they
+/// read the zero point's row instead, below). Partial: n < L (the last
 /// channels of a layer whose count is not a multiple of 8): inputs go through a zero-filled copy
 /// so that nothing is read past the pixel, outputs are stored n bytes.
 template <int K, int L, bool Partial>
@@ -280,6 +301,41 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
       std::memcpy(&sum, acc, sizeof sum);
       store(sum, ox);
 #endif
+    }
+    return;
+  }
+#elif defined(__AVX2__)
+  if constexpr (!Partial) {
+    // Every column in pairs of taps (x86/depthwise_int8_pairs_avx2.hpp), border taps reading
+    // the zero point's row as with NEON above.
+    const int8_t* zero = w.zero_point_row.data() + c0;
+    const int16_t* pairs = w.pairs.data() + 2 * c0;
+    const float* multiplier = w.multiplier.data() + c0;
+    __m256i first[L / 8];
+    std::memcpy(first, &start, sizeof first);
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      __m256i acc[L / 8];
+      for (int k = 0; k < L / 8; ++k) acc[k] = first[k];
+      const int64_t x0 = ox * stride - pad.left;
+      if (all_rows && ox >= inner_begin && ox < inner_end) {
+        pair_taps_avx2<K, L>([&](int t) { return rows[t / K] + (x0 + t % K) * C; }, pairs,
+                             2 * stride_c, acc);
+      } else {
+        pair_taps_avx2<K, L>(
+            [&](int t) {
+              const int64_t ix = x0 + t % K;
+              return rows[t / K] && ix >= 0 && ix < is.w ? rows[t / K] + ix * C : zero;
+            },
+            pairs, 2 * stride_c, acc);
+      }
+      int8_t* dst = out + ox * C + c0;
+      const __m256i low = requantize8_avx2(acc[0], multiplier, w.clamp);
+      if constexpr (L == 16) {
+        const __m256i high = requantize8_avx2(acc[1], multiplier + 8, w.clamp);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), narrow16_avx2(low, high));
+      } else {
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), narrow16_avx2(low, low));
+      }
     }
     return;
   }

@@ -22,6 +22,7 @@
 #include <cstring>
 
 #include "mobilenet/core/isa.hpp"
+#include "mobilenet/kernels/x86/requantize_int8_avx2.hpp"
 
 namespace mobilenet {
 inline namespace MOBILENET_ISA {
@@ -70,46 +71,33 @@ struct Avx2Int8Tile {
       const __m256i x0 = _mm256_cvtepi8_epi16(_mm_set1_epi32(v0)),
                     x1 = _mm256_cvtepi8_epi16(_mm_set1_epi32(v1));
       const int8_t* w = weights + g * kPanel * kGroup;
-      const auto widened = [w](int j) {
-        return _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(w + 16 * j)));
+      // Outputs 4j..4j+3 of both rows.
+      const auto accumulate = [&](__m256i& a, __m256i& b, int j) {
+        const __m256i wj =
+            _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(w + 16 * j)));
+        a = _mm256_add_epi32(a, _mm256_madd_epi16(x0, wj));
+        b = _mm256_add_epi32(b, _mm256_madd_epi16(x1, wj));
       };
-      const __m256i w0 = widened(0);
-      a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(x0, w0));
-      b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(x1, w0));
-      const __m256i w1 = widened(1);
-      a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(x0, w1));
-      b1 = _mm256_add_epi32(b1, _mm256_madd_epi16(x1, w1));
-      const __m256i w2 = widened(2);
-      a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(x0, w2));
-      b2 = _mm256_add_epi32(b2, _mm256_madd_epi16(x1, w2));
-      const __m256i w3 = widened(3);
-      a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(x0, w3));
-      b3 = _mm256_add_epi32(b3, _mm256_madd_epi16(x1, w3));
+      accumulate(a0, b0, 0);
+      accumulate(a1, b1, 1);
+      accumulate(a2, b2, 2);
+      accumulate(a3, b3, 3);
     }
     store_row(a0, a1, a2, a3, e, out0, valid);
     if (out1) store_row(b0, b1, b2, b3, e, out1, valid);
   }
 
   /// One row's 16 outputs from its four accumulators: adjacent partial sums added and the 64-bit
-  /// pairs put back in output order, then bias, multiplier, clamp, round to even (VCVTPS2DQ under
-  /// the default rounding mode) and the zero point, as quant::requantize.
+  /// pairs put back in output order, then the bias and the requantization.
   static void store_row(__m256i a0, __m256i a1, __m256i a2, __m256i a3, const Requantize& e,
                         int8_t* out, int64_t valid) {
-    const __m256 lo = _mm256_set1_ps(e.clamp.lo), hi = _mm256_set1_ps(e.clamp.hi);
-    const __m256i zp = _mm256_set1_epi32(e.clamp.zero_point);
-    const auto requantize8 = [&](__m256i a, __m256i b, int k) {
-      const __m256i sums = _mm256_permute4x64_epi64(_mm256_hadd_epi32(a, b), 0xD8);
-      const __m256i biased = _mm256_add_epi32(
-          sums, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.bias + 8 * k)));
-      __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(biased), _mm256_loadu_ps(e.multiplier + 8 * k));
-      f = _mm256_min_ps(_mm256_max_ps(f, lo), hi);
-      return _mm256_add_epi32(_mm256_cvtps_epi32(f), zp);
+    const auto sums8 = [&](__m256i a, __m256i b, int k) {
+      return _mm256_add_epi32(_mm256_permute4x64_epi64(_mm256_hadd_epi32(a, b), 0xD8),
+                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.bias + 8 * k)));
     };
-    // Narrowing saturates, but never acts: the clamp put every value in int8's range.
-    const __m256i words = _mm256_permute4x64_epi64(
-        _mm256_packs_epi32(requantize8(a0, a1, 0), requantize8(a2, a3, 1)), 0xD8);
     const __m128i bytes =
-        _mm_packs_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
+        narrow16_avx2(requantize8_avx2(sums8(a0, a1, 0), e.multiplier, e.clamp),
+                      requantize8_avx2(sums8(a2, a3, 1), e.multiplier + 8, e.clamp));
     if (valid == 16) {
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);
     } else {
