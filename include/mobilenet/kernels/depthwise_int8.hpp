@@ -29,6 +29,10 @@
 #elif defined(__AVX2__)
 #include "mobilenet/kernels/x86/depthwise_int8_pairs_avx2.hpp"
 #include "mobilenet/kernels/x86/requantize_int8_avx2.hpp"
+#if defined(__AVX512BW__)
+#include "mobilenet/kernels/x86/depthwise_int8_pairs_avx512.hpp"
+#include "mobilenet/kernels/x86/requantize_int8_avx512.hpp"
+#endif
 #endif
 
 namespace mobilenet {
@@ -306,28 +310,44 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
   }
 #elif defined(__AVX2__)
   if constexpr (!Partial) {
-    // Every column in pairs of taps (x86/depthwise_int8_pairs_avx2.hpp), border taps reading
-    // the zero point's row as with NEON above.
+    // Every column in pairs of taps (x86/depthwise_int8_pairs_avx2.hpp; blocks of 16 in one
+    // register with AVX-512: x86/depthwise_int8_pairs_avx512.hpp), border taps reading the zero
+    // point's row as with NEON above.
     const int8_t* zero = w.zero_point_row.data() + c0;
     const int16_t* pairs = w.pairs.data() + 2 * c0;
     const float* multiplier = w.multiplier.data() + c0;
+    // f(taps) with the input of tap t of column ox: inside the image, or the zero point's row.
+    const auto with_taps = [&](int64_t ox, auto&& f) {
+      const int64_t x0 = ox * stride - pad.left;
+      if (all_rows && ox >= inner_begin && ox < inner_end) {
+        f([&](int t) { return rows[t / K] + (x0 + t % K) * C; });
+      } else {
+        f([&](int t) {
+          const int64_t ix = x0 + t % K;
+          return rows[t / K] && ix >= 0 && ix < is.w ? rows[t / K] + ix * C : zero;
+        });
+      }
+    };
+#if defined(__AVX512BW__)
+    if constexpr (L == 16) {
+      __m512i first;
+      std::memcpy(&first, &start, sizeof first);
+      const __m512 m = _mm512_loadu_ps(multiplier);
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        __m512i acc = first;
+        with_taps(ox, [&](auto taps) { pair_taps_avx512<K>(taps, pairs, 2 * stride_c, acc); });
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + ox * C + c0),
+                         requantize16_avx512(acc, m, w.clamp));
+      }
+      return;
+    }
+#endif
     __m256i first[L / 8];
     std::memcpy(first, &start, sizeof first);
     for (int64_t ox = 0; ox < ow; ++ox) {
       __m256i acc[L / 8];
       for (int k = 0; k < L / 8; ++k) acc[k] = first[k];
-      const int64_t x0 = ox * stride - pad.left;
-      if (all_rows && ox >= inner_begin && ox < inner_end) {
-        pair_taps_avx2<K, L>([&](int t) { return rows[t / K] + (x0 + t % K) * C; }, pairs,
-                             2 * stride_c, acc);
-      } else {
-        pair_taps_avx2<K, L>(
-            [&](int t) {
-              const int64_t ix = x0 + t % K;
-              return rows[t / K] && ix >= 0 && ix < is.w ? rows[t / K] + ix * C : zero;
-            },
-            pairs, 2 * stride_c, acc);
-      }
+      with_taps(ox, [&](auto taps) { pair_taps_avx2<K, L>(taps, pairs, 2 * stride_c, acc); });
       int8_t* dst = out + ox * C + c0;
       const __m256i low = requantize8_avx2(acc[0], multiplier, w.clamp);
       if constexpr (L == 16) {

@@ -3,9 +3,7 @@
 // Each row's four input bytes of a group are broadcast to all sixteen lanes, their sign bits
 // flipped (VPDPBUSD takes the activations unsigned: in + 128, corrected in the packed bias), and
 // one VPDPBUSD per sixteen outputs adds the four products of the group into the int32 lanes.
-// The epilogue converts to float, multiplies, clamps, rounds to even (VCVTPS2DQ under the
-// default rounding mode) and narrows with VPMOVSDB, whose saturation never acts: the clamp has
-// already put every value in int8's range.
+// The epilogue requantizes sixteen outputs per register (x86/requantize_int8_avx512.hpp).
 //
 // Included wherever AVX-512 BW and VL are compiled in: the functions carry VNNI as a target
 // attribute, so a path built for AVX-512 without VNNI (Skylake-X has none) still holds the tile,
@@ -18,6 +16,7 @@
 #include <cstring>
 
 #include "mobilenet/core/isa.hpp"
+#include "mobilenet/kernels/x86/requantize_int8_avx512.hpp"
 
 namespace mobilenet {
 inline namespace MOBILENET_ISA {
@@ -82,18 +81,13 @@ struct Avx512VnniInt8Tile {
       step<Rows, NP>(acc, in, in_stride, panel, full,
                      [cin](const int8_t* row, int64_t g) { return load_group(row, g, cin); });
 
-    const __m512 lo = _mm512_set1_ps(e.clamp.lo), hi = _mm512_set1_ps(e.clamp.hi);
-    const __m512i zp = _mm512_set1_epi32(e.clamp.zero_point);
     for (int j = 0; j < NP; ++j) {
       const __m512 m = _mm512_loadu_ps(e.multiplier + 16 * j);
       const int64_t n = std::min<int64_t>(16, valid - 16 * j);
       const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1u);
-      for (int r = 0; r < Rows; ++r) {
-        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][j]), m);
-        f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
-        const __m128i q = _mm512_cvtsepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), zp));
-        _mm_mask_storeu_epi8(out + r * out_stride + 16 * j, mask, q);
-      }
+      for (int r = 0; r < Rows; ++r)
+        _mm_mask_storeu_epi8(out + r * out_stride + 16 * j, mask,
+                             requantize16_avx512(acc[r][j], m, e.clamp));
     }
   }
 };
