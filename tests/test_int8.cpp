@@ -215,6 +215,10 @@ TEST(PointwiseInt8, NeonDotTileMatchesReferenceBitForBit) {
 TEST(PointwiseInt8, NeonMlalTileMatchesReferenceBitForBit) {
   expect_tile_matches_reference<kernels::NeonMlalInt8Tile>("neonmlal");
 }
+#elif defined(__ARM_NEON)
+TEST(PointwiseInt8, NeonV7TileMatchesReferenceBitForBit) {
+  expect_tile_matches_reference<kernels::NeonV7Int8Tile>("neonv7");
+}
 #endif
 
 /// The generic tile's code with another activation offset: weights packed for it must not run on

@@ -18,9 +18,10 @@
 // the offset it was packed for).
 //
 // Tiles: the generic one (plain C++, every ISA), x86/pointwise_int8_avx512vnni.hpp,
-// x86/pointwise_int8_avx2.hpp, arm/pointwise_int8_aarch64_neondot.hpp (ARMv8.2 dotprod) and
-// arm/pointwise_int8_aarch64_neon.hpp (ARMv8.0: SMULL / SMLAL / SADALP); layers take the best this
-// unit holds and this CPU runs (best_int8_tile()), kernel tests name theirs.
+// x86/pointwise_int8_avx2.hpp, arm/pointwise_int8_aarch64_neondot.hpp (ARMv8.2 dotprod),
+// arm/pointwise_int8_aarch64_neon.hpp (ARMv8.0: SMULL / SMLAL / SADALP) and
+// arm/pointwise_int8_armv7_neon.hpp (the same products in ARMv7's registers); layers take the best
+// this unit holds and this CPU runs (best_int8_tile()), kernel tests name theirs.
 
 #include <algorithm>
 #include <cstdint>
@@ -120,6 +121,8 @@ struct GenericInt8Tile {
 #include "mobilenet/kernels/arm/pointwise_int8_aarch64_neondot.hpp"
 #elif defined(__aarch64__)
 #include "mobilenet/kernels/arm/pointwise_int8_aarch64_neon.hpp"
+#elif defined(__ARM_NEON)
+#include "mobilenet/kernels/arm/pointwise_int8_armv7_neon.hpp"
 #endif
 
 namespace mobilenet {
@@ -127,7 +130,7 @@ inline namespace MOBILENET_ISA {
 namespace kernels {
 
 /// The int8 pointwise tiles (the run-time form of a tile type).
-enum class Int8Tile { Generic, Avx512Vnni, Avx2, NeonDot, NeonMlal };
+enum class Int8Tile { Generic, Avx512Vnni, Avx2, NeonDot, NeonMlal, NeonV7 };
 
 /// The best int8 pointwise tile this translation unit holds and this CPU runs: the dot-product
 /// tile where the unit's flags include the instructions, and on x86 also where they include
@@ -145,6 +148,8 @@ inline Int8Tile best_int8_tile() {
   return Int8Tile::NeonDot;
 #elif defined(__aarch64__)
   return Int8Tile::NeonMlal;
+#elif defined(__ARM_NEON)
+  return Int8Tile::NeonV7;
 #else
   return Int8Tile::Generic;
 #endif
@@ -167,6 +172,9 @@ decltype(auto) with_int8_tile(Int8Tile t, F&& f) {
 #elif defined(__aarch64__)
     case Int8Tile::NeonMlal:
       return f(NeonMlalInt8Tile{});
+#elif defined(__ARM_NEON)
+    case Int8Tile::NeonV7:
+      return f(NeonV7Int8Tile{});
 #endif
     default:
       return f(GenericInt8Tile{});
@@ -182,6 +190,8 @@ using DefaultInt8Tile = Avx2Int8Tile;
 using DefaultInt8Tile = NeonDotInt8Tile;
 #elif defined(__aarch64__)
 using DefaultInt8Tile = NeonMlalInt8Tile;
+#elif defined(__ARM_NEON)
+using DefaultInt8Tile = NeonV7Int8Tile;
 #else
 using DefaultInt8Tile = GenericInt8Tile;
 #endif
