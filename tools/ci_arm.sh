@@ -45,8 +45,10 @@ declare -A arch_flags=([a76]="-march=armv8.2-a+fp16+dotprod" [a53]="-march=armv8
 declare -A qemu_cpu=([a76]=cortex-a76 [a53]=cortex-a53 [v7]=cortex-a7)
 declare -A expect_isa=([a76]=neon_v82 [a53]=neon [v7]=neon)
 declare -A extra_options=([a76]="" [a53]="-DMOBILENET_STATIC_TOOLS=ON" [v7]="")
-# Tests a suite leaves out (ctest -E). v7 leaves the int8 emulation runs to a53: the int8 code
-# under them is the same plain C++ on both ARM suites (the int8 kernel and model tests still run).
+# Tests a suite leaves out (ctest -E). v7 leaves the int8 emulation runs to a53: above the kernels
+# the int8 code is the same plain C++ on both ARM suites, and v7's own pointwise tile is checked
+# bit for bit against the scalar reference by its kernel tests (which run, as do the int8 model
+# tests).
 # v7 has one path, so the portable tool's parity runs
 # (dispatch.*) repeat Parity.* on the same code and flags; the fused-vs-layer-by-layer bit check
 # is the same on every ISA given the same kernels, and the a53 suite runs it (85 s under qemu).
