@@ -1,7 +1,7 @@
 // ONNX Runtime side of bench/compare_peers.sh: times session.run of one model.
 //
 //   node ort_bench.js --model M.onnx --input input.bin --threads T --runs N --warmup W
-//                     [--logits-out y.bin] [--modules DIR] [--nodes yes]
+//                     [--logits-out y.bin] [--outputs-dir DIR] [--modules DIR] [--nodes yes]
 //
 // CPU execution provider, intraOpNumThreads T, interOpNumThreads 1, graph optimisation "all",
 // sequential execution: ORT's default settings for a latency-bound batch-1 service. The input is a
@@ -9,6 +9,8 @@
 // measured with process.hrtime. Prints one line: "median_ms min_ms ort_version". The median is
 // sorted[n/2], the same definition as mobilenet-benchmark. onnxruntime-node is resolved from
 // --modules (the scratch directory compare_peers.sh installs it into), then from the cwd.
+// --outputs-dir DIR: every output of the model's last run, raw, as DIR/<output name>.bin (the int8
+// QDQ models' per-stage codes, checked by compare_peers.py stages).
 // --nodes yes: ORT's own profiler on instead, and one line per graph node (median kernel time in
 // microseconds over the timed runs, operator, output shape) to set beside
 // `mobilenet-benchmark --profile`; the profiler's overhead makes those runs' total slower.
@@ -83,6 +85,12 @@ async function main() {
   if (args.logitsOut) {
     const y = out[session.outputNames[0]].data;
     fs.writeFileSync(args.logitsOut, Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+  }
+  if (args.outputsDir) {
+    for (const name of session.outputNames) {
+      const y = out[name].data;
+      fs.writeFileSync(require('path').join(args.outputsDir, `${name}.bin`), Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+    }
   }
   if (args.nodes === 'yes') {
     session.endProfiling();  // writes <prefix>_<date>.json (returns nothing in onnxruntime-node)
