@@ -280,7 +280,8 @@ TEST(DepthwiseInt8, MatchesReferenceBitForBit) {
   std::uniform_int_distribution<int> byte(-128, 127), weight(-127, 127), bias(-20000, 20000);
   const Activation clamps[] = {Activation::Identity, Activation::ReLU, Activation::ReLU6};
   int cases = 0, saturated = 0, total = 0;
-  // Blocks of 16, of 8 (24, 93) and partial ones (fewer than 8 left).
+  // Blocks of 64 (on AVX-512 VNNI: 64, 67, 93, 130), of 16, of 8 (24, 93) and partial ones
+  // (fewer than 8 left).
   for (int64_t channels : {1, 3, 16, 17, 24, 64, 67, 93, 130})
     for (int k : {3, 5})
       for (int stride : {1, 2})
@@ -305,6 +306,12 @@ TEST(DepthwiseInt8, MatchesReferenceBitForBit) {
             const OutputClamp clamp = output_clamp({0.03f, byte(rng)}, clamps[cases % 3]);
             const auto packed = kernels::pack_depthwise_int8(w.data(), b.data(), m.data(), channels,
                                                              k, zp_in, clamp);
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+            // The whole blocks of 64 take the VNNI kernel where the CPU has VNNI.
+            if (mobilenet::cpu_features() & mobilenet::bit(mobilenet::CpuFeature::AVX512VNNI)) {
+              ASSERT_EQ(packed.quad_start.size(), static_cast<size_t>(channels / 64 * 64));
+            }
+#endif
             const mobilenet::Shape os =
                 kernels::depthwise_int8_output_shape(is, packed, stride, pad);
             std::vector<int8_t> got(static_cast<size_t>(os.numel()));
@@ -343,22 +350,25 @@ TEST(DepthwiseInt8, MatchesReferenceBitForBit) {
 // weight of -128, which symmetric quantization never gives, is refused.
 TEST(DepthwiseInt8, ExtremeProductsStayExactAndWeightMinus128IsRefused) {
   const int k = 5;
-  const mobilenet::Shape is{1, 7, 7, 24};
-  for (const int8_t input : {int8_t{-128}, int8_t{127}})
-    for (const int8_t weight : {int8_t{-127}, int8_t{127}}) {
-      const std::vector<int8_t> x(static_cast<size_t>(is.numel()), input);
-      const std::vector<int8_t> w(static_cast<size_t>(is.c * k * k), weight);
-      const std::vector<int32_t> b(static_cast<size_t>(is.c), 0);
-      const std::vector<float> m(static_cast<size_t>(is.c), 1.0f / 4096.0f);
-      const auto packed =
-          kernels::pack_depthwise_int8(w.data(), b.data(), m.data(), is.c, k, 0, {});
-      const mobilenet::Padding pad{2, 2, 2, 2};
-      const mobilenet::Shape os = kernels::depthwise_int8_output_shape(is, packed, 1, pad);
-      std::vector<int8_t> got(static_cast<size_t>(os.numel()));
-      kernels::depthwise_int8(x.data(), is, packed, 1, pad, got.data());
-      EXPECT_EQ(got, reference_depthwise(x, is, w, k, 1, pad, b, m, 0, {}, os))
-          << "input " << int{input} << ", weight " << int{weight};
-    }
+  // 88 channels: a block of 64 for the AVX-512 VNNI kernel (four taps per VPDPBUSD) and 24 for
+  // the pairs of taps.
+  for (const int64_t channels : {24, 88})
+    for (const int8_t input : {int8_t{-128}, int8_t{127}})
+      for (const int8_t weight : {int8_t{-127}, int8_t{127}}) {
+        const mobilenet::Shape is{1, 7, 7, channels};
+        const std::vector<int8_t> x(static_cast<size_t>(is.numel()), input);
+        const std::vector<int8_t> w(static_cast<size_t>(is.c * k * k), weight);
+        const std::vector<int32_t> b(static_cast<size_t>(is.c), 0);
+        const std::vector<float> m(static_cast<size_t>(is.c), 1.0f / 4096.0f);
+        const auto packed =
+            kernels::pack_depthwise_int8(w.data(), b.data(), m.data(), is.c, k, 0, {});
+        const mobilenet::Padding pad{2, 2, 2, 2};
+        const mobilenet::Shape os = kernels::depthwise_int8_output_shape(is, packed, 1, pad);
+        std::vector<int8_t> got(static_cast<size_t>(os.numel()));
+        kernels::depthwise_int8(x.data(), is, packed, 1, pad, got.data());
+        EXPECT_EQ(got, reference_depthwise(x, is, w, k, 1, pad, b, m, 0, {}, os))
+            << channels << " channels, input " << int{input} << ", weight " << int{weight};
+      }
   std::vector<int8_t> w(9, 1);
   w[4] = -128;
   const std::vector<float> m(1, 1.0f);

@@ -2,11 +2,13 @@
 // int8 depthwise KxK convolution over NHWC tensors (the arithmetic: quant/quantize.hpp):
 //   acc[c] = bias[c] + sum over the window's taps inside the image of (in[c] - zp_in) * w[tap][c]
 //   out[c] = requantize(acc[c], multiplier[c], clamp)
-// Padding contributes nothing, as a zero-valued input does (its code is zp_in). Channels go in
-// blocks of 16 as vector types (sign extension, subtract, 32-bit multiply, add; then the
-// requantization's convert, multiply, clamp, round, narrow), one source for every path; the
-// integer sums are exact, and the requantization is the same float operations as the scalar
-// quant::requantize, so every ISA gives the same bytes.
+// Padding contributes nothing, as a zero-valued input does (its code is zp_in). On AVX-512 VNNI
+// CPUs whole blocks of 64 channels take four taps per VPDPBUSD
+// (x86/depthwise_int8_quads_avx512vnni.hpp); the other channels go in blocks of 16 as vector types
+// (sign extension, subtract, 32-bit multiply, add; then the requantization's convert, multiply,
+// clamp, round, narrow), one source for every path; the integer sums are exact, and the
+// requantization is the same float operations as the scalar quant::requantize, so every ISA gives
+// the same bytes.
 
 #include <algorithm>
 #include <cstdint>
@@ -32,6 +34,10 @@
 #if defined(__AVX512BW__)
 #include "mobilenet/kernels/x86/depthwise_int8_pairs_avx512.hpp"
 #include "mobilenet/kernels/x86/requantize_int8_avx512.hpp"
+#endif
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+#include "mobilenet/core/cpu_features.hpp"
+#include "mobilenet/kernels/x86/depthwise_int8_quads_avx512vnni.hpp"
 #endif
 #endif
 
@@ -83,6 +89,12 @@ struct PackedDepthwiseInt8 {
   AlignedArray<int8_t> zero_point_row;
   AlignedArray<int32_t> bias;      ///< [padded channels]
   AlignedArray<float> multiplier;  ///< [padded channels]
+  /// The whole blocks of 64 channels in the order of the AVX-512 VNNI kernel, four taps per
+  /// VPDPBUSD (x86/depthwise_int8_quads_avx512vnni.hpp), where this unit has AVX-512 BW and VL
+  /// and the CPU VNNI (else empty): weights, starting sums, multipliers.
+  AlignedArray<int8_t> quad_weights;
+  AlignedArray<int32_t> quad_start;
+  AlignedArray<float> quad_multiplier;
   int32_t input_zero_point = 0;
   quant::OutputClamp clamp;
 };
@@ -110,6 +122,9 @@ inline PackedDepthwiseInt8 pack_depthwise_int8(const int8_t* w, const int32_t* b
       AlignedArray<int8_t>(depthwise_int8_detail::kPairTaps ? static_cast<std::size_t>(padded) : 0),
       AlignedArray<int32_t>(static_cast<std::size_t>(padded)),
       AlignedArray<float>(static_cast<std::size_t>(padded)),
+      {},
+      {},
+      {},
       input_zero_point,
       clamp};
   if (depthwise_int8_detail::kPairTaps)
@@ -128,6 +143,19 @@ inline PackedDepthwiseInt8 pack_depthwise_int8(const int8_t* w, const int32_t* b
     p.bias.data()[c] = bias ? bias[c] : 0;
     p.multiplier.data()[c] = multiplier[c];
   }
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+  if (channels >= depthwise_quads_detail::kChannels &&
+      (cpu_features() & bit(CpuFeature::AVX512VNNI))) {
+    const auto lanes = static_cast<std::size_t>(depthwise_quads_detail::packed_lanes(channels));
+    p.quad_weights = AlignedArray<int8_t>(
+        static_cast<std::size_t>(depthwise_quads_detail::packed_weight_bytes(channels, kernel)));
+    p.quad_start = AlignedArray<int32_t>(lanes);
+    p.quad_multiplier = AlignedArray<float>(lanes);
+    pack_depthwise_quads_avx512vnni(w, bias, multiplier, channels, kernel, input_zero_point,
+                                    p.quad_weights.data(), p.quad_start.data(),
+                                    p.quad_multiplier.data());
+  }
+#endif
   return p;
 }
 
@@ -384,6 +412,52 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
   for (; ox < ow; ++ox) checked(ox);
 }
 
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+/// Output row `oy`, channels [c0, c0 + 64) of a whole block, with the VNNI kernel: taps outside
+/// the image, and the padding taps past K * K, read the zero point's row.
+template <int K>
+inline void quad_row_block(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w,
+                           int stride, const Padding& pad, int64_t oy, int64_t ow, int64_t c0,
+                           int8_t* out) {
+  const int64_t C = is.c;
+  const int8_t* rows[K];  // the window's input rows at channel c0, null outside the image
+  bool all_rows = true;
+  for (int ky = 0; ky < K; ++ky) {
+    const int64_t iy = oy * stride - pad.top + ky;
+    rows[ky] = iy < 0 || iy >= is.h ? nullptr : in + iy * is.w * C + c0;
+    all_rows = all_rows && rows[ky];
+  }
+  const int8_t* zero = w.zero_point_row.data() + c0;
+  const int64_t block = c0 / depthwise_quads_detail::kChannels;
+  const int8_t* weights = w.quad_weights.data() + block * depthwise_quads_detail::tap_quads(K) *
+                                                      depthwise_quads_detail::kChannels * 4;
+  const int32_t* start = w.quad_start.data() + c0;
+  const float* multiplier = w.quad_multiplier.data() + c0;
+  // Columns whose window lies inside the image, as in row_block.
+  const int64_t inner_begin = std::min<int64_t>(ow, (pad.left + stride - 1) / stride);
+  const int64_t last_start = is.w - K + pad.left;
+  const int64_t inner_end =
+      last_start < 0 ? inner_begin
+                     : std::max(inner_begin, std::min<int64_t>(ow, last_start / stride + 1));
+  for (int64_t ox = 0; ox < ow; ++ox) {
+    const int64_t x0 = ox * stride - pad.left;
+    int8_t* dst = out + ox * C + c0;
+    if (all_rows && ox >= inner_begin && ox < inner_end) {
+      depthwise_quads_avx512vnni<K>(
+          [&](int t) { return t < K * K ? rows[t / K] + (x0 + t % K) * C : zero; }, weights, start,
+          multiplier, w.clamp, dst);
+    } else {
+      depthwise_quads_avx512vnni<K>(
+          [&](int t) {
+            const int64_t ix = x0 + t % K;
+            return t < K * K && rows[t / K] && ix >= 0 && ix < is.w ? rows[t / K] + ix * C : zero;
+          },
+          weights, start, multiplier, w.clamp, dst);
+    }
+  }
+}
+#endif
+
 template <int K>
 inline void run(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w, int stride,
                 const Padding& pad, int8_t* out, const Shape& os) {
@@ -393,6 +467,11 @@ inline void run(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w,
     for (int64_t oy = 0; oy < os.h; ++oy) {
       int8_t* o = out + (b * os.h + oy) * os.w * C;
       int64_t c0 = 0;
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+      if (w.quad_start.size() != 0)
+        for (; c0 + depthwise_quads_detail::kChannels <= C; c0 += depthwise_quads_detail::kChannels)
+          quad_row_block<K>(image, is, w, stride, pad, oy, os.w, c0, o);
+#endif
       for (; c0 + 16 <= C; c0 += 16)
         row_block<K, 16, false>(image, is, w, stride, pad, oy, os.w, c0, 16, o);
       if (c0 + 8 <= C) {

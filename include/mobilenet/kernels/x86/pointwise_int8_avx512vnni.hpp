@@ -16,20 +16,12 @@
 #include <cstring>
 
 #include "mobilenet/core/isa.hpp"
+#include "mobilenet/kernels/x86/dpbusd_avx512vnni.hpp"
 #include "mobilenet/kernels/x86/requantize_int8_avx512.hpp"
 
 namespace mobilenet {
 inline namespace MOBILENET_ISA {
 namespace kernels {
-
-/// acc + VPDPBUSD(x unsigned, w signed), in inline assembly: VPDPBUSD has one form, which
-/// overwrites its accumulator, and with the intrinsic GCC 12 put the result in another register
-/// and copied it back (or to the stack) every step, which halved the tile's speed. The asm ties
-/// the accumulator's input and output to one register, as the instruction does.
-[[gnu::always_inline]] inline __m512i dpbusd_avx512(__m512i acc, __m512i x, __m512i w) {
-  asm("vpdpbusd {%2, %1, %0|%0, %1, %2}" : "+v"(acc) : "v"(x), "v"(w));
-  return acc;
-}
 
 struct Avx512VnniInt8Tile {
   static constexpr const char* kName = "avx512vnni";

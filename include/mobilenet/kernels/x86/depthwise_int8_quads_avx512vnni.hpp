@@ -1,0 +1,135 @@
+#pragma once
+// The int8 depthwise kernel's blocks of 64 channels on AVX-512 VNNI: four taps per VPDPBUSD.
+//
+// VPDPBUSD adds, in each 32-bit lane, four byte products. The pairs of taps with VPMADDWD
+// (x86/depthwise_int8_pairs_avx512.hpp) widen 16 channels of two taps to 16 bits and spend about
+// eight instructions on 32 products; here four taps' 64-byte rows are interleaved with bytes and
+// words unpacked within each 128-bit lane (four VPUNPCK?BW, four VPUNPCK?WD), which leaves four
+// registers that each hold, per lane, four channels' four taps, and one VPDPBUSD per register adds
+// 64 products: about 24 instructions per 256 products. The unpacking puts channels
+// 16 L + 4 j + s (128-bit lane L, register j, 32-bit slot s) in register j's lane 4 L + s, so the
+// weights, the starting sums and the multipliers are packed in that order; after the
+// requantization, VPACKSSDW and VPACKSSWB (which also work within 128-bit lanes) put the codes
+// back in channel order. Activations enter unsigned (in + 128, the sign bit flipped), corrected
+// in the starting sums, as in the pointwise tile; taps outside the image read the zero point's
+// row, and a kernel's taps are padded to a multiple of four with zero weights, so both add
+// nothing after the correction. Channels past the last whole block of 64 take the pairs path.
+
+#include <immintrin.h>
+
+#include <climits>
+#include <cstdint>
+#include <string>
+
+#include "mobilenet/core/error.hpp"
+#include "mobilenet/core/isa.hpp"
+#include "mobilenet/kernels/x86/dpbusd_avx512vnni.hpp"
+#include "mobilenet/quant/quantize.hpp"
+
+namespace mobilenet {
+inline namespace MOBILENET_ISA {
+namespace kernels {
+
+namespace depthwise_quads_detail {
+inline constexpr int64_t kChannels = 64;  ///< per block: one register of bytes per tap
+
+inline int tap_quads(int kernel) {
+  return (kernel * kernel + 3) / 4;
+}
+/// Packed sizes: weight bytes, and starting sums or multipliers, of `channels`' whole blocks.
+inline int64_t packed_weight_bytes(int64_t channels, int kernel) {
+  return channels / kChannels * tap_quads(kernel) * kChannels * 4;
+}
+inline int64_t packed_lanes(int64_t channels) {
+  return channels / kChannels * kChannels;
+}
+
+/// The channel that register j's lane l holds after the unpacking (see the top of this file).
+inline int64_t channel_of(int j, int l) {
+  return 16 * (l / 4) + 4 * j + l % 4;
+}
+}  // namespace depthwise_quads_detail
+
+/// Packs the whole 64-channel blocks of `w` (PyTorch layout [channels][1][k][k]) for the kernel
+/// below into `weights` ([blocks][tap quads][4 registers][16 lanes][4 taps] bytes), `start`
+/// ([blocks][4][16]: bias - (zp_in + 128) * the channel's weight sum) and `multiplier_out`
+/// (likewise); depthwise_quads_detail gives their sizes.
+/// @throws Error if a starting sum overflows int32.
+inline void pack_depthwise_quads_avx512vnni(const int8_t* w, const int32_t* bias,
+                                            const float* multiplier, int64_t channels, int kernel,
+                                            int32_t input_zero_point, int8_t* weights,
+                                            int32_t* start, float* multiplier_out) {
+  using namespace depthwise_quads_detail;
+  const int taps = kernel * kernel, quads = tap_quads(kernel);
+  for (int64_t b = 0; b < channels / kChannels; ++b)
+    for (int j = 0; j < 4; ++j)
+      for (int l = 0; l < 16; ++l) {
+        const int64_t c = b * kChannels + channel_of(j, l), lane = b * kChannels + 16 * j + l;
+        int64_t sum = 0;
+        for (int t = 0; t < quads * 4; ++t) {
+          const int8_t v = t < taps ? w[c * taps + t] : int8_t{0};
+          sum += v;
+          weights[(((b * quads + t / 4) * 4 + j) * 16 + l) * 4 + t % 4] = v;
+        }
+        const int64_t first = (bias ? bias[c] : 0) - (int64_t{input_zero_point} + 128) * sum;
+        if (first < INT32_MIN || first > INT32_MAX)
+          throw Error("int8 depthwise: channel " + std::to_string(c) +
+                      "'s bias with the zero-point correction overflows int32");
+        start[lane] = static_cast<int32_t>(first);
+        multiplier_out[lane] = multiplier[c];
+      }
+}
+
+namespace depthwise_quads_detail {
+/// The four registers' (channel-permuted) sums requantized and stored as 64 codes in order.
+[[gnu::always_inline]] inline void requantize64(__m512i a0, __m512i a1, __m512i a2, __m512i a3,
+                                                const float* multiplier,
+                                                const quant::OutputClamp& c, int8_t* out) {
+  const __m512 lo = _mm512_set1_ps(c.lo), hi = _mm512_set1_ps(c.hi);
+  const __m512i zp = _mm512_set1_epi32(c.zero_point);
+  // quant::requantize's operations, as requantize16_avx512 does them, without the narrowing.
+  const auto codes = [&](__m512i acc, int j) {
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(multiplier + 16 * j));
+    f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+    return _mm512_add_epi32(_mm512_cvtps_epi32(f), zp);
+  };
+  const __m512i low = _mm512_packs_epi32(codes(a0, 0), codes(a1, 1)),
+                high = _mm512_packs_epi32(codes(a2, 2), codes(a3, 3));
+  _mm512_storeu_si512(out, _mm512_packs_epi16(low, high));
+}
+}  // namespace depthwise_quads_detail
+
+/// One output pixel's 64 channels: `tap(t)` gives tap t's 64 input bytes (for t up to the
+/// padded tap count; past the kernel's taps any readable 64 bytes); `q` the block's packed
+/// weights, `start` and `multiplier` its 64 starting sums and multipliers.
+template <int K, class TapInput>
+[[gnu::target("avx512vnni")]] inline void depthwise_quads_avx512vnni(
+    TapInput tap, const int8_t* q, const int32_t* start, const float* multiplier,
+    const quant::OutputClamp& clamp, int8_t* out) {
+  using namespace depthwise_quads_detail;
+  const __m512i sign = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512i a0 = _mm512_loadu_si512(start), a1 = _mm512_loadu_si512(start + 16),
+          a2 = _mm512_loadu_si512(start + 32), a3 = _mm512_loadu_si512(start + 48);
+  constexpr int kQuads = (K * K + 3) / 4;
+#pragma GCC unroll 7
+  for (int t = 0; t < kQuads; ++t) {
+    const __m512i x0 = _mm512_loadu_si512(tap(4 * t)), x1 = _mm512_loadu_si512(tap(4 * t + 1)),
+                  x2 = _mm512_loadu_si512(tap(4 * t + 2)), x3 = _mm512_loadu_si512(tap(4 * t + 3));
+    const __m512i lo01 = _mm512_unpacklo_epi8(x0, x1), hi01 = _mm512_unpackhi_epi8(x0, x1),
+                  lo23 = _mm512_unpacklo_epi8(x2, x3), hi23 = _mm512_unpackhi_epi8(x2, x3);
+    const int8_t* w = q + t * kChannels * 4;  // 4 registers x 16 lanes x 4 taps
+    a0 = dpbusd_avx512(a0, _mm512_xor_si512(_mm512_unpacklo_epi16(lo01, lo23), sign),
+                       _mm512_load_si512(w));
+    a1 = dpbusd_avx512(a1, _mm512_xor_si512(_mm512_unpackhi_epi16(lo01, lo23), sign),
+                       _mm512_load_si512(w + 64));
+    a2 = dpbusd_avx512(a2, _mm512_xor_si512(_mm512_unpacklo_epi16(hi01, hi23), sign),
+                       _mm512_load_si512(w + 128));
+    a3 = dpbusd_avx512(a3, _mm512_xor_si512(_mm512_unpackhi_epi16(hi01, hi23), sign),
+                       _mm512_load_si512(w + 192));
+  }
+  requantize64(a0, a1, a2, a3, multiplier, clamp, out);
+}
+
+}  // namespace kernels
+}  // namespace MOBILENET_ISA
+}  // namespace mobilenet
