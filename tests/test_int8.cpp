@@ -316,6 +316,12 @@ TEST(DepthwiseInt8, MatchesReferenceBitForBit) {
                 kernels::depthwise_int8_output_shape(is, packed, stride, pad);
             std::vector<int8_t> got(static_cast<size_t>(os.numel()));
             kernels::depthwise_int8(x.data(), is, packed, stride, pad, got.data());
+            // Output rows in two pieces, as threads split them, give the same bytes.
+            const int64_t rows = os.n * os.h, split = rows / 3;
+            std::vector<int8_t> pieces(got.size());
+            kernels::depthwise_int8(x.data(), is, packed, stride, pad, pieces.data(), 0, split);
+            kernels::depthwise_int8(x.data(), is, packed, stride, pad, pieces.data(), split, rows);
+            ASSERT_EQ(pieces, got) << "rows split at " << split;
             const std::vector<int8_t> want =
                 reference_depthwise(x, is, w, k, stride, pad, b, m, zp_in, clamp, os);
             for (size_t i = 0; i < want.size(); ++i) {
@@ -343,6 +349,12 @@ TEST(DepthwiseInt8, MatchesReferenceBitForBit) {
         kernels::depthwise_int8(x.data(), {1, 2, 2, 4}, packed, 3, {}, y.data());
       },
       {"stride 3 (expected 1 or 2)"});
+  expect_error_containing(
+      [&] {
+        const std::vector<int8_t> image(3 * 3 * 4);  // one 1x1 output row without padding
+        kernels::depthwise_int8(image.data(), {1, 3, 3, 4}, packed, 1, {}, y.data(), 1, 3);
+      },
+      {"int8 depthwise: output rows [1, 3) outside [0, 1)"});
 }
 
 // The largest products: every input -128 or 127 against weights -127 or 127, 25 taps, so that

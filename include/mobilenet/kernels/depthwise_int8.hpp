@@ -458,28 +458,30 @@ inline void quad_row_block(const int8_t* in, const Shape& is, const PackedDepthw
 }
 #endif
 
+/// Output rows [row_begin, row_end) of the batch, counted over images (image b's row oy is
+/// b * os.h + oy).
 template <int K>
 inline void run(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w, int stride,
-                const Padding& pad, int8_t* out, const Shape& os) {
+                const Padding& pad, int8_t* out, const Shape& os, int64_t row_begin,
+                int64_t row_end) {
   const int64_t C = is.c;
-  for (int64_t b = 0; b < is.n; ++b) {
+  for (int64_t row = row_begin; row < row_end; ++row) {
+    const int64_t b = row / os.h, oy = row % os.h;
     const int8_t* image = in + b * is.h * is.w * C;
-    for (int64_t oy = 0; oy < os.h; ++oy) {
-      int8_t* o = out + (b * os.h + oy) * os.w * C;
-      int64_t c0 = 0;
+    int8_t* o = out + row * os.w * C;
+    int64_t c0 = 0;
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
-      if (w.quad_start.size() != 0)
-        for (; c0 + depthwise_quads_detail::kChannels <= C; c0 += depthwise_quads_detail::kChannels)
-          quad_row_block<K>(image, is, w, stride, pad, oy, os.w, c0, o);
+    if (w.quad_start.size() != 0)
+      for (; c0 + depthwise_quads_detail::kChannels <= C; c0 += depthwise_quads_detail::kChannels)
+        quad_row_block<K>(image, is, w, stride, pad, oy, os.w, c0, o);
 #endif
-      for (; c0 + 16 <= C; c0 += 16)
-        row_block<K, 16, false>(image, is, w, stride, pad, oy, os.w, c0, 16, o);
-      if (c0 + 8 <= C) {
-        row_block<K, 8, false>(image, is, w, stride, pad, oy, os.w, c0, 8, o);
-        c0 += 8;
-      }
-      if (c0 < C) row_block<K, 8, true>(image, is, w, stride, pad, oy, os.w, c0, C - c0, o);
+    for (; c0 + 16 <= C; c0 += 16)
+      row_block<K, 16, false>(image, is, w, stride, pad, oy, os.w, c0, 16, o);
+    if (c0 + 8 <= C) {
+      row_block<K, 8, false>(image, is, w, stride, pad, oy, os.w, c0, 8, o);
+      c0 += 8;
     }
+    if (c0 < C) row_block<K, 8, true>(image, is, w, stride, pad, oy, os.w, c0, C - c0, o);
   }
 }
 }  // namespace depthwise_int8_detail
@@ -492,19 +494,29 @@ inline Shape depthwise_int8_output_shape(const Shape& is, const PackedDepthwiseI
 }
 
 /// out = the depthwise convolution of contiguous NHWC `in` (shape `is`) with `w` at `stride`
-/// (1 or 2) and per-side `pad`; `out` holds depthwise_int8_output_shape() elements.
-/// @throws Error if the channels differ from the weights', the kernel is not 3 or 5, or the
-/// stride is not 1 or 2.
+/// (1 or 2) and per-side `pad`; `out` holds depthwise_int8_output_shape() elements. Only output
+/// rows [row_begin, row_end) are written, counted over the batch (image b's row oy is
+/// b * output height + oy; row_end < 0: to the last), so that threads can share one image.
+/// @throws Error if the channels differ from the weights', the kernel is not 3 or 5, the
+/// stride is not 1 or 2, or the rows are out of range.
 inline void depthwise_int8(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w,
-                           int stride, const Padding& pad, int8_t* out) {
+                           int stride, const Padding& pad, int8_t* out, int64_t row_begin = 0,
+                           int64_t row_end = -1) {
   if (is.c != w.channels)
     throw Error("int8 depthwise: input has " + std::to_string(is.c) + " channels, weights " +
                 std::to_string(w.channels));
   if (stride != 1 && stride != 2)
     throw Error("int8 depthwise: stride " + std::to_string(stride) + " (expected 1 or 2)");
   const Shape os = depthwise_int8_output_shape(is, w, stride, pad);
-  if (w.kernel == 3) return depthwise_int8_detail::run<3>(in, is, w, stride, pad, out, os);
-  if (w.kernel == 5) return depthwise_int8_detail::run<5>(in, is, w, stride, pad, out, os);
+  const int64_t rows = os.n * os.h;
+  if (row_end < 0) row_end = rows;
+  if (row_begin < 0 || row_begin > row_end || row_end > rows)
+    throw Error("int8 depthwise: output rows [" + std::to_string(row_begin) + ", " +
+                std::to_string(row_end) + ") outside [0, " + std::to_string(rows) + ")");
+  if (w.kernel == 3)
+    return depthwise_int8_detail::run<3>(in, is, w, stride, pad, out, os, row_begin, row_end);
+  if (w.kernel == 5)
+    return depthwise_int8_detail::run<5>(in, is, w, stride, pad, out, os, row_begin, row_end);
   throw Error("int8 depthwise: kernel " + std::to_string(w.kernel) + " (expected 3 or 5)");
 }
 

@@ -131,18 +131,16 @@ class DepthwiseConv2dInt8 {
             out, c * taps + bias_params(BiasSource::BatchNorm, c), out.h * out.w * c * taps};
   }
 
-  /// The contiguous tensor `in` (shape `s`, channels() channels) to `out`, images split over the
-  /// pool's threads.
+  /// The contiguous tensor `in` (shape `s`, channels() channels) to `out`, output rows split
+  /// over the pool's threads.
   void forward(const int8_t* in, const Shape& s, int8_t* out, ThreadPool& pool) const {
     if (s.c != channels())
       throw Error("int8 depthwise: input has " + std::to_string(s.c) + " channels, weights " +
                   std::to_string(channels()));
-    const Shape image{1, s.h, s.w, s.c}, os = output_shape(image);
+    const Shape os = output_shape(s);
     const Padding pad = padding_for(s);
-    pool.parallel_for(s.n, 1, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
-        kernels::depthwise_int8(in + i * image.numel(), image, packed_, stride_, pad,
-                                out + i * os.numel());
+    pool.parallel_for(os.n * os.h, 1, [&](int64_t r0, int64_t r1) {
+      kernels::depthwise_int8(in, s, packed_, stride_, pad, out, r0, r1);
     });
   }
 

@@ -151,17 +151,22 @@ class SqueezeExciteInt8 {
     // filled GCC's 64-lane loop and ran scalar (docs/design.md).
     const int64_t run = std::lcm(c, int64_t{64});
     const bool runs = run <= kMaxRun;
-    pool.parallel_for(n, 1, [&](int64_t i0, int64_t i1) {
+    // Pixels split over the pool's threads in whole runs; any pixel boundary starts a run in
+    // phase with the repeated gate.
+    const int64_t grain = runs ? run / c : 1;
+    pool.parallel_for(n * pixels, grain, [&](int64_t p0, int64_t p1) {
       float repeated[kMaxRun];
-      for (int64_t i = i0; i < i1; ++i) {
-        int8_t* image = x + i * pixels * c;
+      for (int64_t i = p0 / pixels; i * pixels < p1; ++i) {
+        const int64_t first = std::max(p0, i * pixels), last = std::min(p1, (i + 1) * pixels);
+        int8_t* values = x + first * c;
+        const int64_t count = (last - first) * c;
         const float* gate = scratch.gate + i * c;
         int64_t done = 0;
         if (runs) {
           for (int64_t k = 0; k < run; ++k) repeated[k] = gate[k % c];
-          for (; done + run <= pixels * c; done += run) scale(image + done, repeated, run, z);
+          for (; done + run <= count; done += run) scale(values + done, repeated, run, z);
         }
-        for (; done < pixels * c; done += c) scale(image + done, gate, c, z);
+        for (; done < count; done += c) scale(values + done, gate, c, z);
       }
     });
   }
