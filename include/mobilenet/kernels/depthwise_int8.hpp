@@ -413,8 +413,8 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
 }
 
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
-/// Output row `oy`, channels [c0, c0 + 64) of a whole block, with the VNNI kernel: taps outside
-/// the image, and the padding taps past K * K, read the zero point's row.
+/// Output row `oy`, channels [c0, c0 + 64) of a whole block, with the VNNI kernels (3x3 by
+/// columns): taps outside the image, and the padding taps past K * K, read the zero point's row.
 template <int K>
 inline void quad_row_block(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w,
                            int stride, const Padding& pad, int64_t oy, int64_t ow, int64_t c0,
@@ -433,26 +433,38 @@ inline void quad_row_block(const int8_t* in, const Shape& is, const PackedDepthw
                                                       depthwise_quads_detail::kChannels * 4;
   const int32_t* start = w.quad_start.data() + c0;
   const float* multiplier = w.quad_multiplier.data() + c0;
-  // Columns whose window lies inside the image, as in row_block.
-  const int64_t inner_begin = std::min<int64_t>(ow, (pad.left + stride - 1) / stride);
-  const int64_t last_start = is.w - K + pad.left;
-  const int64_t inner_end =
-      last_start < 0 ? inner_begin
-                     : std::max(inner_begin, std::min<int64_t>(ow, last_start / stride + 1));
-  for (int64_t ox = 0; ox < ow; ++ox) {
-    const int64_t x0 = ox * stride - pad.left;
-    int8_t* dst = out + ox * C + c0;
-    if (all_rows && ox >= inner_begin && ox < inner_end) {
-      depthwise_quads_avx512vnni<K>(
-          [&](int t) { return t < K * K ? rows[t / K] + (x0 + t % K) * C : zero; }, weights, start,
-          multiplier, w.clamp, dst);
-    } else {
-      depthwise_quads_avx512vnni<K>(
-          [&](int t) {
-            const int64_t ix = x0 + t % K;
-            return t < K * K && rows[t / K] && ix >= 0 && ix < is.w ? rows[t / K] + ix * C : zero;
-          },
-          weights, start, multiplier, w.clamp, dst);
+  if constexpr (K == 3) {
+    const auto pixel = [&](int ky, int64_t x) {
+      return rows[ky] && x >= 0 && x < is.w ? rows[ky] + x * C : zero;
+    };
+    if (stride == 1)
+      depthwise_columns3_avx512vnni<1>(pixel, -pad.left, ow, weights, start, multiplier, w.clamp,
+                                       out + c0, C);
+    else
+      depthwise_columns3_avx512vnni<2>(pixel, -pad.left, ow, weights, start, multiplier, w.clamp,
+                                       out + c0, C);
+  } else {
+    // Columns whose window lies inside the image, as in row_block.
+    const int64_t inner_begin = std::min<int64_t>(ow, (pad.left + stride - 1) / stride);
+    const int64_t last_start = is.w - K + pad.left;
+    const int64_t inner_end =
+        last_start < 0 ? inner_begin
+                       : std::max(inner_begin, std::min<int64_t>(ow, last_start / stride + 1));
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      const int64_t x0 = ox * stride - pad.left;
+      int8_t* dst = out + ox * C + c0;
+      if (all_rows && ox >= inner_begin && ox < inner_end) {
+        depthwise_quads_avx512vnni<K>(
+            [&](int t) { return t < K * K ? rows[t / K] + (x0 + t % K) * C : zero; }, weights,
+            start, multiplier, w.clamp, dst);
+      } else {
+        depthwise_quads_avx512vnni<K>(
+            [&](int t) {
+              const int64_t ix = x0 + t % K;
+              return t < K * K && rows[t / K] && ix >= 0 && ix < is.w ? rows[t / K] + ix * C : zero;
+            },
+            weights, start, multiplier, w.clamp, dst);
+      }
     }
   }
 }
