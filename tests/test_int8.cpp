@@ -311,6 +311,10 @@ TEST(DepthwiseInt8, MatchesReferenceBitForBit) {
             if (mobilenet::cpu_features() & mobilenet::bit(mobilenet::CpuFeature::AVX512VNNI)) {
               ASSERT_EQ(packed.quad_start.size(), static_cast<size_t>(channels / 64 * 64));
             }
+#elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+            // 3x3 kernels' whole blocks of 16 take the SDOT column kernel.
+            ASSERT_EQ(packed.quad_weights.size(),
+                      static_cast<size_t>(k == 3 ? channels / 16 * 3 * 16 * 4 : 0));
 #endif
             const mobilenet::Shape os =
                 kernels::depthwise_int8_output_shape(is, packed, stride, pad);

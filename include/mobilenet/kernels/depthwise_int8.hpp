@@ -28,6 +28,9 @@
 #endif
 #if defined(__ARM_NEON)
 #include "mobilenet/kernels/arm/depthwise_int8_pairs_neon.hpp"
+#if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+#include "mobilenet/kernels/arm/depthwise_int8_columns_aarch64_neondot.hpp"
+#endif
 #elif defined(__AVX2__)
 #include "mobilenet/kernels/x86/depthwise_int8_pairs_avx2.hpp"
 #include "mobilenet/kernels/x86/requantize_int8_avx2.hpp"
@@ -89,9 +92,12 @@ struct PackedDepthwiseInt8 {
   AlignedArray<int8_t> zero_point_row;
   AlignedArray<int32_t> bias;      ///< [padded channels]
   AlignedArray<float> multiplier;  ///< [padded channels]
-  /// The whole blocks of 64 channels in the order of the AVX-512 VNNI kernel, four taps per
-  /// VPDPBUSD (x86/depthwise_int8_quads_avx512vnni.hpp), where this unit has AVX-512 BW and VL
-  /// and the CPU VNNI (else empty): weights, starting sums, multipliers.
+  /// Weights four taps per 32-bit lane for the dot-product kernels, with their starting sums
+  /// (and multipliers), else empty: the whole blocks of 64 channels in the order of the AVX-512
+  /// VNNI kernels (x86/depthwise_int8_quads_avx512vnni.hpp), where this unit has AVX-512 BW and
+  /// VL and the CPU VNNI; 3x3 kernels' whole blocks of 16 channels for SDOT where this unit has
+  /// the ARMv8.2 dot product (arm/depthwise_int8_columns_aarch64_neondot.hpp; channels in order,
+  /// so the multipliers are `multiplier`'s).
   AlignedArray<int8_t> quad_weights;
   AlignedArray<int32_t> quad_start;
   AlignedArray<float> quad_multiplier;
@@ -154,6 +160,14 @@ inline PackedDepthwiseInt8 pack_depthwise_int8(const int8_t* w, const int32_t* b
     pack_depthwise_quads_avx512vnni(w, bias, multiplier, channels, kernel, input_zero_point,
                                     p.quad_weights.data(), p.quad_start.data(),
                                     p.quad_multiplier.data());
+  }
+#elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+  if (kernel == 3 && channels >= 16) {
+    p.quad_weights = AlignedArray<int8_t>(
+        static_cast<std::size_t>(channels / 16 * depthwise_columns_neondot_detail::kBlockBytes));
+    p.quad_start = AlignedArray<int32_t>(static_cast<std::size_t>(channels / 16 * 16));
+    pack_depthwise_columns_neondot(w, bias, channels, input_zero_point, p.quad_weights.data(),
+                                   p.quad_start.data());
   }
 #endif
   return p;
@@ -299,11 +313,6 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
     // Every column in NEON registers, in pairs of taps (arm/depthwise_int8_pairs_neon.hpp):
     // taps outside the image read a row of the input zero point, so that with -zp * sum w
     // folded in they add (zp - zp) * w = 0, as the border columns' skipped taps do.
-    int8x16_t bytes[K * K];  // tap t's L weights in the low bytes
-    for (int t = 0; t < K * K; ++t) {
-      const int8_t* p = w.bytes.data() + t * stride_c + c0;
-      bytes[t] = L == 16 ? vld1q_s8(p) : vcombine_s8(vld1_s8(p), vdup_n_s8(0));
-    }
     int32x4_t first[L / 4];
     std::memcpy(first, &start, sizeof first);
     const int8_t* zero = w.zero_point_row.data() + c0;
@@ -312,6 +321,11 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
     float32x4_t m[L / 4];
     for (int k = 0; k < L / 4; ++k) m[k] = vld1q_f32(w.multiplier.data() + c0 + 4 * k);
 #endif
+    int8x16_t bytes[K * K];  // tap t's L weights in the low bytes
+    for (int t = 0; t < K * K; ++t) {
+      const int8_t* p = w.bytes.data() + t * stride_c + c0;
+      bytes[t] = L == 16 ? vld1q_s8(p) : vcombine_s8(vld1_s8(p), vdup_n_s8(0));
+    }
     for (int64_t ox = 0; ox < ow; ++ox) {
       int32x4_t acc[L / 4];
       for (int k = 0; k < L / 4; ++k) acc[k] = first[k];
@@ -472,6 +486,28 @@ inline void quad_row_block(const int8_t* in, const Shape& is, const PackedDepthw
 
 /// Output rows [row_begin, row_end) of the batch, counted over images (image b's row oy is
 /// b * os.h + oy).
+#if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+/// Output row `oy`, channels [c0, c0 + 16) of a 3x3 kernel with SDOT, by columns.
+inline void column_row_block(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w,
+                             int stride, const Padding& pad, int64_t oy, int64_t ow, int64_t c0,
+                             int8_t* out) {
+  const int64_t C = is.c;
+  depthwise_columns_neondot_detail::WindowRows window{{}, w.zero_point_row.data() + c0, is.w, C};
+  for (int ky = 0; ky < 3; ++ky) {
+    const int64_t iy = oy * stride - pad.top + ky;
+    window.row[ky] = iy < 0 || iy >= is.h ? nullptr : in + iy * is.w * C + c0;
+  }
+  const int8_t* q = w.quad_weights.data() + c0 / 16 * depthwise_columns_neondot_detail::kBlockBytes;
+  const NeonOutputClamp clamp = neon_output_clamp(w.clamp);
+  if (stride == 1)
+    depthwise_columns3_neondot<1>(window, -pad.left, ow, q, w.quad_start.data() + c0,
+                                  w.multiplier.data() + c0, clamp, out + c0);
+  else
+    depthwise_columns3_neondot<2>(window, -pad.left, ow, q, w.quad_start.data() + c0,
+                                  w.multiplier.data() + c0, clamp, out + c0);
+}
+#endif
+
 template <int K>
 inline void run(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w, int stride,
                 const Padding& pad, int8_t* out, const Shape& os, int64_t row_begin,
@@ -486,6 +522,10 @@ inline void run(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w,
     if (w.quad_start.size() != 0)
       for (; c0 + depthwise_quads_detail::kChannels <= C; c0 += depthwise_quads_detail::kChannels)
         quad_row_block<K>(image, is, w, stride, pad, oy, os.w, c0, o);
+#elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+    if constexpr (K == 3)
+      if (w.quad_weights.size() != 0)
+        for (; c0 + 16 <= C; c0 += 16) column_row_block(image, is, w, stride, pad, oy, os.w, c0, o);
 #endif
     for (; c0 + 16 <= C; c0 += 16)
       row_block<K, 16, false>(image, is, w, stride, pad, oy, os.w, c0, 16, o);

@@ -50,13 +50,21 @@ inline int64_t groups(int64_t cin) {
   return (cin + kGroup - 1) / kGroup;
 }
 
-/// The four input bytes of group `g` of a row of `cin` channels as one 32-bit word; past `cin`
-/// (a partial last group) zero bytes, never reading beyond the row.
+/// The four input bytes of group `g` of a row of `cin` channels as one 32-bit word (the first
+/// channel in the low byte); past `cin` (a partial last group) zero bytes, never reading beyond
+/// the row. No call: a copy of run-time size would be one, and across a call the NEON tiles'
+/// accumulators have to live in memory.
 inline int32_t load_group(const int8_t* row, int64_t g, int64_t cin) {
-  int32_t v = 0;
   const int64_t first = g * kGroup;
-  std::memcpy(&v, row + first, static_cast<std::size_t>(std::min<int64_t>(kGroup, cin - first)));
-  return v;
+  if (first + kGroup <= cin) {
+    int32_t v;
+    std::memcpy(&v, row + first, sizeof v);
+    return v;
+  }
+  uint32_t v = 0;
+  for (int64_t i = 0; first + i < cin; ++i)
+    v |= uint32_t{static_cast<uint8_t>(row[first + i])} << (8 * i);
+  return static_cast<int32_t>(v);
 }
 }  // namespace pointwise_int8_detail
 

@@ -1,6 +1,7 @@
 #pragma once
 // The int8 pointwise tile on AArch64 with the ARMv8.2 dot product (SDOT; layout and arithmetic:
-// ../pointwise_int8.hpp). A 16-byte weight load holds four outputs' four weights of a group;
+// ../pointwise_int8.hpp). A 16-byte weight register holds four outputs' four weights of a group
+// (one LD1 fills the four registers of a group's 16 outputs);
 // a 16-byte input load holds four groups of a row, and SDOT's by-element form multiplies the
 // weights by one of those groups, broadcast, adding four products into each int32 lane. Signed
 // by signed bytes, so no activation offset. A tile is Rows rows by half a panel (16 outputs,
@@ -11,7 +12,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
+#include <utility>
 
 #include "mobilenet/core/isa.hpp"
 #include "mobilenet/kernels/arm/requantize_int8_aarch64_neon.hpp"
@@ -19,6 +20,52 @@
 namespace mobilenet {
 inline namespace MOBILENET_ISA {
 namespace kernels {
+
+namespace neondot_int8_detail {
+/// The accumulators of a tile: acc[q][r] holds row r's outputs 4q..4q+3 of the half panel.
+/// Every access has a constant index and the tile has no branch on the output count (the partial
+/// case is a template argument): GCC 12 otherwise keeps the sixteen accumulators on the stack and
+/// stores them in every step of the loop, as the float tiles found (pointwise_aarch64_neon.hpp).
+template <int Rows>
+using Accumulators = int32x4_t[4][Rows];
+
+template <std::size_t... R>
+[[gnu::always_inline]] inline void zero(Accumulators<sizeof...(R)>& acc,
+                                        std::index_sequence<R...>) {
+  ((acc[0][R] = acc[1][R] = acc[2][R] = acc[3][R] = vdupq_n_s32(0)), ...);
+}
+
+/// Every row's input group in lane `Lane` of x[r] times the group's weights w (four outputs per
+/// register): one SDOT by element per row and register.
+template <int Lane, std::size_t... R>
+[[gnu::always_inline]] inline void dot_lane(Accumulators<sizeof...(R)>& acc, const int8x16x4_t& w,
+                                            const int8x16_t (&x)[sizeof...(R)],
+                                            std::index_sequence<R...>) {
+  ((acc[0][R] = vdotq_laneq_s32(acc[0][R], w.val[0], x[R], Lane)), ...);
+  ((acc[1][R] = vdotq_laneq_s32(acc[1][R], w.val[1], x[R], Lane)), ...);
+  ((acc[2][R] = vdotq_laneq_s32(acc[2][R], w.val[2], x[R], Lane)), ...);
+  ((acc[3][R] = vdotq_laneq_s32(acc[3][R], w.val[3], x[R], Lane)), ...);
+}
+
+/// Row r's 16 sums plus the bias, requantized to out + r * out_stride (`valid` codes if Partial).
+template <bool Partial, std::size_t... R>
+[[gnu::always_inline]] inline void store_rows(const Accumulators<sizeof...(R)>& acc,
+                                              const int32x4_t (&bias)[4], const float32x4_t (&m)[4],
+                                              const NeonOutputClamp& clamp, int8_t* out,
+                                              int64_t out_stride, int64_t valid,
+                                              std::index_sequence<R...>) {
+  const auto store = [&](const int32x4_t(&sums)[4], int64_t r) {
+    if constexpr (Partial)
+      requantize_store_int8_neon(sums, m, clamp, out + r * out_stride, valid);
+    else
+      requantize_int8_neon<16>(sums, m, clamp, out + r * out_stride);
+  };
+  (store({vaddq_s32(acc[0][R], bias[0]), vaddq_s32(acc[1][R], bias[1]),
+          vaddq_s32(acc[2][R], bias[2]), vaddq_s32(acc[3][R], bias[3])},
+         int64_t{R}),
+   ...);
+}
+}  // namespace neondot_int8_detail
 
 struct NeonDotInt8Tile {
   static constexpr const char* kName = "neondot";
@@ -31,72 +78,68 @@ struct NeonDotInt8Tile {
                   const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid) {
     using namespace pointwise_int8_detail;
     static_assert(kPanel == 32 && kGroup == 4, "two halves of 16 outputs per panel");
-    half<Rows>(in, in_stride, cin, panel, e, out, out_stride, std::min<int64_t>(valid, 16), 0);
-    if (valid > 16) half<Rows>(in, in_stride, cin, panel, e, out, out_stride, valid - 16, 16);
+    if (valid >= 16)
+      half<Rows, false>(in, in_stride, cin, panel, e, out, out_stride, 16, 0);
+    else
+      half<Rows, true>(in, in_stride, cin, panel, e, out, out_stride, valid, 0);
+    if (valid >= 32)
+      half<Rows, false>(in, in_stride, cin, panel, e, out, out_stride, 16, 16);
+    else if (valid > 16)
+      half<Rows, true>(in, in_stride, cin, panel, e, out, out_stride, valid - 16, 16);
   }
 
  private:
-  /// Outputs [first, first + 16) of the panel, of which `valid` are stored.
-  template <int Rows>
-  static void half(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
-                   const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid, int first) {
+  /// Outputs [first, first + 16) of the panel, of which `valid` are stored (all 16 unless
+  /// Partial).
+  template <int Rows, bool Partial>
+  [[gnu::noinline]] static void half(const int8_t* in, int64_t in_stride, int64_t cin,
+                                     const int8_t* panel, const Requantize& e, int8_t* out,
+                                     int64_t out_stride, int64_t valid, int first) {
     using namespace pointwise_int8_detail;
-    int32x4_t acc[Rows][4];
-    for (int j = 0; j < 4; ++j) {
-      const int32x4_t b = vld1q_s32(e.bias + first + 4 * j);
-      for (int r = 0; r < Rows; ++r) acc[r][j] = b;
-    }
-    const int8_t* w = panel + first * kGroup;  // group g's 16 outputs at w + g * kPanel * kGroup
-    // Four groups of `count` (1-4) from group g, input words in x.
-    const auto groups4 = [&](int64_t g, const int8x16_t(&x)[Rows], int count) {
-#pragma GCC unroll 4
-      for (int l = 0; l < 4; ++l) {
-        if (l >= count) break;
-        int8x16_t wv[4];
-        for (int j = 0; j < 4; ++j) wv[j] = vld1q_s8(w + ((g + l) * kPanel + 4 * j) * kGroup);
-        for (int r = 0; r < Rows; ++r)
-          for (int j = 0; j < 4; ++j) {
-            switch (l) {  // the lane of SDOT's by-element form is an immediate
-              case 0:
-                acc[r][j] = vdotq_laneq_s32(acc[r][j], wv[j], x[r], 0);
-                break;
-              case 1:
-                acc[r][j] = vdotq_laneq_s32(acc[r][j], wv[j], x[r], 1);
-                break;
-              case 2:
-                acc[r][j] = vdotq_laneq_s32(acc[r][j], wv[j], x[r], 2);
-                break;
-              default:
-                acc[r][j] = vdotq_laneq_s32(acc[r][j], wv[j], x[r], 3);
-                break;
-            }
-          }
-      }
+    using namespace neondot_int8_detail;
+    constexpr auto rows = std::make_index_sequence<Rows>{};
+    // From zero, the bias added at the end.
+    Accumulators<Rows> acc;
+    zero(acc, rows);
+    // Group g's 16 outputs: 64 consecutive bytes at w + g * kPanel * kGroup, one LD1.
+    const int8_t* w = panel + first * kGroup;
+    constexpr int64_t kGroupBytes = kPanel * kGroup;
+    const int64_t whole = cin / 16;
+    const auto next_group = [&w] {  // the weights at w, then w to the next group
+      const int8x16x4_t v = vld1q_s8_x4(w);
+      w += kGroupBytes;
+      return v;
     };
-    const int64_t n_groups = groups(cin), whole = cin / 16;
-    int64_t g = 0;
-    for (int64_t s = 0; s < whole; ++s, g += 4) {
-      int8x16_t x[Rows];
-      for (int r = 0; r < Rows; ++r) x[r] = vld1q_s8(in + r * in_stride + g * kGroup);
-      groups4(g, x, 4);
+    for (int64_t s = 0; s < whole; ++s) {
+      int8x16_t x[Rows];  // four groups of each row
+      for (int r = 0; r < Rows; ++r) x[r] = vld1q_s8(in + r * in_stride + 16 * s);
+      // Each group's weights loaded just before its SDOTs: GCC's first scheduling pass would
+      // hoist all four loads (16 registers) to the top and spill accumulators to make room; the
+      // empty asm is a barrier it does not move memory reads across.
+      dot_lane<0>(acc, next_group(), x, rows);
+      asm volatile("" ::: "memory");
+      dot_lane<1>(acc, next_group(), x, rows);
+      asm volatile("" ::: "memory");
+      dot_lane<2>(acc, next_group(), x, rows);
+      asm volatile("" ::: "memory");
+      dot_lane<3>(acc, next_group(), x, rows);
     }
-    if (g < n_groups) {  // the last 1-15 input channels, zero-filled to 16 bytes
+    // The last 1-15 input channels, a group at a time (a partial last group zero-filled).
+    for (int64_t g = 4 * whole; g < groups(cin); ++g) {
       int8x16_t x[Rows];
-      for (int r = 0; r < Rows; ++r) {
-        int8_t bytes[16] = {};
-        std::memcpy(bytes, in + r * in_stride + g * kGroup,
-                    static_cast<std::size_t>(cin - g * kGroup));
-        x[r] = vld1q_s8(bytes);
-      }
-      groups4(g, x, static_cast<int>(n_groups - g));
+      for (int r = 0; r < Rows; ++r)
+        x[r] = vreinterpretq_s8_s32(vdupq_n_s32(load_group(in + r * in_stride, g, cin)));
+      dot_lane<0>(acc, next_group(), x, rows);
     }
 
-    const NeonOutputClamp clamp = neon_output_clamp(e.clamp);
     float32x4_t m[4];
-    for (int j = 0; j < 4; ++j) m[j] = vld1q_f32(e.multiplier + first + 4 * j);
-    for (int r = 0; r < Rows; ++r) {
-      requantize_store_int8_neon(acc[r], m, clamp, out + r * out_stride + first, valid);
+    int32x4_t bias[4];
+    for (int j = 0; j < 4; ++j) {
+      m[j] = vld1q_f32(e.multiplier + first + 4 * j);
+      bias[j] = vld1q_s32(e.bias + first + 4 * j);
     }
+    store_rows<Partial>(acc, bias, m, neon_output_clamp(e.clamp), out + first, out_stride, valid,
+                        rows);
   }
 };
 
