@@ -29,10 +29,11 @@ namespace neondot_int8_detail {
 template <int Rows>
 using Accumulators = int32x4_t[4][Rows];
 
+/// Every row's accumulators start from the bias (b[q]: outputs 4q..4q+3).
 template <std::size_t... R>
-[[gnu::always_inline]] inline void zero(Accumulators<sizeof...(R)>& acc,
-                                        std::index_sequence<R...>) {
-  ((acc[0][R] = acc[1][R] = acc[2][R] = acc[3][R] = vdupq_n_s32(0)), ...);
+[[gnu::always_inline]] inline void start_from(Accumulators<sizeof...(R)>& acc,
+                                              const int32x4_t (&b)[4], std::index_sequence<R...>) {
+  ((acc[0][R] = b[0], acc[1][R] = b[1], acc[2][R] = b[2], acc[3][R] = b[3]), ...);
 }
 
 /// Every row's input group in lane `Lane` of x[r] times the group's weights w (four outputs per
@@ -47,10 +48,10 @@ template <int Lane, std::size_t... R>
   ((acc[3][R] = vdotq_laneq_s32(acc[3][R], w.val[3], x[R], Lane)), ...);
 }
 
-/// Row r's 16 sums plus the bias, requantized to out + r * out_stride (`valid` codes if Partial).
+/// Row r's 16 sums requantized to out + r * out_stride (`valid` codes if Partial).
 template <bool Partial, std::size_t... R>
 [[gnu::always_inline]] inline void store_rows(const Accumulators<sizeof...(R)>& acc,
-                                              const int32x4_t (&bias)[4], const float32x4_t (&m)[4],
+                                              const float32x4_t (&m)[4],
                                               const NeonOutputClamp& clamp, int8_t* out,
                                               int64_t out_stride, int64_t valid,
                                               std::index_sequence<R...>) {
@@ -60,10 +61,7 @@ template <bool Partial, std::size_t... R>
     else
       requantize_int8_neon<16>(sums, m, clamp, out + r * out_stride);
   };
-  (store({vaddq_s32(acc[0][R], bias[0]), vaddq_s32(acc[1][R], bias[1]),
-          vaddq_s32(acc[2][R], bias[2]), vaddq_s32(acc[3][R], bias[3])},
-         int64_t{R}),
-   ...);
+  (store({acc[0][R], acc[1][R], acc[2][R], acc[3][R]}, int64_t{R}), ...);
 }
 }  // namespace neondot_int8_detail
 
@@ -98,9 +96,10 @@ struct NeonDotInt8Tile {
     using namespace pointwise_int8_detail;
     using namespace neondot_int8_detail;
     constexpr auto rows = std::make_index_sequence<Rows>{};
-    // From zero, the bias added at the end.
     Accumulators<Rows> acc;
-    zero(acc, rows);
+    const int32x4_t bias[4] = {vld1q_s32(e.bias + first), vld1q_s32(e.bias + first + 4),
+                               vld1q_s32(e.bias + first + 8), vld1q_s32(e.bias + first + 12)};
+    start_from(acc, bias, rows);
     // Group g's 16 outputs: 64 consecutive bytes at w + g * kPanel * kGroup, one LD1.
     const int8_t* w = panel + first * kGroup;
     constexpr int64_t kGroupBytes = kPanel * kGroup;
@@ -132,14 +131,10 @@ struct NeonDotInt8Tile {
       dot_lane<0>(acc, next_group(), x, rows);
     }
 
-    float32x4_t m[4];
-    int32x4_t bias[4];
-    for (int j = 0; j < 4; ++j) {
-      m[j] = vld1q_f32(e.multiplier + first + 4 * j);
-      bias[j] = vld1q_s32(e.bias + first + 4 * j);
-    }
-    store_rows<Partial>(acc, bias, m, neon_output_clamp(e.clamp), out + first, out_stride, valid,
-                        rows);
+    const float32x4_t m[4] = {vld1q_f32(e.multiplier + first), vld1q_f32(e.multiplier + first + 4),
+                              vld1q_f32(e.multiplier + first + 8),
+                              vld1q_f32(e.multiplier + first + 12)};
+    store_rows<Partial>(acc, m, neon_output_clamp(e.clamp), out + first, out_stride, valid, rows);
   }
 };
 
