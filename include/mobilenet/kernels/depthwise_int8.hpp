@@ -150,9 +150,11 @@ inline PackedDepthwiseInt8 pack_depthwise_int8(const int8_t* w, const int32_t* b
     p.multiplier.data()[c] = multiplier[c];
   }
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
-  if (channels >= depthwise_quads_detail::kChannels &&
+  if ((channels >= depthwise_quads_detail::kChannels ||
+       depthwise_quads_detail::pixel_pairs(channels, kernel)) &&
       (cpu_features() & bit(CpuFeature::AVX512VNNI))) {
-    const auto lanes = static_cast<std::size_t>(depthwise_quads_detail::packed_lanes(channels));
+    const auto lanes =
+        static_cast<std::size_t>(depthwise_quads_detail::packed_lanes(channels, kernel));
     p.quad_weights = AlignedArray<int8_t>(
         static_cast<std::size_t>(depthwise_quads_detail::packed_weight_bytes(channels, kernel)));
     p.quad_start = AlignedArray<int32_t>(lanes);
@@ -486,6 +488,46 @@ inline void quad_row_block(const int8_t* in, const Shape& is, const PackedDepthw
 
 /// Output rows [row_begin, row_end) of the batch, counted over images (image b's row oy is
 /// b * os.h + oy).
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+/// Output row `oy` of a 32-channel 3x3 layer at stride 1 with the VNNI column kernel, two pixels
+/// per register: a column of the kernel is then a pair of input pixels, output pixels 2g and
+/// 2g + 1 read the pairs at 2g - left + kx, which is the kernel's stride-2 walk over pairs.
+/// Pairs with a pixel outside the image are assembled with the zero point's pixel; an odd last
+/// output goes through a scratch pair.
+inline void pixel_pair_row(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w,
+                           const Padding& pad, int64_t oy, int64_t ow, int8_t* out) {
+  constexpr int64_t C = 32;
+  const int8_t* rows[3];  // the window's input rows, null outside the image
+  for (int ky = 0; ky < 3; ++ky) {
+    const int64_t iy = oy - pad.top + ky;
+    rows[ky] = iy < 0 || iy >= is.h ? nullptr : in + iy * is.w * C;
+  }
+  alignas(64) int8_t zero[2 * C];
+  std::memset(zero, w.input_zero_point, sizeof zero);
+  alignas(64) int8_t edge[3][2 * C];
+  const auto pair = [&](int ky, int64_t x) -> const int8_t* {
+    if (!rows[ky]) return zero;
+    if (x >= 0 && x + 1 < is.w) return rows[ky] + x * C;
+    for (int64_t p = 0; p < 2; ++p) {
+      const int64_t ix = x + p;
+      std::memcpy(edge[ky] + p * C, ix >= 0 && ix < is.w ? rows[ky] + ix * C : zero, C);
+    }
+    return edge[ky];
+  };
+  const int64_t pairs = ow / 2;
+  depthwise_columns3_avx512vnni<2>(pair, -pad.left, pairs, w.quad_weights.data(),
+                                   w.quad_start.data(), w.quad_multiplier.data(), w.clamp, out,
+                                   2 * C);
+  if (ow % 2 != 0) {
+    alignas(64) int8_t last[2 * C];
+    depthwise_columns3_avx512vnni<2>(pair, 2 * pairs - pad.left, 1, w.quad_weights.data(),
+                                     w.quad_start.data(), w.quad_multiplier.data(), w.clamp, last,
+                                     2 * C);
+    std::memcpy(out + 2 * pairs * C, last, C);
+  }
+}
+#endif
+
 #if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
 /// Output row `oy`, channels [c0, c0 + 16) of a 3x3 kernel with SDOT, by columns.
 inline void column_row_block(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w,
@@ -519,6 +561,10 @@ inline void run(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w,
     int8_t* o = out + row * os.w * C;
     int64_t c0 = 0;
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
+    if (w.quad_start.size() != 0 && depthwise_quads_detail::pixel_pairs(C, K) && stride == 1) {
+      pixel_pair_row(image, is, w, pad, oy, os.w, o);
+      continue;
+    }
     if (w.quad_start.size() != 0)
       for (; c0 + depthwise_quads_detail::kChannels <= C; c0 += depthwise_quads_detail::kChannels)
         quad_row_block<K>(image, is, w, stride, pad, oy, os.w, c0, o);

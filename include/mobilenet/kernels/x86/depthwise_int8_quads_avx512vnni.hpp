@@ -48,12 +48,21 @@ inline int tap_in_quad(int kernel, int q, int s) {
   const int t = 4 * q + s;
   return t < kernel * kernel ? t : -1;
 }
-/// Packed sizes: weight bytes, and starting sums or multipliers, of `channels`' whole blocks.
-inline int64_t packed_weight_bytes(int64_t channels, int kernel) {
-  return channels / kChannels * tap_quads(kernel) * kChannels * 4;
+/// Whether a layer takes two pixels per register: 32 channels of a 3x3 kernel (V1's and V2's
+/// first depthwise layer), one block whose lane holding channel c + 32 holds channel c again;
+/// else its whole blocks of 64 channels.
+inline bool pixel_pairs(int64_t channels, int kernel) {
+  return channels == 32 && kernel == 3;
 }
-inline int64_t packed_lanes(int64_t channels) {
-  return channels / kChannels * kChannels;
+inline int64_t blocks(int64_t channels, int kernel) {
+  return pixel_pairs(channels, kernel) ? 1 : channels / kChannels;
+}
+/// Packed sizes: weight bytes, and starting sums or multipliers.
+inline int64_t packed_weight_bytes(int64_t channels, int kernel) {
+  return blocks(channels, kernel) * tap_quads(kernel) * kChannels * 4;
+}
+inline int64_t packed_lanes(int64_t channels, int kernel) {
+  return blocks(channels, kernel) * kChannels;
 }
 
 /// The channel that register j's lane l holds after the unpacking (see the top of this file).
@@ -62,7 +71,8 @@ inline int64_t channel_of(int j, int l) {
 }
 }  // namespace depthwise_quads_detail
 
-/// Packs the whole 64-channel blocks of `w` (PyTorch layout [channels][1][k][k]) for the kernels
+/// Packs the whole 64-channel blocks of `w` (PyTorch layout [channels][1][k][k]), or its pixel
+/// pairs' block, for the kernels
 /// below into `weights` ([blocks][tap quads][4 registers][16 lanes][4 slots] bytes, the taps
 /// placed by tap_in_quad), `start`
 /// ([blocks][4][16]: bias - (zp_in + 128) * the channel's weight sum) and `multiplier_out`
@@ -74,10 +84,12 @@ inline void pack_depthwise_quads_avx512vnni(const int8_t* w, const int32_t* bias
                                             int32_t* start, float* multiplier_out) {
   using namespace depthwise_quads_detail;
   const int taps = kernel * kernel, quads = tap_quads(kernel);
-  for (int64_t b = 0; b < channels / kChannels; ++b)
+  const bool pairs = pixel_pairs(channels, kernel);
+  for (int64_t b = 0; b < blocks(channels, kernel); ++b)
     for (int j = 0; j < 4; ++j)
       for (int l = 0; l < 16; ++l) {
-        const int64_t c = b * kChannels + channel_of(j, l), lane = b * kChannels + 16 * j + l;
+        const int64_t c = pairs ? channel_of(j, l) % channels : b * kChannels + channel_of(j, l);
+        const int64_t lane = b * kChannels + 16 * j + l;
         int64_t sum = 0;
         for (int q = 0; q < quads; ++q)
           for (int slot = 0; slot < 4; ++slot) {
