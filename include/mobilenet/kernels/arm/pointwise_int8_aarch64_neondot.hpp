@@ -10,7 +10,6 @@
 
 #include <arm_neon.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <utility>
 
