@@ -16,6 +16,7 @@
 #include "mobilenet/kernels/depthwise_int8.hpp"
 #include "mobilenet/kernels/lookup_int8.hpp"
 #include "mobilenet/kernels/pointwise_int8.hpp"
+#include "mobilenet/kernels/residual_add_int8.hpp"
 
 namespace {
 
@@ -422,6 +423,30 @@ TEST(LookupInt8, BestFormMatchesThePlainLoop) {
     EXPECT_EQ(x, expected);
     EXPECT_EQ(x[static_cast<std::size_t>(n)], 99);
   }
+}
+
+// The residual add in the form this build runs (NEON on AArch64) against the plain loop, over
+// lengths that leave every tail of the 16-value step, written over its first input as the block
+// does, with multipliers that saturate the output at both ends and zero points at both extremes.
+TEST(ResidualAddInt8, BestFormMatchesThePlainLoop) {
+  std::mt19937 rng(5);
+  const kernels::ResidualAddInt8Params cases[] = {{0, 0, 0, 0.5f, 0.5f},
+                                                  {-128, 127, 3, 0.9f, 1.7f},
+                                                  {127, -128, -128, 2.5f, 3.1f},
+                                                  {-7, 12, 127, 0.013f, 0.21f},
+                                                  {40, -90, -20, 1.0f, 1.0f}};
+  for (const kernels::ResidualAddInt8Params& p : cases)
+    for (const int64_t n : {0, 1, 15, 16, 17, 31, 33, 100, 1000}) {
+      SCOPED_TRACE(testing::Message() << "zero points " << p.za << ", " << p.zb << ", " << p.zo
+                                      << ", multipliers " << p.ma << ", " << p.mb << ", n " << n);
+      std::vector<int8_t> a(static_cast<std::size_t>(n)), b(a.size());
+      for (int8_t& v : a) v = static_cast<int8_t>(rng());
+      for (int8_t& v : b) v = static_cast<int8_t>(rng());
+      std::vector<int8_t> expected(a.size());
+      kernels::residual_add_int8_generic(p, a.data(), b.data(), expected.data(), n);
+      kernels::residual_add_int8(p, a.data(), b.data(), a.data(), n);
+      EXPECT_EQ(a, expected);
+    }
 }
 
 }  // namespace

@@ -11,8 +11,10 @@
 #include "mobilenet/core/activation_kind.hpp"
 #include "mobilenet/core/tensor.hpp"
 #include "mobilenet/kernels/lookup_int8.hpp"
+#include "mobilenet/kernels/residual_add_int8.hpp"
 #include "mobilenet/layers/layer_info.hpp"
 #include "mobilenet/layers/pointwise_conv2d.hpp"
+#include "mobilenet/layers/squeeze_excite.hpp"
 #include "mobilenet/quant/quantize.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
 
@@ -49,46 +51,25 @@ class LookupTableInt8 {
   kernels::LookupInt8 how_;
 };
 
-/// out = a + b of two int8 tensors with their own parameters, requantized to `out`:
-///   f = float(a - za) * (sa / so) + float(b - zb) * (sb / so)
-///   q = round_even(clamp(f, kMin - zo, kMax - zo)) + zo
+/// out = a + b of two int8 tensors with their own parameters, requantized to `out` (the
+/// arithmetic: kernels/residual_add_int8.hpp).
 class ResidualAddInt8 {
  public:
   ResidualAddInt8(quant::QuantParams a, quant::QuantParams b, quant::QuantParams out)
-      : za_(a.zero_point),
-        zb_(b.zero_point),
-        ma_(a.scale / out.scale),
-        mb_(b.scale / out.scale),
+      : add_{a.zero_point, b.zero_point, out.zero_point, a.scale / out.scale, b.scale / out.scale},
         out_(out) {}
 
   quant::QuantParams output_params() const { return out_; }
 
   /// out[i] = a[i] + b[i] for n values (out may be a or b), split over the pool's threads.
   void forward(const int8_t* a, const int8_t* b, int8_t* out, int64_t n, ThreadPool& pool) const {
-    const float lo = static_cast<float>(quant::kMin - out_.zero_point),
-                hi = static_cast<float>(quant::kMax - out_.zero_point);
     pool.parallel_for(n, 4096, [&](int64_t i0, int64_t i1) {
-      add_range(a + i0, b + i0, out + i0, i1 - i0, lo, hi);
+      kernels::residual_add_int8(add_, a + i0, b + i0, out + i0, i1 - i0);
     });
   }
 
  private:
-  // `out` may be `a` (the block writes the sum over the projection's output): element i is read
-  // before it is written. The parameters are copied to locals first: an int8 store may alias
-  // anything, so GCC would reload members after every store and not vectorize.
-  void add_range(const int8_t* a, const int8_t* b, int8_t* out, int64_t n, float lo,
-                 float hi) const {
-    const int32_t za = za_, zb = zb_, zo = out_.zero_point;
-    const float ma = ma_, mb = mb_;
-    for (int64_t i = 0; i < n; ++i) {
-      float f = static_cast<float>(a[i] - za) * ma + static_cast<float>(b[i] - zb) * mb;
-      f = std::min(std::max(f, lo), hi);
-      out[i] = static_cast<int8_t>(quant::round_even(f) + zo);
-    }
-  }
-
-  int32_t za_, zb_;
-  float ma_, mb_;
+  kernels::ResidualAddInt8Params add_;
   quant::QuantParams out_;
 };
 
