@@ -175,6 +175,22 @@ void expect_tile_matches_reference(const char* tile_name) {
   // The cases must exercise both the clamp and the values inside it.
   EXPECT_GT(saturated, total / 100);
   EXPECT_LT(saturated, total / 4);
+  // Rows over several of the driver's chunks (it runs each panel over chunks of rows whose
+  // input fits cache::kL2WorkingSetBytes: 21 tiles of 4 rows at 3000 channels), a partial last
+  // chunk and a tail of fewer rows than a tile.
+  {
+    const int64_t rows = 203, cin = 3000, cout = 40;
+    std::vector<int8_t> x(static_cast<size_t>(rows * cin)), w(static_cast<size_t>(cout * cin));
+    for (auto& v : x) v = static_cast<int8_t>(byte(rng));
+    for (auto& v : w) v = static_cast<int8_t>(weight(rng));
+    const std::vector<int32_t> b(static_cast<size_t>(cout), 1000);
+    const std::vector<float> m(static_cast<size_t>(cout), 1.0f / 40000.0f);
+    const auto packed =
+        kernels::pack_pointwise_int8<Tile>(w.data(), b.data(), m.data(), cin, cout, 3, {});
+    std::vector<int8_t> got(static_cast<size_t>(rows * cout));
+    kernels::pointwise_int8<Tile>(x.data(), rows, {cin, cout}, packed, got.data());
+    EXPECT_EQ(got, reference_pointwise(x, rows, cin, cin, w, b, m, cout, 3, {}));
+  }
   // The largest products (tiles that sum two of them in 16 bits reach 2 * 128 * 127 there).
   for (const int8_t input : {int8_t{-128}, int8_t{127}})
     for (const int8_t w_value : {int8_t{-127}, int8_t{127}}) {

@@ -30,6 +30,7 @@
 #include "mobilenet/core/aligned_buffer.hpp"
 #include "mobilenet/core/error.hpp"
 #include "mobilenet/core/isa.hpp"
+#include "mobilenet/kernels/cache_geometry.hpp"
 #include "mobilenet/kernels/pointwise_tile.hpp"
 #include "mobilenet/quant/quantize.hpp"
 
@@ -77,8 +78,8 @@ struct Requantize {
   quant::OutputClamp clamp;
 };
 
-/// The plain C++ tile, for every ISA (and the reference shape of the others): Rows rows times one
-/// panel, of which `valid` output channels are stored.
+/// The plain C++ tile, for every ISA (and the reference shape of the others): `blocks` tiles of
+/// Rows rows, one after the other, times one panel, of which `valid` output channels are stored.
 struct GenericInt8Tile {
   static constexpr const char* kName = "generic";
   static constexpr int kRows = 4;
@@ -86,7 +87,17 @@ struct GenericInt8Tile {
 
   template <int Rows>
   static void run(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
-                  const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid) {
+                  const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid,
+                  int64_t blocks) {
+    for (int64_t b = 0; b < blocks; ++b)
+      block<Rows>(in + b * Rows * in_stride, in_stride, cin, panel, e, out + b * Rows * out_stride,
+                  out_stride, valid);
+  }
+
+ private:
+  template <int Rows>
+  static void block(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
+                    const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid) {
     using namespace pointwise_int8_detail;
     int32_t acc[Rows][kPanel];
     for (int r = 0; r < Rows; ++r)
@@ -260,30 +271,38 @@ void pointwise_int8(const int8_t* in, int64_t rows, RowStrides ld, const PackedP
   if (w.activation_offset != Tile::kActivationOffset)
     throw Error("int8 pointwise: weights packed for another tile");
   constexpr int R = Tile::kRows;
-  const auto run_panels = [&](auto rows_c, const int8_t* in_rows, int8_t* out_rows) {
+  // Every panel over `blocks` tiles of Rows rows from in_rows, one call of the tile each.
+  const auto run_panels = [&](auto rows_c, const int8_t* in_rows, int8_t* out_rows,
+                              int64_t blocks) {
     constexpr int Rows = decltype(rows_c)::value;
     for (int64_t p = 0; p < panels(w.cout); ++p) {
       const int64_t col = p * kPanel;
       const Requantize e{w.bias.data() + col, w.multiplier.data() + col, w.clamp};
-      Tile::template run<Rows>(in_rows, ld.in, w.cin,
-                               w.weights.data() + p * groups(w.cin) * kPanel * kGroup, e,
-                               out_rows + col, ld.out, std::min<int64_t>(kPanel, w.cout - col));
+      Tile::template run<Rows>(
+          in_rows, ld.in, w.cin, w.weights.data() + p * groups(w.cin) * kPanel * kGroup, e,
+          out_rows + col, ld.out, std::min<int64_t>(kPanel, w.cout - col), blocks);
     }
   };
-  int64_t r = 0;
-  for (; r + R <= rows; r += R)
-    run_panels(std::integral_constant<int, R>{}, in + r * ld.in, out + r * ld.out);
-  // The last rows - r < R rows, one tile height each.
+  // Panels outermost over chunks of rows whose input stays in L2 (a panel's weights, cin x 32
+  // bytes, stay in L1 meanwhile): a tile call covers all of a chunk's whole tiles, so its set-up
+  // (the call, the bias, multipliers and clamp, the row pointers) is paid once per chunk, not
+  // once per R rows, where it cost as much as the products on layers of 16-32 input channels.
+  const int64_t whole = rows / R * R;
+  const int64_t chunk = std::max<int64_t>(1, cache::kL2WorkingSetBytes / (w.cin * R)) * R;
+  for (int64_t r0 = 0; r0 < whole; r0 += chunk)
+    run_panels(std::integral_constant<int, R>{}, in + r0 * ld.in, out + r0 * ld.out,
+               std::min(chunk, whole - r0) / R);
+  // The last rows - whole < R rows, one tile height each.
   const auto tail = [&](auto self, auto rows_c) {
     constexpr int Rows = decltype(rows_c)::value;
     if constexpr (Rows < R) {
-      if (rows - r == Rows)
-        run_panels(rows_c, in + r * ld.in, out + r * ld.out);
+      if (rows - whole == Rows)
+        run_panels(rows_c, in + whole * ld.in, out + whole * ld.out, 1);
       else
         self(self, std::integral_constant<int, Rows + 1>{});
     }
   };
-  if (r < rows) tail(tail, std::integral_constant<int, 1>{});
+  if (whole < rows) tail(tail, std::integral_constant<int, 1>{});
 }
 
 }  // namespace kernels

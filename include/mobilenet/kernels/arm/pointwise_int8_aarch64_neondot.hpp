@@ -72,68 +72,72 @@ struct NeonDotInt8Tile {
 
   template <int Rows>
   static void run(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
-                  const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid) {
+                  const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid,
+                  int64_t blocks) {
     using namespace pointwise_int8_detail;
     static_assert(kPanel == 32 && kGroup == 4, "two halves of 16 outputs per panel");
     if (valid >= 16)
-      half<Rows, false>(in, in_stride, cin, panel, e, out, out_stride, 16, 0);
+      half<Rows, false>(in, in_stride, cin, panel, e, out, out_stride, 16, 0, blocks);
     else
-      half<Rows, true>(in, in_stride, cin, panel, e, out, out_stride, valid, 0);
+      half<Rows, true>(in, in_stride, cin, panel, e, out, out_stride, valid, 0, blocks);
     if (valid >= 32)
-      half<Rows, false>(in, in_stride, cin, panel, e, out, out_stride, 16, 16);
+      half<Rows, false>(in, in_stride, cin, panel, e, out, out_stride, 16, 16, blocks);
     else if (valid > 16)
-      half<Rows, true>(in, in_stride, cin, panel, e, out, out_stride, valid - 16, 16);
+      half<Rows, true>(in, in_stride, cin, panel, e, out, out_stride, valid - 16, 16, blocks);
   }
 
  private:
   /// Outputs [first, first + 16) of the panel, of which `valid` are stored (all 16 unless
-  /// Partial).
+  /// Partial), for `blocks` tiles of Rows rows.
   template <int Rows, bool Partial>
   [[gnu::noinline]] static void half(const int8_t* in, int64_t in_stride, int64_t cin,
                                      const int8_t* panel, const Requantize& e, int8_t* out,
-                                     int64_t out_stride, int64_t valid, int first) {
+                                     int64_t out_stride, int64_t valid, int first, int64_t blocks) {
     using namespace pointwise_int8_detail;
     using namespace neondot_int8_detail;
     constexpr auto rows = std::make_index_sequence<Rows>{};
-    Accumulators<Rows> acc;
-    const int32x4_t bias[4] = {vld1q_s32(e.bias + first), vld1q_s32(e.bias + first + 4),
-                               vld1q_s32(e.bias + first + 8), vld1q_s32(e.bias + first + 12)};
-    start_from(acc, bias, rows);
-    // Group g's 16 outputs: 64 consecutive bytes at w + g * kPanel * kGroup, one LD1.
-    const int8_t* w = panel + first * kGroup;
     constexpr int64_t kGroupBytes = kPanel * kGroup;
     const int64_t whole = cin / 16;
-    const auto next_group = [&w] {  // the weights at w, then w to the next group
-      const int8x16x4_t v = vld1q_s8_x4(w);
-      w += kGroupBytes;
-      return v;
-    };
-    for (int64_t s = 0; s < whole; ++s) {
-      int8x16_t x[Rows];  // four groups of each row
-      for (int r = 0; r < Rows; ++r) x[r] = vld1q_s8(in + r * in_stride + 16 * s);
-      // Each group's weights loaded just before its SDOTs: GCC's first scheduling pass would
-      // hoist all four loads (16 registers) to the top and spill accumulators to make room; the
-      // empty asm is a barrier it does not move memory reads across.
-      dot_lane<0>(acc, next_group(), x, rows);
-      asm volatile("" ::: "memory");
-      dot_lane<1>(acc, next_group(), x, rows);
-      asm volatile("" ::: "memory");
-      dot_lane<2>(acc, next_group(), x, rows);
-      asm volatile("" ::: "memory");
-      dot_lane<3>(acc, next_group(), x, rows);
-    }
-    // The last 1-15 input channels, a group at a time (a partial last group zero-filled).
-    for (int64_t g = 4 * whole; g < groups(cin); ++g) {
-      int8x16_t x[Rows];
-      for (int r = 0; r < Rows; ++r)
-        x[r] = vreinterpretq_s8_s32(vdupq_n_s32(load_group(in + r * in_stride, g, cin)));
-      dot_lane<0>(acc, next_group(), x, rows);
-    }
+    const NeonOutputClamp clamp = neon_output_clamp(e.clamp);
+    for (int64_t b = 0; b < blocks; ++b, in += Rows * in_stride, out += Rows * out_stride) {
+      Accumulators<Rows> acc;
+      const int32x4_t bias[4] = {vld1q_s32(e.bias + first), vld1q_s32(e.bias + first + 4),
+                                 vld1q_s32(e.bias + first + 8), vld1q_s32(e.bias + first + 12)};
+      start_from(acc, bias, rows);
+      // Group g's 16 outputs: 64 consecutive bytes at w + g * kPanel * kGroup, one LD1.
+      const int8_t* w = panel + first * kGroup;
+      const auto next_group = [&w] {  // the weights at w, then w to the next group
+        const int8x16x4_t v = vld1q_s8_x4(w);
+        w += kGroupBytes;
+        return v;
+      };
+      for (int64_t s = 0; s < whole; ++s) {
+        int8x16_t x[Rows];  // four groups of each row
+        for (int r = 0; r < Rows; ++r) x[r] = vld1q_s8(in + r * in_stride + 16 * s);
+        // Each group's weights loaded just before its SDOTs: GCC's first scheduling pass would
+        // hoist all four loads (16 registers) to the top and spill accumulators to make room;
+        // the empty asm is a barrier it does not move memory reads across.
+        dot_lane<0>(acc, next_group(), x, rows);
+        asm volatile("" ::: "memory");
+        dot_lane<1>(acc, next_group(), x, rows);
+        asm volatile("" ::: "memory");
+        dot_lane<2>(acc, next_group(), x, rows);
+        asm volatile("" ::: "memory");
+        dot_lane<3>(acc, next_group(), x, rows);
+      }
+      // The last 1-15 input channels, a group at a time (a partial last group zero-filled).
+      for (int64_t g = 4 * whole; g < groups(cin); ++g) {
+        int8x16_t x[Rows];
+        for (int r = 0; r < Rows; ++r)
+          x[r] = vreinterpretq_s8_s32(vdupq_n_s32(load_group(in + r * in_stride, g, cin)));
+        dot_lane<0>(acc, next_group(), x, rows);
+      }
 
-    const float32x4_t m[4] = {vld1q_f32(e.multiplier + first), vld1q_f32(e.multiplier + first + 4),
-                              vld1q_f32(e.multiplier + first + 8),
-                              vld1q_f32(e.multiplier + first + 12)};
-    store_rows<Partial>(acc, m, neon_output_clamp(e.clamp), out + first, out_stride, valid, rows);
+      const float32x4_t m[4] = {
+          vld1q_f32(e.multiplier + first), vld1q_f32(e.multiplier + first + 4),
+          vld1q_f32(e.multiplier + first + 8), vld1q_f32(e.multiplier + first + 12)};
+      store_rows<Partial>(acc, m, clamp, out + first, out_stride, valid, rows);
+    }
   }
 };
 

@@ -29,15 +29,15 @@ struct NeonV7Int8Tile {
 
   template <int Rows>
   static void run(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
-                  const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid) {
+                  const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid,
+                  int64_t blocks) {
     using namespace pointwise_int8_detail;
     static_assert(kPanel == 32 && kGroup == 4, "four passes of 8 outputs per panel");
     static_assert(Rows == 1, "one row");
-    (void)in_stride;
-    (void)out_stride;
-    for (int first = 0; first < valid; first += 8)
-      eight(in, cin, panel + first * kGroup, e, first, out + first,
-            std::min<int64_t>(8, valid - first));
+    for (int64_t b = 0; b < blocks; ++b, in += in_stride, out += out_stride)
+      for (int first = 0; first < valid; first += 8)
+        eight(in, cin, panel + first * kGroup, e, first, out + first,
+              std::min<int64_t>(8, valid - first));
   }
 
  private:

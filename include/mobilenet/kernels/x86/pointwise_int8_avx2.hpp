@@ -35,7 +35,17 @@ struct Avx2Int8Tile {
 
   template <int Rows>
   static void run(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
-                  const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid) {
+                  const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid,
+                  int64_t blocks) {
+    for (int64_t b = 0; b < blocks; ++b)
+      block<Rows>(in + b * Rows * in_stride, in_stride, cin, panel, e, out + b * Rows * out_stride,
+                  out_stride, valid);
+  }
+
+ private:
+  template <int Rows>
+  static void block(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
+                    const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid) {
     using namespace pointwise_int8_detail;
     static_assert(kPanel == 32 && kGroup == 4, "a panel is two halves of 16 outputs");
     static_assert(Rows == 1 || Rows == 2, "one or two rows");
@@ -49,7 +59,6 @@ struct Avx2Int8Tile {
     }
   }
 
- private:
   /// 16 outputs of rows `in0` and `in1` to `out0` and (if not null) `out1`; `weights` points at
   /// the half's first output in group 0. The accumulators are named variables, not an array:
   /// GCC kept an array's vectors in memory or copied them between registers every iteration.

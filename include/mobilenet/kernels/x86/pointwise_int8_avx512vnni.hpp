@@ -33,14 +33,17 @@ struct Avx512VnniInt8Tile {
   template <int Rows>
   [[gnu::target("avx512vnni")]] static void run(const int8_t* in, int64_t in_stride, int64_t cin,
                                                 const int8_t* panel, const Requantize& e,
-                                                int8_t* out, int64_t out_stride, int64_t valid) {
+                                                int8_t* out, int64_t out_stride, int64_t valid,
+                                                int64_t blocks) {
     using namespace pointwise_int8_detail;
     static_assert(kPanel == 32 && kGroup == 4, "two registers of 16 int32 lanes per panel");
     // One accumulator register per 16 outputs; a panel with at most 16 valid needs one.
-    if (valid > 16)
-      body<Rows, 2>(in, in_stride, cin, panel, e, out, out_stride, valid);
-    else
-      body<Rows, 1>(in, in_stride, cin, panel, e, out, out_stride, valid);
+    for (int64_t b = 0; b < blocks; ++b, in += Rows * in_stride, out += Rows * out_stride) {
+      if (valid > 16)
+        body<Rows, 2>(in, in_stride, cin, panel, e, out, out_stride, valid);
+      else
+        body<Rows, 1>(in, in_stride, cin, panel, e, out, out_stride, valid);
+    }
   }
 
  private:
