@@ -17,6 +17,7 @@
 #include "mobilenet/kernels/lookup_int8.hpp"
 #include "mobilenet/kernels/pointwise_int8.hpp"
 #include "mobilenet/kernels/residual_add_int8.hpp"
+#include "mobilenet/layers/int8/elementwise.hpp"
 
 namespace {
 
@@ -463,6 +464,31 @@ TEST(ResidualAddInt8, BestFormMatchesThePlainLoop) {
       kernels::residual_add_int8(p, a.data(), b.data(), a.data(), n);
       EXPECT_EQ(a, expected);
     }
+}
+
+// The int8 global average pool (SE's squeeze and the classifier's input) against its stated
+// arithmetic, summed plainly, over channel counts that leave every remainder of its 16- and
+// 4-channel blocks and a batch of two.
+TEST(GlobalAveragePoolInt8, MatchesTheStatedArithmetic) {
+  std::mt19937 rng(3);
+  const mobilenet::quant::QuantParams p{0.037f, -11};
+  for (const int64_t c : {1, 3, 4, 5, 15, 16, 17, 20, 33, 72, 88}) {
+    const mobilenet::Shape s{2, 5, 7, c};
+    std::vector<int8_t> x(static_cast<std::size_t>(s.numel()));
+    for (int8_t& v : x) v = static_cast<int8_t>(rng());
+    std::vector<float> got(static_cast<std::size_t>(2 * c));
+    mobilenet::global_average_pool_int8(x.data(), s, p, got.data());
+    for (int64_t n = 0; n < 2; ++n)
+      for (int64_t k = 0; k < c; ++k) {
+        int32_t sum = 0;
+        for (int64_t px = 0; px < 35; ++px)
+          sum += x[static_cast<std::size_t>((n * 35 + px) * c + k)];
+        const float want =
+            p.scale * (static_cast<float>(sum) / 35.0f - static_cast<float>(p.zero_point));
+        EXPECT_EQ(got[static_cast<std::size_t>(n * c + k)], want)
+            << c << " channels, image " << n << ", channel " << k;
+      }
+  }
 }
 
 }  // namespace
