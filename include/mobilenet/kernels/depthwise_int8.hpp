@@ -429,13 +429,14 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
 }
 
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
-/// Output row `oy`, channels [c0, c0 + 64) of a whole block, with the VNNI kernels (3x3 by
-/// columns): taps outside the image, and the padding taps past K * K, read the zero point's row.
+/// Output row `oy`, the 64 channels of block `block` (depthwise_quads_detail::block_first), with
+/// the VNNI kernels (3x3 by columns): taps outside the image, and the padding taps past K * K, read
+/// the zero point's row.
 template <int K>
 inline void quad_row_block(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w,
-                           int stride, const Padding& pad, int64_t oy, int64_t ow, int64_t c0,
+                           int stride, const Padding& pad, int64_t oy, int64_t ow, int64_t block,
                            int8_t* out) {
-  const int64_t C = is.c;
+  const int64_t C = is.c, c0 = depthwise_quads_detail::block_first(block, C);
   const int8_t* rows[K];  // the window's input rows at channel c0, null outside the image
   bool all_rows = true;
   for (int ky = 0; ky < K; ++ky) {
@@ -444,11 +445,10 @@ inline void quad_row_block(const int8_t* in, const Shape& is, const PackedDepthw
     all_rows = all_rows && rows[ky];
   }
   const int8_t* zero = w.zero_point_row.data() + c0;
-  const int64_t block = c0 / depthwise_quads_detail::kChannels;
   const int8_t* weights = w.quad_weights.data() + block * depthwise_quads_detail::tap_quads(K) *
                                                       depthwise_quads_detail::kChannels * 4;
-  const int32_t* start = w.quad_start.data() + c0;
-  const float* multiplier = w.quad_multiplier.data() + c0;
+  const int32_t* start = w.quad_start.data() + block * depthwise_quads_detail::kChannels;
+  const float* multiplier = w.quad_multiplier.data() + block * depthwise_quads_detail::kChannels;
   if constexpr (K == 3) {
     const auto pixel = [&](int ky, int64_t x) {
       return rows[ky] && x >= 0 && x < is.w ? rows[ky] + x * C : zero;
@@ -565,9 +565,12 @@ inline void run(const int8_t* in, const Shape& is, const PackedDepthwiseInt8& w,
       pixel_pair_row(image, is, w, pad, oy, os.w, o);
       continue;
     }
-    if (w.quad_start.size() != 0)
-      for (; c0 + depthwise_quads_detail::kChannels <= C; c0 += depthwise_quads_detail::kChannels)
-        quad_row_block<K>(image, is, w, stride, pad, oy, os.w, c0, o);
+    // (A pixel-pair layer at stride 2 takes the pairs path.)
+    if (w.quad_start.size() != 0 && !depthwise_quads_detail::pixel_pairs(C, K)) {
+      for (int64_t block = 0; block < depthwise_quads_detail::blocks(C, K); ++block)
+        quad_row_block<K>(image, is, w, stride, pad, oy, os.w, block, o);
+      c0 = depthwise_quads_detail::covered(C, K);
+    }
 #elif defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
     if constexpr (K == 3)
       if (w.quad_weights.size() != 0)
