@@ -31,9 +31,7 @@ inline void global_average_pool_fp16(const half* x, const Shape& s, float* poole
   const float scale = 1.0f / static_cast<float>(pixels);
   for (int64_t n = 0; n < s.n; ++n) {
     float* out = pooled + n * s.c;
-    std::fill(out, out + s.c, 0.0f);
-    const half* image = x + n * pixels * s.c;
-    for (int64_t px = 0; px < pixels; ++px) kernels::add_to_sums(image + px * s.c, s.c, out);
+    kernels::channel_sums(x + n * pixels * s.c, pixels, s.c, out);
     for (int64_t c = 0; c < s.c; ++c) out[c] *= scale;
   }
 }
@@ -73,18 +71,30 @@ class SqueezeExciteFp16 {
     global_average_pool_fp16(x, s, pooled);
     gate_.forward(pooled, n, hidden, gate, pool);
     for (int64_t i = 0; i < n * c; ++i) gate16[i] = static_cast<half>(gate[i]);
-    const int64_t vectors = c / 8;
-    // The sizes by value: captured by reference, GCC 12 reloads them after every vst1q (it
-    // treats the NEON store as one that may write anywhere).
-    pool.parallel_for(n * pixels, 16, [&, c, pixels, vectors](int64_t p0, int64_t p1) {
+    // The sizes in locals of the loop's own: GCC 12 treats a NEON store as one that may write
+    // anywhere, so it reloads anything in memory after every vst1q, captures (in the closure,
+    // whose address parallel_for takes) included.
+    pool.parallel_for(n * pixels, 16, [&](int64_t p0, int64_t p1) {
+      const int64_t channels = c, hw = pixels;
+      half* const values = x;
+      const half* const gates = gate16;
       for (int64_t p = p0; p < p1;) {
-        const int64_t image = p / pixels, end = std::min(p1, (image + 1) * pixels);
-        const half* g = gate16 + image * c;
+        const int64_t image = p / hw, end = std::min(p1, (image + 1) * hw);
+        const half* g = gates + image * channels;
         for (; p < end; ++p) {
-          half* v = x + p * c;
-          for (int64_t k = 0; k < vectors; ++k)
-            vst1q_f16(v + 8 * k, vmulq_f16(vld1q_f16(v + 8 * k), vld1q_f16(g + 8 * k)));
-          for (int64_t k = vectors * 8; k < c; ++k) v[k] = vmulh_f16(v[k], g[k]);
+          half* v = values + p * channels;
+          int64_t k = 0;
+          for (; k + 16 <= channels; k += 16) {  // two registers per step: LDP, STP
+            const float16x8_t a = vmulq_f16(vld1q_f16(v + k), vld1q_f16(g + k));
+            const float16x8_t b = vmulq_f16(vld1q_f16(v + k + 8), vld1q_f16(g + k + 8));
+            vst1q_f16(v + k, a);
+            vst1q_f16(v + k + 8, b);
+          }
+          if (k + 8 <= channels) {
+            vst1q_f16(v + k, vmulq_f16(vld1q_f16(v + k), vld1q_f16(g + k)));
+            k += 8;
+          }
+          for (; k < channels; ++k) v[k] = vmulh_f16(v[k], g[k]);
         }
       }
     });
