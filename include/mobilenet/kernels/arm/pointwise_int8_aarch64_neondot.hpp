@@ -125,8 +125,21 @@ struct NeonDotInt8Tile {
         asm volatile("" ::: "memory");
         dot_lane<3>(acc, next_group(), x, rows);
       }
-      // The last 1-15 input channels, a group at a time (a partial last group zero-filled).
-      for (int64_t g = 4 * whole; g < groups(cin); ++g) {
+      // The last 1-15 input channels: two whole groups by one 8-byte load per row (LDR of a D
+      // register, which zeroes the upper half), then a group at a time (a partial last group
+      // zero-filled). MobileNets' 24-, 40-, 72-, 88-, 120-, 184- and 200-channel inputs leave
+      // exactly two groups.
+      int64_t g = 4 * whole;
+      if ((g + 2) * kGroup <= cin) {
+        int8x16_t x[Rows];
+        for (int r = 0; r < Rows; ++r)
+          x[r] = vcombine_s8(vld1_s8(in + r * in_stride + 16 * whole), vdup_n_s8(0));
+        dot_lane<0>(acc, next_group(), x, rows);
+        asm volatile("" ::: "memory");
+        dot_lane<1>(acc, next_group(), x, rows);
+        g += 2;
+      }
+      for (; g < groups(cin); ++g) {
         int8x16_t x[Rows];
         for (int r = 0; r < Rows; ++r)
           x[r] = vreinterpretq_s8_s32(vdupq_n_s32(load_group(in + r * in_stride, g, cin)));
