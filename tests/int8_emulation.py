@@ -11,7 +11,8 @@ the zero point), hard-swish tables, the residual add and squeeze-excite in float
 (which convs, activations, SE and residuals each stage has) comes from torch's model definition
 (tools/models.py). Integer sums are exact; the float32 steps are done in the same operations, so
 codes may differ only where ours and numpy's float sums differ in order (squeeze-excite's FCs) or
-where a compiler fuses a multiply and an add (the residual add): at most one code, rarely. The
+where a fused multiply-add rounds once (the residual add on CPUs with FMA, written out in
+kernels/residual_add_int8.hpp): at most one code, rarely. The
 check: every code within 1, and at most 0.5% of a stage's codes off by one (measured on the four
 fixtures of the suite: no code differs).
 """
