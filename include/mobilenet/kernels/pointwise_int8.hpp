@@ -78,23 +78,28 @@ struct Requantize {
   quant::OutputClamp clamp;
 };
 
-/// The plain C++ tile, for every ISA (and the reference shape of the others): `blocks` tiles of
-/// Rows rows, one after the other, times one panel, of which `valid` output channels are stored.
-struct GenericInt8Tile {
-  static constexpr const char* kName = "generic";
-  static constexpr int kRows = 4;
-  static constexpr int32_t kActivationOffset = 0;
-
+/// A tile's `run` (`blocks` tiles of Rows rows, one after the other, times one panel, of which
+/// `valid` output channels are stored) for tiles whose set-up is cheap enough to repeat per
+/// tile of rows: Tile::block<Rows> once per tile.
+template <class Tile>
+struct EachRowTile {
   template <int Rows>
   static void run(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
                   const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid,
                   int64_t blocks) {
     for (int64_t b = 0; b < blocks; ++b)
-      block<Rows>(in + b * Rows * in_stride, in_stride, cin, panel, e, out + b * Rows * out_stride,
-                  out_stride, valid);
+      Tile::template block<Rows>(in + b * Rows * in_stride, in_stride, cin, panel, e,
+                                 out + b * Rows * out_stride, out_stride, valid);
   }
+};
 
- private:
+/// The plain C++ tile, for every ISA (and the reference shape of the others).
+struct GenericInt8Tile : EachRowTile<GenericInt8Tile> {
+  static constexpr const char* kName = "generic";
+  static constexpr int kRows = 4;
+  static constexpr int32_t kActivationOffset = 0;
+
+  /// Rows rows times one panel.
   template <int Rows>
   static void block(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
                     const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid) {

@@ -24,22 +24,20 @@ namespace mobilenet {
 inline namespace MOBILENET_ISA {
 namespace kernels {
 
-struct NeonMlalInt8Tile {
+struct NeonMlalInt8Tile : EachRowTile<NeonMlalInt8Tile> {
   static constexpr const char* kName = "neonmlal";
   /// 2 rows x 8 accumulators, 8 weight registers (two groups), products and inputs: 32.
   static constexpr int kRows = 2;
   static constexpr int32_t kActivationOffset = 0;
 
+  /// Rows rows times one panel.
   template <int Rows>
-  static void run(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
-                  const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid,
-                  int64_t blocks) {
+  static void block(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
+                    const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid) {
     using namespace pointwise_int8_detail;
     static_assert(kPanel == 32 && kGroup == 4, "two halves of 16 outputs per panel");
-    for (int64_t b = 0; b < blocks; ++b, in += Rows * in_stride, out += Rows * out_stride) {
-      half<Rows>(in, in_stride, cin, panel, e, out, out_stride, std::min<int64_t>(valid, 16), 0);
-      if (valid > 16) half<Rows>(in, in_stride, cin, panel, e, out, out_stride, valid - 16, 16);
-    }
+    half<Rows>(in, in_stride, cin, panel, e, out, out_stride, std::min<int64_t>(valid, 16), 0);
+    if (valid > 16) half<Rows>(in, in_stride, cin, panel, e, out, out_stride, valid - 16, 16);
   }
 
  private:

@@ -22,22 +22,23 @@ namespace mobilenet {
 inline namespace MOBILENET_ISA {
 namespace kernels {
 
-struct NeonV7Int8Tile {
+struct NeonV7Int8Tile : EachRowTile<NeonV7Int8Tile> {
   static constexpr const char* kName = "neonv7";
   static constexpr int kRows = 1;
   static constexpr int32_t kActivationOffset = 0;
 
+  /// One row times one panel.
   template <int Rows>
-  static void run(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
-                  const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid,
-                  int64_t blocks) {
+  static void block(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
+                    const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid) {
     using namespace pointwise_int8_detail;
     static_assert(kPanel == 32 && kGroup == 4, "four passes of 8 outputs per panel");
     static_assert(Rows == 1, "one row");
-    for (int64_t b = 0; b < blocks; ++b, in += in_stride, out += out_stride)
-      for (int first = 0; first < valid; first += 8)
-        eight(in, cin, panel + first * kGroup, e, first, out + first,
-              std::min<int64_t>(8, valid - first));
+    (void)in_stride;
+    (void)out_stride;
+    for (int first = 0; first < valid; first += 8)
+      eight(in, cin, panel + first * kGroup, e, first, out + first,
+            std::min<int64_t>(8, valid - first));
   }
 
  private:

@@ -28,21 +28,12 @@ namespace mobilenet {
 inline namespace MOBILENET_ISA {
 namespace kernels {
 
-struct Avx2Int8Tile {
+struct Avx2Int8Tile : EachRowTile<Avx2Int8Tile> {
   static constexpr const char* kName = "avx2";
   static constexpr int kRows = 2;
   static constexpr int32_t kActivationOffset = 0;
 
-  template <int Rows>
-  static void run(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
-                  const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid,
-                  int64_t blocks) {
-    for (int64_t b = 0; b < blocks; ++b)
-      block<Rows>(in + b * Rows * in_stride, in_stride, cin, panel, e, out + b * Rows * out_stride,
-                  out_stride, valid);
-  }
-
- private:
+  /// Rows rows times one panel.
   template <int Rows>
   static void block(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
                     const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid) {
@@ -59,6 +50,7 @@ struct Avx2Int8Tile {
     }
   }
 
+ private:
   /// 16 outputs of rows `in0` and `in1` to `out0` and (if not null) `out1`; `weights` points at
   /// the half's first output in group 0. The accumulators are named variables, not an array:
   /// GCC kept an array's vectors in memory or copied them between registers every iteration.
