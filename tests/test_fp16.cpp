@@ -109,7 +109,8 @@ TEST(DepthwiseFp16, MatchesScalarReferenceBitForBit) {
     for (int stride : {1, 2}) {
       for (auto mode : {mobilenet::PaddingMode::Torch, mobilenet::PaddingMode::TfSame}) {
         for (int64_t c : {3, 8, 13, 24}) {
-          for (auto [h, w] : {std::pair<int64_t, int64_t>{1, 1}, {2, 3}, {5, 5}, {9, 8}, {7, 12}}) {
+          for (auto [h, w] :
+               {std::pair<int64_t, int64_t>{1, 1}, {2, 3}, {5, 5}, {9, 8}, {10, 7}, {7, 12}}) {
             for (Activation a : {Activation::Identity, Activation::ReLU6, Activation::HardSwish}) {
               const Shape is{1, h, w, c};
               const Padding pad = mobilenet::resolve_padding(mode, kernel, stride, h, w);
@@ -138,13 +139,19 @@ TEST(DepthwiseFp16, MatchesScalarReferenceBitForBit) {
                       }
                     want[(oy * os.w + ox) * c + ch] = activate(a, acc);
                   }
-              // Every split of the output rows in two gives the same values.
+              // Every split of the padded rows and of the output rows in two gives the same
+              // values.
+              const Shape ps = kernels::padded_shape(is, pad);
               for (int64_t split = 0; split <= os.h; ++split) {
+                std::vector<half> padded(ps.numel(), static_cast<half>(-5.0f));
+                const int64_t padded_split = std::min(split, ps.h);
+                kernels::pad_input_fp16(in.data(), is, pad, padded.data(), 0, padded_split);
+                kernels::pad_input_fp16(in.data(), is, pad, padded.data(), padded_split, ps.h);
                 std::vector<half> out(os.numel(), static_cast<half>(-7.0f));
                 mobilenet::dispatch_activation(a, [&](auto act) {
-                  kernels::depthwise_fp16<decltype(act)>(in.data(), is, packed, stride, pad,
+                  kernels::depthwise_fp16<decltype(act)>(padded.data(), ps, packed, stride,
                                                          out.data(), os, 0, split);
-                  kernels::depthwise_fp16<decltype(act)>(in.data(), is, packed, stride, pad,
+                  kernels::depthwise_fp16<decltype(act)>(padded.data(), ps, packed, stride,
                                                          out.data(), os, split, os.h);
                 });
                 for (std::size_t i = 0; i < out.size(); ++i)

@@ -15,14 +15,15 @@ namespace mobilenet {
 
 /// The named scratch regions, in the order the arena holds them.
 enum class ScratchRegion : int {
-  Expanded,     ///< output of the 1x1 expansion (or a fused block's per-thread rings)
-  Depthwise,    ///< output of the depthwise conv (or a fused block's per-thread bands)
-  SeRowSums,    ///< squeeze-excite: per-row channel sums, batch x height x channels
-  SePooled,     ///< squeeze-excite: pooled channels, batch x channels
-  SeHidden,     ///< squeeze-excite: the reduced layer's output, batch x squeeze width
-  SeGate,       ///< squeeze-excite: the gate, batch x channels
-  SeGateFp16,   ///< squeeze-excite: the gate rounded to fp16 (layers/fp16/block.hpp)
-  StemColumns,  ///< the int8 stem's quantized image and gathered rows (layers/int8/convs.hpp)
+  Expanded,         ///< output of the 1x1 expansion (or a fused block's per-thread rings)
+  Depthwise,        ///< output of the depthwise conv (or a fused block's per-thread bands)
+  DepthwisePadded,  ///< the fp16 depthwise's input zero-padded (layers/fp16/convs.hpp)
+  SeRowSums,        ///< squeeze-excite: per-row channel sums, batch x height x channels
+  SePooled,         ///< squeeze-excite: pooled channels, batch x channels
+  SeHidden,         ///< squeeze-excite: the reduced layer's output, batch x squeeze width
+  SeGate,           ///< squeeze-excite: the gate, batch x channels
+  SeGateFp16,       ///< squeeze-excite: the gate rounded to fp16 (layers/fp16/block.hpp)
+  StemColumns,      ///< the int8 stem's quantized image and gathered rows (layers/int8/convs.hpp)
   kCount
 };
 

@@ -123,6 +123,7 @@ class BlockFp16 {
     BlockScratchSize size;
     size.reserve<half>(ScratchRegion::Expanded, expand_ ? e.numel() : 0);
     size.reserve<half>(ScratchRegion::Depthwise, d.numel());
+    size.reserve<half>(ScratchRegion::DepthwisePadded, depthwise_.scratch_values(e));
     if (se_) se_->reserve(size, in.n);
     return size;
   }
@@ -145,7 +146,7 @@ class BlockFp16 {
       x = expanded;
     }
     half* dw = s.as<half>(ScratchRegion::Depthwise);
-    depthwise_.forward(x, e, dw, pool);
+    depthwise_.forward(x, e, s.as<half>(ScratchRegion::DepthwisePadded), dw, pool);
     prof.lap();
     if (se_) {
       se_->forward(dw, d, s, pool);

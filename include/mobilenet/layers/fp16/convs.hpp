@@ -125,20 +125,35 @@ class DepthwiseConv2dFp16 {
             out, c * taps + bias_params(BiasSource::BatchNorm, c), out.h * out.w * c * taps};
   }
 
-  /// The contiguous tensor `in` (shape `s`, channels() channels) to `out`, output rows of all
-  /// images split over the pool's threads.
-  void forward(const half* in, const Shape& s, half* out, ThreadPool& pool) const {
+  /// fp16 values of scratch forward() needs for an input of shape `in`: the input zero-padded.
+  int64_t scratch_values(const Shape& in) const {
+    return in.n * kernels::padded_shape(in, padding_for(in)).numel();
+  }
+
+  /// The contiguous tensor `in` (shape `s`, channels() channels) to `out`, through `scratch`
+  /// (scratch_values(s)): the input padded, then output rows of all images, each step split over
+  /// the pool's threads.
+  void forward(const half* in, const Shape& s, half* scratch, half* out, ThreadPool& pool) const {
     if (s.c != channels())
       throw Error("fp16 depthwise: input has " + std::to_string(s.c) + " channels, weights " +
                   std::to_string(channels()));
     const Shape image{1, s.h, s.w, s.c}, os = output_shape(image);
     const Padding pad = padding_for(s);
+    const Shape ps = kernels::padded_shape(image, pad);
+    pool.parallel_for(s.n * ps.h, 4, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1;) {
+        const int64_t n = r / ps.h, y = r % ps.h, end = std::min(r1, (n + 1) * ps.h);
+        kernels::pad_input_fp16(in + n * image.numel(), image, pad, scratch + n * ps.numel(), y,
+                                y + end - r);
+        r = end;
+      }
+    });
     dispatch_activation(act_, [&](auto act) {
       pool.parallel_for(s.n * os.h, 1, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1;) {
           const int64_t n = r / os.h, oy = r % os.h, end = std::min(r1, (n + 1) * os.h);
-          kernels::depthwise_fp16<decltype(act)>(in + n * image.numel(), image, packed_, stride_,
-                                                 pad, out + n * os.numel(), os, oy, oy + end - r);
+          kernels::depthwise_fp16<decltype(act)>(scratch + n * ps.numel(), ps, packed_, stride_,
+                                                 out + n * os.numel(), os, oy, oy + end - r);
           r = end;
         }
       });
