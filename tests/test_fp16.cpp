@@ -13,12 +13,14 @@
 
 #ifdef MOBILENET_HAS_FP16_ARITHMETIC
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
 
 #include "mobilenet/core/tensor.hpp"
 #include "mobilenet/kernels/arm/depthwise_fp16_aarch64_neonfp16arith.hpp"
+#include "mobilenet/kernels/arm/linear_fp16_aarch64_neonfp16arith.hpp"
 #include "mobilenet/kernels/arm/pointwise_fp16_aarch64_neonfp16arith.hpp"
 
 namespace {
@@ -97,6 +99,47 @@ TEST(PointwiseFp16, MatchesScalarReferenceBitForBit) {
                   << to_string(a) << " residual " << with_residual << " at row " << i / out_stride
                   << " column " << i % out_stride;
           }
+        }
+      }
+    }
+  }
+}
+
+TEST(LinearFp16, MatchesScalarReferenceBitForBit) {
+  std::mt19937 rng(13);
+  for (int64_t cin : {1, 7, 8, 31, 32, 33, 70}) {
+    for (int64_t cout : {1, 5, 8, 13, 33, 40}) {
+      for (Activation a : kActivations) {
+        const std::vector<float> w = random_floats(cout * cin, rng, 1.0f);
+        const std::vector<float> b = random_floats(cout, rng, 1.0f);
+        const std::vector<float> x = random_floats(cin, rng, 4.0f);
+        const kernels::PackedLinearFp16 packed =
+            kernels::pack_linear_fp16(w.data(), b.data(), cin, cout);
+        // The outputs of each split of the groups in two, plus a sentinel past the end.
+        const int64_t groups = (cout + 7) / 8;
+        for (int64_t split = 0; split <= groups; ++split) {
+          std::vector<float> y(cout + 1, -7.0f), want = y;
+          mobilenet::dispatch_activation(a, [&](auto act) {
+            using Act = decltype(act);
+            kernels::linear_fp16<Act>(x.data(), packed, y.data(), 0, split);
+            kernels::linear_fp16<Act>(x.data(), packed, y.data(), split, groups);
+            // fp16 sums of 32 inputs at a time, added in float to the bias.
+            for (int64_t o = 0; o < cout; ++o) {
+              float sum = b[o];
+              for (int64_t k0 = 0; k0 < cin; k0 += 32) {
+                half chunk = static_cast<half>(0.0f);
+                for (int64_t k = k0; k < std::min(cin, k0 + 32); ++k)
+                  chunk =
+                      vfmah_f16(chunk, static_cast<half>(x[k]), static_cast<half>(w[o * cin + k]));
+                sum += static_cast<float>(chunk);
+              }
+              want[o] = Act::apply(sum);
+            }
+          });
+          for (int64_t o = 0; o <= cout; ++o)
+            ASSERT_EQ(std::memcmp(&y[o], &want[o], sizeof(float)), 0)
+                << "cin " << cin << " cout " << cout << " act " << to_string(a) << " split "
+                << split << " output " << o << ": " << y[o] << " vs " << want[o];
         }
       }
     }

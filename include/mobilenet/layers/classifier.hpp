@@ -1,7 +1,8 @@
 #pragma once
 // The head after the last feature map: global average pool, then a chain of fully connected
 // layers (V1/V2: one Linear; V3: Linear -> hardswish -> [dropout] -> Linear). Dropout is the
-// identity at inference.
+// identity at inference. The linear layers are PointwiseConv2d in float32, LinearFp16 in the fp16
+// network (layers/fp16/linear.hpp).
 
 #include <vector>
 
@@ -12,9 +13,10 @@
 namespace mobilenet {
 inline namespace MOBILENET_ISA {
 
-class Classifier {
+template <class Linear>
+class BasicClassifier {
  public:
-  explicit Classifier(std::vector<PointwiseConv2d> linears) : linears_(std::move(linears)) {
+  explicit BasicClassifier(std::vector<Linear> linears) : linears_(std::move(linears)) {
     if (linears_.empty()) throw Error("a classifier needs at least one linear layer");
   }
 
@@ -68,8 +70,10 @@ class Classifier {
   }
 
  private:
-  std::vector<PointwiseConv2d> linears_;
+  std::vector<Linear> linears_;
 };
+
+using Classifier = BasicClassifier<PointwiseConv2d>;
 
 }  // namespace MOBILENET_ISA
 }  // namespace mobilenet

@@ -1,13 +1,13 @@
 #pragma once
 // A built fp16 network (Precision::fp16): the stem, blocks and last conv compute in fp16
-// (layers/fp16/), activations flow between them in fp16, and the classifier runs in float on the
-// features pooled in float (its 1024- to 1280-wide sums are where fp16 would lose most, and it is
-// a few percent of the MACs). Input and logits are float, as for every model. Built by
-// build_fp16_network() from the same folded float weights as the float network, each rounded to
-// fp16 once; planned by the same memory plan (memory_plan.hpp), described by the same summary
-// (summary.hpp), run by run_layerwise_network() (layerwise_executor.hpp). Exists where fp16
-// arithmetic is compiled (core/half.hpp); elsewhere fp16_unavailable() (core/precision.hpp) says
-// why it cannot be built.
+// (layers/fp16/), activations flow between them in fp16, the features are pooled in float, and
+// the classifier's multiply-adds run in fp16 with float32 sums of 32-input fp16 partial sums (its
+// 1024- to 1280-wide sums are where fp16 would lose most; layers/fp16/linear.hpp). Input and logits
+// are float, as for every model. Built by build_fp16_network() from the same folded float weights
+// as the float network, each rounded to fp16 once; planned by the same memory plan
+// (memory_plan.hpp), described by the same summary (summary.hpp), run by run_layerwise_network()
+// (layerwise_executor.hpp). Exists where fp16 arithmetic is compiled (core/half.hpp); elsewhere
+// fp16_unavailable() (core/precision.hpp) says why it cannot be built.
 
 #include <optional>
 #include <string>
@@ -21,6 +21,7 @@
 
 #ifdef MOBILENET_HAS_FP16_ARITHMETIC
 #include "mobilenet/layers/fp16/block.hpp"
+#include "mobilenet/layers/fp16/linear.hpp"
 #endif
 
 namespace mobilenet {
@@ -34,7 +35,7 @@ struct Fp16Network {
   StemConv2dFp16 stem;
   std::vector<BlockFp16> blocks;
   std::optional<PointwiseConv2dFp16> last_conv;
-  Classifier classifier;  ///< float, on the pooled features
+  BasicClassifier<LinearFp16> classifier;  ///< on the features pooled in float
 
   static constexpr Precision kPrecision = Precision::fp16;
 
@@ -113,7 +114,7 @@ inline Fp16Network build_fp16_network(const NetworkSpec& spec, WeightSource& sou
                      StemConv2dFp16(3, spec.stem_out, 3, 2, spec.padding, spec.stem_act,
                                     f.stem.weight.data(), f.stem.bias.data()),
                      std::move(blocks), std::move(last_conv),
-                     network_builder::make_classifier(spec, f.linears)};
+                     network_builder::make_classifier<LinearFp16>(spec, f.linears)};
 }
 
 #endif  // MOBILENET_HAS_FP16_ARITHMETIC

@@ -2,7 +2,7 @@
 // Runs a network whose stages hand on tensors of another element type than float (the int8 and
 // fp16 networks) on a float batch: the stem reads the float image, each block writes one of the
 // two activation buffers in turn (stage k writes buffer k % 2), the last conv, then the features
-// pooled to float for the float classifier. Allocation-free in the arena the memory plan placed.
+// pooled to float for the classifier. Allocation-free in the arena the memory plan placed.
 // What differs per network it asks of the network:
 //   void run_stem(ConstTensorView x, const BlockScratch&, Element* out, ThreadPool&) const;
 //   void run_last_conv(const Element* in, const Shape&, Element* out, ThreadPool&) const;

@@ -41,9 +41,11 @@ inline Block make_block(const NetworkSpec& spec, const BlockSpec& b, const Folde
 }
 
 /// The classifier's Linear layers (the last without activation, a hidden one with the spec's).
-inline Classifier make_classifier(const NetworkSpec& spec, const std::vector<FoldedConv>& linears) {
+template <class Linear = PointwiseConv2d>
+BasicClassifier<Linear> make_classifier(const NetworkSpec& spec,
+                                        const std::vector<FoldedConv>& linears) {
   const int64_t features = spec.last_conv_out ? spec.last_conv_out : spec.blocks.back().out;
-  std::vector<PointwiseConv2d> layers;
+  std::vector<Linear> layers;
   int64_t in = features;
   for (size_t i = 0; i < linears.size(); ++i) {
     const bool last = i + 1 == linears.size();
@@ -54,7 +56,7 @@ inline Classifier make_classifier(const NetworkSpec& spec, const std::vector<Fol
         linears[i].weight.data(), linears[i].bias.data());
     in = out;
   }
-  return Classifier(std::move(layers));
+  return BasicClassifier<Linear>(std::move(layers));
 }
 
 inline std::optional<PointwiseConv2d> make_last_conv(const NetworkSpec& spec,
