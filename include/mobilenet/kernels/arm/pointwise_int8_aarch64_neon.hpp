@@ -41,6 +41,13 @@ struct NeonMlalInt8Tile : EachRowTile<NeonMlalInt8Tile> {
   }
 
  private:
+  /// The four bytes at `x` in each 32-bit lane (LD1R).
+  static int8x16_t broadcast_group(const int8_t* x) {
+    int32_t word;
+    std::memcpy(&word, x, sizeof word);
+    return vreinterpretq_s8_s32(vdupq_n_s32(word));
+  }
+
   /// Outputs [first, first + 16) of the panel, of which `valid` are stored.
   template <int Rows>
   static void half(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
@@ -52,17 +59,17 @@ struct NeonMlalInt8Tile : EachRowTile<NeonMlalInt8Tile> {
       for (int j = 0; j < 8; ++j) acc[r][j] = vdupq_n_s32(0);
     const int8_t* w = panel + first * kGroup;  // group g's 16 outputs at w + g * kPanel * kGroup
     // Groups g and g + 1 of every row (the second's weights zero where `second` is false: past
-    // the last group), the rows' eight input bytes from `load`.
-    const auto pair = [&](int64_t g, auto load, bool second) {
+    // the last group), the rows' eight input bytes at `bytes(row)`, each group's four broadcast
+    // by one LD1R.
+    const auto pair = [&](int64_t g, auto bytes, bool second) {
       int8x16_t wg[4], wh[4];
       for (int j = 0; j < 4; ++j) {
         wg[j] = vld1q_s8(w + (g * kPanel + 4 * j) * kGroup);
         wh[j] = second ? vld1q_s8(w + ((g + 1) * kPanel + 4 * j) * kGroup) : vdupq_n_s8(0);
       }
       for (int r = 0; r < Rows; ++r) {
-        const int32x2_t words = vreinterpret_s32_s8(load(in + r * in_stride));
-        const int8x16_t xg = vreinterpretq_s8_s32(vdupq_lane_s32(words, 0));
-        const int8x16_t xh = vreinterpretq_s8_s32(vdupq_lane_s32(words, 1));
+        const int8_t* x = bytes(r);
+        const int8x16_t xg = broadcast_group(x), xh = broadcast_group(x + kGroup);
         for (int j = 0; j < 4; ++j) {
           int16x8_t low = vmull_s8(vget_low_s8(wg[j]), vget_low_s8(xg));
           low = vmlal_s8(low, vget_low_s8(wh[j]), vget_low_s8(xh));
@@ -70,6 +77,10 @@ struct NeonMlalInt8Tile : EachRowTile<NeonMlalInt8Tile> {
           high = vmlal_high_s8(high, wh[j], xh);
           acc[r][2 * j] = vpadalq_s16(acc[r][2 * j], low);
           acc[r][2 * j + 1] = vpadalq_s16(acc[r][2 * j + 1], high);
+          // A scheduling barrier every two groups of outputs: GCC 12 otherwise issues a row's
+          // eight SMULLs first, and their products with 16 accumulators and 8 weight
+          // registers spill accumulators to the stack on every step.
+          if (j % 2 == 1) asm volatile("");
         }
       }
     };
@@ -77,17 +88,14 @@ struct NeonMlalInt8Tile : EachRowTile<NeonMlalInt8Tile> {
     int64_t g = 0;
     for (int64_t p = 0; p < whole_pairs; ++p, g += 2)
       pair(
-          g, [g](const int8_t* row) { return vld1_s8(row + g * kGroup); }, true);
+          g, [&](int r) { return in + r * in_stride + g * kGroup; }, true);
     if (g < n_groups) {  // the last 1-7 input channels, zero-filled to 8 bytes
       const int64_t rest = cin - g * kGroup;
+      int8_t tail[Rows][2 * kGroup] = {};
+      for (int r = 0; r < Rows; ++r)
+        std::memcpy(tail[r], in + r * in_stride + g * kGroup, static_cast<std::size_t>(rest));
       pair(
-          g,
-          [g, rest](const int8_t* row) {
-            int8_t bytes[8] = {};
-            std::memcpy(bytes, row + g * kGroup, static_cast<std::size_t>(rest));
-            return vld1_s8(bytes);
-          },
-          g + 1 < n_groups);
+          g, [&](int r) { return static_cast<const int8_t*>(tail[r]); }, g + 1 < n_groups);
     }
 
     const NeonOutputClamp clamp = neon_output_clamp(e.clamp);
