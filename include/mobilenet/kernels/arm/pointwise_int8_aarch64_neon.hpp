@@ -9,7 +9,8 @@
 // Eight multiply-adds per instruction issued for 16-bit products, against four for FMLA on
 // float32 (XNNPACK's ARMv8.0 QS8 kernels use the same SMULL / SMLAL / SADALP chain).
 // Signed by signed bytes: no activation offset. A tile is Rows rows by half a panel (16
-// outputs, eight accumulator registers per row); the two halves run one after the other.
+// outputs, eight accumulator registers per row); one call runs the first half over all of its
+// tiles of rows, then the second, so the call's set-up is paid once per half.
 
 #include <arm_neon.h>
 
@@ -24,20 +25,23 @@ namespace mobilenet {
 inline namespace MOBILENET_ISA {
 namespace kernels {
 
-struct NeonMlalInt8Tile : EachRowTile<NeonMlalInt8Tile> {
+struct NeonMlalInt8Tile {
   static constexpr const char* kName = "neonmlal";
   /// 2 rows x 8 accumulators, 8 weight registers (two groups), products and inputs: 32.
   static constexpr int kRows = 2;
   static constexpr int32_t kActivationOffset = 0;
 
-  /// Rows rows times one panel.
+  /// `blocks` consecutive tiles of Rows rows times one panel.
   template <int Rows>
-  static void block(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
-                    const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid) {
+  static void run(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
+                  const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid,
+                  int64_t blocks) {
     using namespace pointwise_int8_detail;
     static_assert(kPanel == 32 && kGroup == 4, "two halves of 16 outputs per panel");
-    half<Rows>(in, in_stride, cin, panel, e, out, out_stride, std::min<int64_t>(valid, 16), 0);
-    if (valid > 16) half<Rows>(in, in_stride, cin, panel, e, out, out_stride, valid - 16, 16);
+    half<Rows>(in, in_stride, cin, panel, e, out, out_stride, std::min<int64_t>(valid, 16), 0,
+               blocks);
+    if (valid > 16)
+      half<Rows>(in, in_stride, cin, panel, e, out, out_stride, valid - 16, 16, blocks);
   }
 
  private:
@@ -48,10 +52,31 @@ struct NeonMlalInt8Tile : EachRowTile<NeonMlalInt8Tile> {
     return vreinterpretq_s8_s32(vdupq_n_s32(word));
   }
 
-  /// Outputs [first, first + 16) of the panel, of which `valid` are stored.
+  /// Outputs [first, first + 16) of the panel, of which `valid` are stored, for `blocks` tiles
+  /// of Rows rows: the call and the requantization's constants once for all of them.
   template <int Rows>
   static void half(const int8_t* in, int64_t in_stride, int64_t cin, const int8_t* panel,
-                   const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid, int first) {
+                   const Requantize& e, int8_t* out, int64_t out_stride, int64_t valid, int first,
+                   int64_t blocks) {
+    const NeonOutputClamp clamp = neon_output_clamp(e.clamp);
+    float32x4_t m[4];
+    int32x4_t bias[4];
+    for (int j = 0; j < 4; ++j) {
+      m[j] = vld1q_f32(e.multiplier + first + 4 * j);
+      bias[j] = vld1q_s32(e.bias + first + 4 * j);
+    }
+    for (int64_t b = 0; b < blocks; ++b)
+      rows<Rows>(in + b * Rows * in_stride, in_stride, cin, panel, clamp, m, bias,
+                 out + b * Rows * out_stride, out_stride, valid, first);
+  }
+
+  /// One tile of half().
+  template <int Rows>
+  [[gnu::always_inline]] static void rows(const int8_t* in, int64_t in_stride, int64_t cin,
+                                          const int8_t* panel, const NeonOutputClamp& clamp,
+                                          const float32x4_t (&m)[4], const int32x4_t (&bias)[4],
+                                          int8_t* out, int64_t out_stride, int64_t valid,
+                                          int first) {
     using namespace pointwise_int8_detail;
     // acc[r][2 j + h]: outputs 4 j + 2 h and 4 j + 2 h + 1, two int32 lanes each.
     int32x4_t acc[Rows][8];
@@ -98,13 +123,6 @@ struct NeonMlalInt8Tile : EachRowTile<NeonMlalInt8Tile> {
           g, [&](int r) { return static_cast<const int8_t*>(tail[r]); }, g + 1 < n_groups);
     }
 
-    const NeonOutputClamp clamp = neon_output_clamp(e.clamp);
-    float32x4_t m[4];
-    int32x4_t bias[4];
-    for (int j = 0; j < 4; ++j) {
-      m[j] = vld1q_f32(e.multiplier + first + 4 * j);
-      bias[j] = vld1q_s32(e.bias + first + 4 * j);
-    }
     for (int r = 0; r < Rows; ++r) {
       int32x4_t sums[4];
       for (int j = 0; j < 4; ++j)
