@@ -116,9 +116,12 @@ struct NeonMlalInt8Tile {
           g, [&](int r) { return in + r * in_stride + g * kGroup; }, true);
     if (g < n_groups) {  // the last 1-7 input channels, zero-filled to 8 bytes
       const int64_t rest = cin - g * kGroup;
+      // Copied byte by byte under a condition, not by memcpy: a call in the kernel makes GCC
+      // keep the accumulators and the requantization's constants in memory around it.
       int8_t tail[Rows][2 * kGroup] = {};
       for (int r = 0; r < Rows; ++r)
-        std::memcpy(tail[r], in + r * in_stride + g * kGroup, static_cast<std::size_t>(rest));
+        for (int i = 0; i < 2 * kGroup; ++i)
+          if (i < rest) tail[r][i] = in[r * in_stride + g * kGroup + i];
       pair(
           g, [&](int r) { return static_cast<const int8_t*>(tail[r]); }, g + 1 < n_groups);
     }

@@ -12,7 +12,6 @@
 #include <arm_neon.h>
 
 #include <cstdint>
-#include <cstring>
 
 #include "mobilenet/core/isa.hpp"
 #include "mobilenet/quant/quantize.hpp"
@@ -51,13 +50,16 @@ inline void requantize_int8_neon(const int32x4_t (&acc)[L / 4], const float32x4_
 }
 
 /// requantize_int8_neon<16> storing the first `valid` (1-16) codes at `out`: a whole register
-/// as one store, fewer through a copy (a tile's last outputs).
+/// as one store, fewer byte by byte (a tile's last outputs; a conditional copy, which GCC does
+/// not turn into a call to memcpy: a call in a tile makes it keep the tile's accumulators and
+/// constants in memory around it).
 inline void requantize_store_int8_neon(const int32x4_t (&acc)[4], const float32x4_t (&m)[4],
                                        const NeonOutputClamp& c, int8_t* out, int64_t valid) {
   if (valid >= 16) return requantize_int8_neon<16>(acc, m, c, out);
   int8_t bytes[16];
   requantize_int8_neon<16>(acc, m, c, bytes);
-  std::memcpy(out, bytes, static_cast<std::size_t>(valid));
+  for (int i = 0; i < 16; ++i)
+    if (i < valid) out[i] = bytes[i];
 }
 
 }  // namespace kernels
