@@ -126,7 +126,7 @@ void expect_tile_matches_reference(const char* tile_name) {
   std::uniform_int_distribution<int> byte(-128, 127), weight(-127, 127), bias(-(1 << 20), 1 << 20);
   const Activation clamps[] = {Activation::Identity, Activation::ReLU, Activation::ReLU6};
   int cases = 0, saturated = 0, total = 0;
-  for (int64_t cin : {1, 3, 4, 5, 7, 16, 17, 24, 33, 64, 101, 700})
+  for (int64_t cin : {1, 3, 4, 5, 7, 8, 16, 17, 24, 33, 40, 64, 101, 700})
     for (int64_t cout : {1, 3, 16, 17, 31, 32, 33, 40, 100})
       for (int64_t rows : {1, 3, 4, 5, 8, 9, 13, 37}) {
         // Every third case strided: rows farther apart than their channels, and output bytes
