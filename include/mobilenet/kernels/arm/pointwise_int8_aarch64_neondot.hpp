@@ -64,19 +64,19 @@ template <bool Partial, std::size_t... R>
 }
 
 // clang-format off
-// The full tile in assembly (tile_4_rows_asm). Row r's 16 outputs accumulate in v(8 + 4r) to
+// Full tiles in assembly (tiles_4_rows_asm). Row r's 16 outputs accumulate in v(8 + 4r) to
 // v(11 + 4r); its 16 input bytes of a block are in v(4 + r); a group's 16 outputs' weights in
-// v0-v3 or v24-v27 in turn (one LD1). MOBILENET_DOT4(A0, A1, A2, A3, W, L): each row's register
-// A<r> plus W times the row's group L, SDOT by element.
+// v0-v3 (one LD1); the multipliers stay in v24-v27. MOBILENET_DOT4(A0, A1, A2, A3, W, L): each
+// row's register A<r> plus W times the row's group L, SDOT by element.
 #define MOBILENET_DOT4(A0, A1, A2, A3, W, L)                                                 \
   "sdot v" #A0 ".4s, " W ".16b, v4.4b[" #L "]\n"                                              \
   "sdot v" #A1 ".4s, " W ".16b, v5.4b[" #L "]\n"                                              \
   "sdot v" #A2 ".4s, " W ".16b, v6.4b[" #L "]\n"                                              \
   "sdot v" #A3 ".4s, " W ".16b, v7.4b[" #L "]\n"
-#define MOBILENET_DOT_GROUP(L, W0, W1, W2, W3)                                               \
-  "ld1 {" W0 ".16b, " W1 ".16b, " W2 ".16b, " W3 ".16b}, [%[w]], %[group_bytes]\n"            \
-  MOBILENET_DOT4(8, 12, 16, 20, W0, L)  MOBILENET_DOT4(9, 13, 17, 21, W1, L)                   \
-  MOBILENET_DOT4(10, 14, 18, 22, W2, L) MOBILENET_DOT4(11, 15, 19, 23, W3, L)
+#define MOBILENET_DOT_GROUP(L)                                                               \
+  "ld1 {v0.16b, v1.16b, v2.16b, v3.16b}, [%[wp]], %[group_bytes]\n"                           \
+  MOBILENET_DOT4(8, 12, 16, 20, "v0", L)  MOBILENET_DOT4(9, 13, 17, 21, "v1", L)               \
+  MOBILENET_DOT4(10, 14, 18, 22, "v2", L) MOBILENET_DOT4(11, 15, 19, 23, "v3", L)
 // requantize_int8_neon<16> of a row's registers A-D, multipliers in v24-v27, then its store.
 #define MOBILENET_REQUANTIZE_ROW(A, B, C, D)                                                 \
   "scvtf v" #A ".4s, v" #A ".4s\n scvtf v" #B ".4s, v" #B ".4s\n"                              \
@@ -93,47 +93,52 @@ template <bool Partial, std::size_t... R>
   "st1 {v" #A ".16b}, [%[out]], %[out_stride]\n"
 // clang-format on
 
-/// A full tile (4 rows, 16 outputs) over an input of a multiple of 8 channels, all in assembly:
-/// the accumulators start from the bias; per block of 16 input channels 4 + 4 loads
-/// (post-incremented), 64 SDOT and 2 instructions of loop control; a last 8 channels as two
-/// groups from 8-byte loads; then each row's requantization and store, the same operations in
-/// the same order as requantize_int8_neon. GCC 12 took 80 instructions per block from the
-/// intrinsics (an add per load address) and about 135 around the loop where 115 do; an asm
-/// statement cannot take the 16 accumulators as operands (30 at most, "+" counting twice).
-[[gnu::always_inline]] inline void tile_4_rows_asm(const int8_t* x, int64_t x_stride, int64_t cin,
-                                                   const int8_t* w, const int32_t* bias,
-                                                   const float* multiplier,
-                                                   const NeonOutputClamp& clamp, int8_t* out,
-                                                   int64_t out_stride) {
-  const int8_t *x0 = x, *x1 = x + x_stride, *x2 = x + 2 * x_stride, *x3 = x + 3 * x_stride;
+/// `tiles` (at least 1) full tiles of 4 rows x 16 outputs, one after the other, over an input of
+/// a multiple of 8 channels, all in assembly: each tile's accumulators start from the bias (a
+/// load per row); per block of 16 input channels 4 + 4 post-incremented loads, 64 SDOT and 2
+/// instructions of loop control; a last 8 channels as two groups from 8-byte loads; then each
+/// row's requantization and store, the same operations in the same order as
+/// requantize_int8_neon. GCC 12 took 80 instructions per block from the intrinsics (an add per
+/// load address) and about 170 per tile around the loop where 130 do. An asm statement cannot
+/// take the 16 accumulators as operands (30 at most, "+" counting twice), so the whole tile is one.
+[[gnu::always_inline]] inline void tiles_4_rows_asm(const int8_t* in, int64_t in_stride,
+                                                    int64_t cin, const int8_t* w,
+                                                    const int32_t* bias, const float* multiplier,
+                                                    const NeonOutputClamp& clamp, int8_t* out,
+                                                    int64_t out_stride, int64_t tiles) {
   const int64_t group_bytes = pointwise_int8_detail::kPanel * pointwise_int8_detail::kGroup;
-  uint64_t blocks = static_cast<uint64_t>(cin) / 16;
+  const uint64_t blocks = static_cast<uint64_t>(cin) / 16;
   const uint64_t two_groups = static_cast<uint64_t>(cin) % 16;  // 0 or 8
+  const int8_t *x0, *x1, *x2, *x3, *wp;
+  uint64_t k;
   asm volatile(
+      "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[multiplier]]\n"
+      "0:\n"
+      "mov %[x0], %[in]\n add %[x1], %[in], %[in_stride]\n"
+      "add %[x2], %[x1], %[in_stride]\n add %[x3], %[x2], %[in_stride]\n"
+      "add %[in], %[x3], %[in_stride]\n"
+      "mov %[wp], %[w]\n mov %[k], %[blocks]\n"
       "ld1 {v8.4s, v9.4s, v10.4s, v11.4s}, [%[bias]]\n"
-      "mov v12.16b, v8.16b\n mov v13.16b, v9.16b\n mov v14.16b, v10.16b\n mov v15.16b, v11.16b\n"
-      "mov v16.16b, v8.16b\n mov v17.16b, v9.16b\n mov v18.16b, v10.16b\n mov v19.16b, v11.16b\n"
-      "mov v20.16b, v8.16b\n mov v21.16b, v9.16b\n mov v22.16b, v10.16b\n mov v23.16b, v11.16b\n"
-      "cbz %[blocks], 2f\n"
+      "ld1 {v12.4s, v13.4s, v14.4s, v15.4s}, [%[bias]]\n"
+      "ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [%[bias]]\n"
+      "ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [%[bias]]\n"
+      "cbz %[k], 2f\n"
       "1:\n"
       "ldr q4, [%[x0]], #16\n ldr q5, [%[x1]], #16\n ldr q6, [%[x2]], #16\n ldr q7, [%[x3]], #16\n"
-      MOBILENET_DOT_GROUP(0, "v0", "v1", "v2", "v3")
-      MOBILENET_DOT_GROUP(1, "v24", "v25", "v26", "v27")
-      MOBILENET_DOT_GROUP(2, "v0", "v1", "v2", "v3")
-      MOBILENET_DOT_GROUP(3, "v24", "v25", "v26", "v27")
-      "subs %[blocks], %[blocks], #1\n b.ne 1b\n"
+      MOBILENET_DOT_GROUP(0) MOBILENET_DOT_GROUP(1) MOBILENET_DOT_GROUP(2) MOBILENET_DOT_GROUP(3)
+      "subs %[k], %[k], #1\n b.ne 1b\n"
       "2:\n"
       "cbz %[two_groups], 3f\n"
       "ldr d4, [%[x0]]\n ldr d5, [%[x1]]\n ldr d6, [%[x2]]\n ldr d7, [%[x3]]\n"
-      MOBILENET_DOT_GROUP(0, "v0", "v1", "v2", "v3")
-      MOBILENET_DOT_GROUP(1, "v24", "v25", "v26", "v27")
+      MOBILENET_DOT_GROUP(0) MOBILENET_DOT_GROUP(1)
       "3:\n"
-      "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[multiplier]]\n"
       MOBILENET_REQUANTIZE_ROW(8, 9, 10, 11) MOBILENET_REQUANTIZE_ROW(12, 13, 14, 15)
       MOBILENET_REQUANTIZE_ROW(16, 17, 18, 19) MOBILENET_REQUANTIZE_ROW(20, 21, 22, 23)
-      : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w] "+r"(w),
-        [blocks] "+r"(blocks), [out] "+r"(out)
-      : [group_bytes] "r"(group_bytes), [two_groups] "r"(two_groups), [bias] "r"(bias),
+      "subs %[tiles], %[tiles], #1\n b.ne 0b\n"
+      : [in] "+r"(in), [out] "+r"(out), [tiles] "+r"(tiles), [x0] "=&r"(x0), [x1] "=&r"(x1),
+        [x2] "=&r"(x2), [x3] "=&r"(x3), [wp] "=&r"(wp), [k] "=&r"(k)
+      : [in_stride] "r"(in_stride), [w] "r"(w), [group_bytes] "r"(group_bytes),
+        [blocks] "r"(blocks), [two_groups] "r"(two_groups), [bias] "r"(bias),
         [multiplier] "r"(multiplier), [out_stride] "r"(out_stride), [zp] "w"(clamp.zero_point),
         [lo] "w"(clamp.lo), [hi] "w"(clamp.hi)
       : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",
@@ -180,14 +185,12 @@ struct NeonDotInt8Tile {
     constexpr int64_t kGroupBytes = kPanel * kGroup;
     const int64_t whole = cin / 16;
     const NeonOutputClamp clamp = neon_output_clamp(e.clamp);
+    if constexpr (Rows == 4 && !Partial) {
+      if (cin % 8 == 0 && blocks > 0)
+        return tiles_4_rows_asm(in, in_stride, cin, panel + first * kGroup, e.bias + first,
+                                e.multiplier + first, clamp, out + first, out_stride, blocks);
+    }
     for (int64_t b = 0; b < blocks; ++b, in += Rows * in_stride, out += Rows * out_stride) {
-      if constexpr (Rows == 4 && !Partial) {
-        if (cin % 8 == 0) {
-          tile_4_rows_asm(in, in_stride, cin, panel + first * kGroup, e.bias + first,
-                          e.multiplier + first, clamp, out + first, out_stride);
-          continue;
-        }
-      }
       Accumulators<Rows> acc;
       const int32x4_t bias[4] = {vld1q_s32(e.bias + first), vld1q_s32(e.bias + first + 4),
                                  vld1q_s32(e.bias + first + 8), vld1q_s32(e.bias + first + 12)};
