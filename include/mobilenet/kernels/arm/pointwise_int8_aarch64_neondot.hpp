@@ -11,6 +11,7 @@
 #include <arm_neon.h>
 
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "mobilenet/core/isa.hpp"
@@ -64,89 +65,125 @@ template <bool Partial, std::size_t... R>
 }
 
 // clang-format off
-// Full tiles in assembly (tiles_4_rows_asm). Row r's 16 outputs accumulate in v(8 + 4r) to
-// v(11 + 4r); its 16 input bytes of a block are in v(4 + r); a group's 16 outputs' weights in
-// v0-v3 (one LD1); the multipliers stay in v24-v27. MOBILENET_DOT4(A0, A1, A2, A3, W, L): each
-// row's register A<r> plus W times the row's group L, SDOT by element.
+// Full tiles in assembly (tiles_4_rows_asm), of 16 outputs or 8 (a panel's last 8). Row r's
+// outputs accumulate in v(8 + 4r) to v(11 + 4r) (the first two for 8 outputs); its 16 input
+// bytes of a block are in v(4 + r); a group's weights in v0-v3 (one LD1); the multipliers stay in
+// v24-v27. MOBILENET_DOT4(A0, A1, A2, A3, W, L): each row's register A<r> plus W times the row's
+// group L, SDOT by element.
 #define MOBILENET_DOT4(A0, A1, A2, A3, W, L)                                                 \
   "sdot v" #A0 ".4s, " W ".16b, v4.4b[" #L "]\n"                                              \
   "sdot v" #A1 ".4s, " W ".16b, v5.4b[" #L "]\n"                                              \
   "sdot v" #A2 ".4s, " W ".16b, v6.4b[" #L "]\n"                                              \
   "sdot v" #A3 ".4s, " W ".16b, v7.4b[" #L "]\n"
-#define MOBILENET_DOT_GROUP(L)                                                               \
+#define MOBILENET_DOT_GROUP_16(L)                                                            \
   "ld1 {v0.16b, v1.16b, v2.16b, v3.16b}, [%[wp]], %[group_bytes]\n"                           \
   MOBILENET_DOT4(8, 12, 16, 20, "v0", L)  MOBILENET_DOT4(9, 13, 17, 21, "v1", L)               \
   MOBILENET_DOT4(10, 14, 18, 22, "v2", L) MOBILENET_DOT4(11, 15, 19, 23, "v3", L)
-// requantize_int8_neon<16> of a row's registers A-D, multipliers in v24-v27, then its store.
-#define MOBILENET_REQUANTIZE_ROW(A, B, C, D)                                                 \
-  "scvtf v" #A ".4s, v" #A ".4s\n scvtf v" #B ".4s, v" #B ".4s\n"                              \
-  "scvtf v" #C ".4s, v" #C ".4s\n scvtf v" #D ".4s, v" #D ".4s\n"                              \
-  "fmul v" #A ".4s, v" #A ".4s, v24.4s\n fmul v" #B ".4s, v" #B ".4s, v25.4s\n"                \
-  "fmul v" #C ".4s, v" #C ".4s, v26.4s\n fmul v" #D ".4s, v" #D ".4s, v27.4s\n"                \
-  "fcvtns v" #A ".4s, v" #A ".4s\n fcvtns v" #B ".4s, v" #B ".4s\n"                            \
-  "fcvtns v" #C ".4s, v" #C ".4s\n fcvtns v" #D ".4s, v" #D ".4s\n"                            \
+#define MOBILENET_DOT_GROUP_8(L)                                                             \
+  "ld1 {v0.16b, v1.16b}, [%[wp]], %[group_bytes]\n"                                            \
+  MOBILENET_DOT4(8, 12, 16, 20, "v0", L)  MOBILENET_DOT4(9, 13, 17, 21, "v1", L)
+#define MOBILENET_BIAS_16                                                                    \
+  "ld1 {v8.4s, v9.4s, v10.4s, v11.4s}, [%[bias]]\n"                                           \
+  "ld1 {v12.4s, v13.4s, v14.4s, v15.4s}, [%[bias]]\n"                                         \
+  "ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [%[bias]]\n"                                         \
+  "ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [%[bias]]\n"
+#define MOBILENET_BIAS_8                                                                     \
+  "ld1 {v8.4s, v9.4s}, [%[bias]]\n ld1 {v12.4s, v13.4s}, [%[bias]]\n"                          \
+  "ld1 {v16.4s, v17.4s}, [%[bias]]\n ld1 {v20.4s, v21.4s}, [%[bias]]\n"
+#define MOBILENET_MULTIPLIERS_16 "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[multiplier]]\n"
+#define MOBILENET_MULTIPLIERS_8 "ld1 {v24.4s, v25.4s}, [%[multiplier]]\n"
+// requantize_int8_neon<16> (or its first 8 lanes) of a row's registers A-D (A, B), then the row's
+// store.
+#define MOBILENET_TO_INT32(A, M)                                                             \
+  "scvtf v" #A ".4s, v" #A ".4s\n fmul v" #A ".4s, v" #A ".4s, v" #M ".4s\n"                   \
+  "fcvtns v" #A ".4s, v" #A ".4s\n"
+#define MOBILENET_TO_INT16(A, B)                                                             \
   "sqxtn v" #A ".4h, v" #A ".4s\n sqxtn2 v" #A ".8h, v" #B ".4s\n"                             \
-  "sqxtn v" #C ".4h, v" #C ".4s\n sqxtn2 v" #C ".8h, v" #D ".4s\n"                             \
-  "sqadd v" #A ".8h, v" #A ".8h, %[zp].8h\n sqadd v" #C ".8h, v" #C ".8h, %[zp].8h\n"          \
+  "sqadd v" #A ".8h, v" #A ".8h, %[zp].8h\n"
+#define MOBILENET_REQUANTIZE_ROW_16(A, B, C, D)                                              \
+  MOBILENET_TO_INT32(A, 24) MOBILENET_TO_INT32(B, 25) MOBILENET_TO_INT32(C, 26)               \
+  MOBILENET_TO_INT32(D, 27) MOBILENET_TO_INT16(A, B) MOBILENET_TO_INT16(C, D)                 \
   "sqxtn v" #A ".8b, v" #A ".8h\n sqxtn2 v" #A ".16b, v" #C ".8h\n"                            \
   "smax v" #A ".16b, v" #A ".16b, %[lo].16b\n smin v" #A ".16b, v" #A ".16b, %[hi].16b\n"      \
   "st1 {v" #A ".16b}, [%[out]], %[out_stride]\n"
+#define MOBILENET_REQUANTIZE_ROW_8(A, B, C, D)                                               \
+  MOBILENET_TO_INT32(A, 24) MOBILENET_TO_INT32(B, 25) MOBILENET_TO_INT16(A, B)                 \
+  "sqxtn v" #A ".8b, v" #A ".8h\n"                                                            \
+  "smax v" #A ".8b, v" #A ".8b, %[lo].8b\n smin v" #A ".8b, v" #A ".8b, %[hi].8b\n"            \
+  "st1 {v" #A ".8b}, [%[out]], %[out_stride]\n"
+#define MOBILENET_TILES(BIAS, MULTIPLIERS, GROUP, ROW)                                        \
+  MULTIPLIERS                                                                                 \
+  "0:\n"                                                                                      \
+  "mov %[x0], %[in]\n add %[x1], %[in], %[in_stride]\n"                                       \
+  "add %[x2], %[x1], %[in_stride]\n add %[x3], %[x2], %[in_stride]\n"                         \
+  "add %[in], %[x3], %[in_stride]\n"                                                          \
+  "mov %[wp], %[w]\n mov %[k], %[blocks]\n"                                                   \
+  BIAS                                                                                        \
+  "cbz %[k], 2f\n"                                                                            \
+  "1:\n"                                                                                      \
+  "ldr q4, [%[x0]], #16\n ldr q5, [%[x1]], #16\n ldr q6, [%[x2]], #16\n ldr q7, [%[x3]], #16\n" \
+  GROUP(0) GROUP(1) GROUP(2) GROUP(3)                                                         \
+  "subs %[k], %[k], #1\n b.ne 1b\n"                                                           \
+  "2:\n"                                                                                      \
+  "cbz %[two_groups], 3f\n"                                                                   \
+  "ldr d4, [%[x0]]\n ldr d5, [%[x1]]\n ldr d6, [%[x2]]\n ldr d7, [%[x3]]\n"                   \
+  GROUP(0) GROUP(1)                                                                           \
+  "3:\n"                                                                                      \
+  ROW(8, 9, 10, 11) ROW(12, 13, 14, 15) ROW(16, 17, 18, 19) ROW(20, 21, 22, 23)               \
+  "subs %[tiles], %[tiles], #1\n b.ne 0b\n"
 // clang-format on
 
-/// `tiles` (at least 1) full tiles of 4 rows x 16 outputs, one after the other, over an input of
-/// a multiple of 8 channels, all in assembly: each tile's accumulators start from the bias (a
-/// load per row); per block of 16 input channels 4 + 4 post-incremented loads, 64 SDOT and 2
-/// instructions of loop control; a last 8 channels as two groups from 8-byte loads; then each
-/// row's requantization and store, the same operations in the same order as
-/// requantize_int8_neon. GCC 12 took 80 instructions per block from the intrinsics (an add per
-/// load address) and about 170 per tile around the loop where 130 do. An asm statement cannot
-/// take the 16 accumulators as operands (30 at most, "+" counting twice), so the whole tile is one.
+/// `tiles` (at least 1) full tiles of 4 rows x Outputs (16, or a panel's last 8), one after the
+/// other, over an input of a multiple of 8 channels, all in assembly: each tile's accumulators
+/// start from the bias (a load per row); per block of 16 input channels 4 + 4 post-incremented
+/// loads, 64 SDOT (32) and 2 instructions of loop control; a last 8 channels as two groups from
+/// 8-byte loads; then each row's requantization and store, the same operations in the same order
+/// as requantize_int8_neon. GCC 12 took 80 instructions per block from the intrinsics (an add
+/// per load address) and about 170 per tile around the loop where 130 do. An asm statement
+/// cannot take the 16 accumulators as operands (30 at most, "+" counting twice), so the whole
+/// tile is one.
+template <int Outputs>
 [[gnu::always_inline]] inline void tiles_4_rows_asm(const int8_t* in, int64_t in_stride,
                                                     int64_t cin, const int8_t* w,
                                                     const int32_t* bias, const float* multiplier,
                                                     const NeonOutputClamp& clamp, int8_t* out,
                                                     int64_t out_stride, int64_t tiles) {
+  static_assert(Outputs == 16 || Outputs == 8, "16 or 8 outputs");
   const int64_t group_bytes = pointwise_int8_detail::kPanel * pointwise_int8_detail::kGroup;
   const uint64_t blocks = static_cast<uint64_t>(cin) / 16;
   const uint64_t two_groups = static_cast<uint64_t>(cin) % 16;  // 0 or 8
   const int8_t *x0, *x1, *x2, *x3, *wp;
   uint64_t k;
-  asm volatile(
-      "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[multiplier]]\n"
-      "0:\n"
-      "mov %[x0], %[in]\n add %[x1], %[in], %[in_stride]\n"
-      "add %[x2], %[x1], %[in_stride]\n add %[x3], %[x2], %[in_stride]\n"
-      "add %[in], %[x3], %[in_stride]\n"
-      "mov %[wp], %[w]\n mov %[k], %[blocks]\n"
-      "ld1 {v8.4s, v9.4s, v10.4s, v11.4s}, [%[bias]]\n"
-      "ld1 {v12.4s, v13.4s, v14.4s, v15.4s}, [%[bias]]\n"
-      "ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [%[bias]]\n"
-      "ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [%[bias]]\n"
-      "cbz %[k], 2f\n"
-      "1:\n"
-      "ldr q4, [%[x0]], #16\n ldr q5, [%[x1]], #16\n ldr q6, [%[x2]], #16\n ldr q7, [%[x3]], #16\n"
-      MOBILENET_DOT_GROUP(0) MOBILENET_DOT_GROUP(1) MOBILENET_DOT_GROUP(2) MOBILENET_DOT_GROUP(3)
-      "subs %[k], %[k], #1\n b.ne 1b\n"
-      "2:\n"
-      "cbz %[two_groups], 3f\n"
-      "ldr d4, [%[x0]]\n ldr d5, [%[x1]]\n ldr d6, [%[x2]]\n ldr d7, [%[x3]]\n"
-      MOBILENET_DOT_GROUP(0) MOBILENET_DOT_GROUP(1)
-      "3:\n"
-      MOBILENET_REQUANTIZE_ROW(8, 9, 10, 11) MOBILENET_REQUANTIZE_ROW(12, 13, 14, 15)
-      MOBILENET_REQUANTIZE_ROW(16, 17, 18, 19) MOBILENET_REQUANTIZE_ROW(20, 21, 22, 23)
-      "subs %[tiles], %[tiles], #1\n b.ne 0b\n"
-      : [in] "+r"(in), [out] "+r"(out), [tiles] "+r"(tiles), [x0] "=&r"(x0), [x1] "=&r"(x1),
-        [x2] "=&r"(x2), [x3] "=&r"(x3), [wp] "=&r"(wp), [k] "=&r"(k)
-      : [in_stride] "r"(in_stride), [w] "r"(w), [group_bytes] "r"(group_bytes),
-        [blocks] "r"(blocks), [two_groups] "r"(two_groups), [bias] "r"(bias),
-        [multiplier] "r"(multiplier), [out_stride] "r"(out_stride), [zp] "w"(clamp.zero_point),
-        [lo] "w"(clamp.lo), [hi] "w"(clamp.hi)
-      : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",
-        "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24",
-        "v25", "v26", "v27");
+#define MOBILENET_TILES_ASM(BIAS, MULTIPLIERS, GROUP, ROW)                                    \
+  asm volatile(MOBILENET_TILES(BIAS, MULTIPLIERS, GROUP, ROW)                                 \
+               : [in] "+r"(in), [out] "+r"(out), [tiles] "+r"(tiles), [x0] "=&r"(x0),         \
+                 [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [wp] "=&r"(wp), [k] "=&r"(k) \
+               : [in_stride] "r"(in_stride), [w] "r"(w), [group_bytes] "r"(group_bytes),      \
+                 [blocks] "r"(blocks), [two_groups] "r"(two_groups), [bias] "r"(bias),        \
+                 [multiplier] "r"(multiplier), [out_stride] "r"(out_stride),                  \
+                 [zp] "w"(clamp.zero_point), [lo] "w"(clamp.lo), [hi] "w"(clamp.hi)           \
+               : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9",  \
+                 "v10", "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", \
+                 "v21", "v22", "v23", "v24", "v25", "v26", "v27")
+  if constexpr (Outputs == 16)
+    MOBILENET_TILES_ASM(MOBILENET_BIAS_16, MOBILENET_MULTIPLIERS_16, MOBILENET_DOT_GROUP_16,
+                        MOBILENET_REQUANTIZE_ROW_16);
+  else
+    MOBILENET_TILES_ASM(MOBILENET_BIAS_8, MOBILENET_MULTIPLIERS_8, MOBILENET_DOT_GROUP_8,
+                        MOBILENET_REQUANTIZE_ROW_8);
+#undef MOBILENET_TILES_ASM
 }
-#undef MOBILENET_REQUANTIZE_ROW
-#undef MOBILENET_DOT_GROUP
+#undef MOBILENET_TILES
+#undef MOBILENET_REQUANTIZE_ROW_8
+#undef MOBILENET_REQUANTIZE_ROW_16
+#undef MOBILENET_TO_INT16
+#undef MOBILENET_TO_INT32
+#undef MOBILENET_MULTIPLIERS_8
+#undef MOBILENET_MULTIPLIERS_16
+#undef MOBILENET_BIAS_8
+#undef MOBILENET_BIAS_16
+#undef MOBILENET_DOT_GROUP_8
+#undef MOBILENET_DOT_GROUP_16
 #undef MOBILENET_DOT4
 }  // namespace neondot_int8_detail
 
@@ -185,10 +222,18 @@ struct NeonDotInt8Tile {
     constexpr int64_t kGroupBytes = kPanel * kGroup;
     const int64_t whole = cin / 16;
     const NeonOutputClamp clamp = neon_output_clamp(e.clamp);
-    if constexpr (Rows == 4 && !Partial) {
-      if (cin % 8 == 0 && blocks > 0)
-        return tiles_4_rows_asm(in, in_stride, cin, panel + first * kGroup, e.bias + first,
-                                e.multiplier + first, clamp, out + first, out_stride, blocks);
+    // Full tiles of 16 outputs, or of a panel's last 8 (MobileNets' 24- and 40-channel layers),
+    // in assembly where the input has a multiple of 8 channels (every MobileNet layer).
+    if constexpr (Rows == 4) {
+      const auto asm_tiles = [&](auto outputs) {
+        tiles_4_rows_asm<decltype(outputs)::value>(in, in_stride, cin, panel + first * kGroup,
+                                                   e.bias + first, e.multiplier + first, clamp,
+                                                   out + first, out_stride, blocks);
+      };
+      if (cin % 8 == 0 && blocks > 0) {
+        if constexpr (!Partial) return asm_tiles(std::integral_constant<int, 16>{});
+        if (valid == 8) return asm_tiles(std::integral_constant<int, 8>{});
+      }
     }
     for (int64_t b = 0; b < blocks; ++b, in += Rows * in_stride, out += Rows * out_stride) {
       Accumulators<Rows> acc;
