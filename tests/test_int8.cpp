@@ -16,6 +16,7 @@
 #include "mobilenet/kernels/depthwise_int8.hpp"
 #include "mobilenet/kernels/lookup_int8.hpp"
 #include "mobilenet/kernels/pointwise_int8.hpp"
+#include "mobilenet/kernels/quantize_int8.hpp"
 #include "mobilenet/kernels/residual_add_int8.hpp"
 #include "mobilenet/layers/int8/elementwise.hpp"
 
@@ -466,6 +467,46 @@ TEST(ResidualAddInt8, BestFormMatchesThePlainLoop) {
       kernels::residual_add_int8_generic(p, a.data(), b.data(), expected.data(), n);
       kernels::residual_add_int8(p, a.data(), b.data(), a.data(), n);
       EXPECT_EQ(a, expected);
+    }
+}
+
+// Quantizing floats in the form this build runs (NEON on AArch64) against the plain loop: values
+// on and beside rounding ties, far outside the int8 range, infinities and NaN, over lengths that
+// leave every tail of the 16-value step, with zero points at both extremes.
+TEST(QuantizeInt8, BestFormMatchesThePlainLoop) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  const mobilenet::quant::QuantParams cases[] = {{0.02f, 0},        {0.5f, -128}, {0.5f, 127},
+                                                 {1.0f / 3.0f, 17}, {1e-30f, -5}, {7.25f, -128}};
+  const float specials[] = {std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN(),
+                            -0.0f,
+                            1e30f,
+                            -1e30f,
+                            3e9f,
+                            -3e9f,
+                            40000.0f,
+                            -40000.0f};
+  for (const mobilenet::quant::QuantParams& p : cases)
+    for (const int64_t n : {0, 1, 15, 16, 17, 33, 100, 1000}) {
+      SCOPED_TRACE(testing::Message()
+                   << "scale " << p.scale << ", zero point " << p.zero_point << ", n " << n);
+      std::vector<float> x(static_cast<std::size_t>(n));
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        if (i % 7 == 3) {
+          x[i] = specials[i % std::size(specials)];
+        } else if (i % 5 == 1) {  // a tie of x / scale, or next to one
+          const float tie = (std::round(normal(rng) * 40.0f) + 0.5f) * p.scale;
+          x[i] = std::nextafter(tie, i % 3 == 0 ? tie : (i % 3 == 1 ? 1e38f : -1e38f));
+        } else {
+          x[i] = normal(rng) * p.scale * 30.0f;
+        }
+      }
+      std::vector<int8_t> expected(x.size()), got(x.size());
+      mobilenet::quant::quantize(x.data(), n, p, expected.data());
+      kernels::quantize_int8(x.data(), n, p, got.data());
+      EXPECT_EQ(got, expected);
     }
 }
 

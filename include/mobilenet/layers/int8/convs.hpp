@@ -15,6 +15,7 @@
 #include "mobilenet/kernels/depthwise_int8.hpp"
 #include "mobilenet/kernels/padding.hpp"
 #include "mobilenet/kernels/pointwise_int8.hpp"
+#include "mobilenet/kernels/quantize_int8.hpp"
 #include "mobilenet/layers/layer_info.hpp"
 #include "mobilenet/layers/stem_geometry.hpp"
 #include "mobilenet/quant/quantize.hpp"
@@ -190,7 +191,7 @@ class StemConv2dInt8 {
     const quant::QuantParams in = params().input;
     const int64_t row = is.w * is.c;
     pool.parallel_for(is.n * is.h, 8, [&](int64_t r0, int64_t r1) {
-      quant::quantize(x.data + r0 * row, (r1 - r0) * row, in, image + r0 * row);
+      kernels::quantize_int8(x.data + r0 * row, (r1 - r0) * row, in, image + r0 * row);
     });
     const int64_t k = gemm_.in_channels(), cout = out_channels();
     const kernels::StemWindows windows = geometry_.windows(is, cout, k);
