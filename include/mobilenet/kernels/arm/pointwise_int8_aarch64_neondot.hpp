@@ -92,24 +92,13 @@ template <bool Partial, std::size_t... R>
   "ld1 {v16.4s, v17.4s}, [%[bias]]\n ld1 {v20.4s, v21.4s}, [%[bias]]\n"
 #define MOBILENET_MULTIPLIERS_16 "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [%[multiplier]]\n"
 #define MOBILENET_MULTIPLIERS_8 "ld1 {v24.4s, v25.4s}, [%[multiplier]]\n"
-// requantize_int8_neon<16> (or its first 8 lanes) of a row's registers A-D (A, B), then the row's
-// store.
-#define MOBILENET_TO_INT32(A, M)                                                             \
-  "scvtf v" #A ".4s, v" #A ".4s\n fmul v" #A ".4s, v" #A ".4s, v" #M ".4s\n"                   \
-  "fcvtns v" #A ".4s, v" #A ".4s\n"
-#define MOBILENET_TO_INT16(A, B)                                                             \
-  "sqxtn v" #A ".4h, v" #A ".4s\n sqxtn2 v" #A ".8h, v" #B ".4s\n"                             \
-  "sqadd v" #A ".8h, v" #A ".8h, %[zp].8h\n"
+// A row's registers A-D (A, B for 8 outputs) requantized and stored.
 #define MOBILENET_REQUANTIZE_ROW_16(A, B, C, D)                                              \
-  MOBILENET_TO_INT32(A, 24) MOBILENET_TO_INT32(B, 25) MOBILENET_TO_INT32(C, 26)               \
-  MOBILENET_TO_INT32(D, 27) MOBILENET_TO_INT16(A, B) MOBILENET_TO_INT16(C, D)                 \
-  "sqxtn v" #A ".8b, v" #A ".8h\n sqxtn2 v" #A ".16b, v" #C ".8h\n"                            \
-  "smax v" #A ".16b, v" #A ".16b, %[lo].16b\n smin v" #A ".16b, v" #A ".16b, %[hi].16b\n"      \
+  MOBILENET_ASM_REQUANTIZE_16("v" #A, "v" #B, "v" #C, "v" #D, "v24", "v25", "v26", "v27",     \
+                              "%[zp]", "%[lo]", "%[hi]")                                      \
   "st1 {v" #A ".16b}, [%[out]], %[out_stride]\n"
 #define MOBILENET_REQUANTIZE_ROW_8(A, B, C, D)                                               \
-  MOBILENET_TO_INT32(A, 24) MOBILENET_TO_INT32(B, 25) MOBILENET_TO_INT16(A, B)                 \
-  "sqxtn v" #A ".8b, v" #A ".8h\n"                                                            \
-  "smax v" #A ".8b, v" #A ".8b, %[lo].8b\n smin v" #A ".8b, v" #A ".8b, %[hi].8b\n"            \
+  MOBILENET_ASM_REQUANTIZE_8("v" #A, "v" #B, "v24", "v25", "%[zp]", "%[lo]", "%[hi]")         \
   "st1 {v" #A ".8b}, [%[out]], %[out_stride]\n"
 #define MOBILENET_TILES(BIAS, MULTIPLIERS, GROUP, ROW)                                        \
   MULTIPLIERS                                                                                 \
@@ -176,8 +165,6 @@ template <int Outputs>
 #undef MOBILENET_TILES
 #undef MOBILENET_REQUANTIZE_ROW_8
 #undef MOBILENET_REQUANTIZE_ROW_16
-#undef MOBILENET_TO_INT16
-#undef MOBILENET_TO_INT32
 #undef MOBILENET_MULTIPLIERS_8
 #undef MOBILENET_MULTIPLIERS_16
 #undef MOBILENET_BIAS_8

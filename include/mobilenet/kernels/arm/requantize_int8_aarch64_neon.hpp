@@ -62,6 +62,26 @@ inline void requantize_store_int8_neon(const int32x4_t (&acc)[4], const float32x
     if (i < valid) out[i] = bytes[i];
 }
 
+// clang-format off
+// requantize_int8_neon in assembly text, for the tiles written in assembly: 16 lanes in the
+// registers A-D (or 8 in A, B; operands or names such as "v8" or "%[acc]"), multipliers M0-M3,
+// zero point ZP (.8h), clamp LO and HI (.16b); the codes are left in A. The same instructions in
+// the same order as the intrinsics above.
+#define MOBILENET_ASM_TO_INT32(A, M)                                                         \
+  "scvtf " A ".4s, " A ".4s\n fmul " A ".4s, " A ".4s, " M ".4s\n fcvtns " A ".4s, " A ".4s\n"
+#define MOBILENET_ASM_TO_INT16(A, B, ZP)                                                     \
+  "sqxtn " A ".4h, " A ".4s\n sqxtn2 " A ".8h, " B ".4s\n sqadd " A ".8h, " A ".8h, " ZP ".8h\n"
+#define MOBILENET_ASM_REQUANTIZE_16(A, B, C, D, M0, M1, M2, M3, ZP, LO, HI)                   \
+  MOBILENET_ASM_TO_INT32(A, M0) MOBILENET_ASM_TO_INT32(B, M1) MOBILENET_ASM_TO_INT32(C, M2)    \
+  MOBILENET_ASM_TO_INT32(D, M3) MOBILENET_ASM_TO_INT16(A, B, ZP) MOBILENET_ASM_TO_INT16(C, D, ZP) \
+  "sqxtn " A ".8b, " A ".8h\n sqxtn2 " A ".16b, " C ".8h\n"                                   \
+  "smax " A ".16b, " A ".16b, " LO ".16b\n smin " A ".16b, " A ".16b, " HI ".16b\n"
+#define MOBILENET_ASM_REQUANTIZE_8(A, B, M0, M1, ZP, LO, HI)                                  \
+  MOBILENET_ASM_TO_INT32(A, M0) MOBILENET_ASM_TO_INT32(B, M1) MOBILENET_ASM_TO_INT16(A, B, ZP) \
+  "sqxtn " A ".8b, " A ".8h\n"                                                                \
+  "smax " A ".8b, " A ".8b, " LO ".8b\n smin " A ".8b, " A ".8b, " HI ".8b\n"
+// clang-format on
+
 }  // namespace kernels
 }  // namespace MOBILENET_ISA
 }  // namespace mobilenet
