@@ -30,6 +30,8 @@
 #include "mobilenet/kernels/arm/depthwise_int8_pairs_neon.hpp"
 #if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
 #include "mobilenet/kernels/arm/depthwise_int8_columns_aarch64_neondot.hpp"
+#elif defined(__aarch64__)
+#include "mobilenet/kernels/arm/depthwise_int8_3x3_aarch64_neon.hpp"
 #endif
 #elif defined(__AVX2__)
 #include "mobilenet/kernels/x86/depthwise_int8_pairs_avx2.hpp"
@@ -328,7 +330,7 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
       const int8_t* p = w.bytes.data() + t * stride_c + c0;
       bytes[t] = L == 16 ? vld1q_s8(p) : vcombine_s8(vld1_s8(p), vdup_n_s8(0));
     }
-    for (int64_t ox = 0; ox < ow; ++ox) {
+    const auto column = [&](int64_t ox) {
       int32x4_t acc[L / 4];
       for (int k = 0; k < L / 4; ++k) acc[k] = first[k];
       const int64_t x0 = ox * stride - pad.left;
@@ -349,7 +351,22 @@ inline void row_block(const int8_t* in, const Shape& is, const PackedDepthwiseIn
       std::memcpy(&sum, acc, sizeof sum);
       store(sum, ox);
 #endif
+    };
+    int64_t ox = 0;
+#if defined(__aarch64__) && !defined(__ARM_FEATURE_DOTPROD)
+    // ARMv8.0's 3x3 windows inside the image in assembly (arm/depthwise_int8_3x3_aarch64_neon.hpp).
+    if constexpr (K == 3 && L == 16) {
+      if (all_rows && inner_end > inner_begin) {
+        for (; ox < inner_begin; ++ox) column(ox);
+        const int64_t x0 = (inner_begin * stride - pad.left) * C;
+        depthwise3x3_pairs_asm(rows[0] + x0, rows[1] + x0, rows[2] + x0, C, stride * C,
+                               inner_end - inner_begin, bytes, first, w.multiplier.data() + c0,
+                               clamp, out + inner_begin * C + c0);
+        ox = inner_end;
+      }
     }
+#endif
+    for (; ox < ow; ++ox) column(ox);
     return;
   }
 #elif defined(__AVX2__)
