@@ -3,7 +3,7 @@
 // zero point, saturated; NaN to the lowest code), the int8 stem's first step on the image. The
 // plain loop (quant::quantize) is the reference and x86's form; AArch64 takes the NEON form in
 // arm/quantize_int8_aarch64_neon.hpp, where GCC's vectorization of the loop rounds with FRINTI
-// and clamps in float with a compare and select per bound (about 70 instructions per 16 values).
+// and clamps in float with a compare and select per bound.
 
 #include <cstdint>
 

@@ -67,7 +67,7 @@ template <bool AllRows>
 /// window's columns and weights need most of the 32.
 /// The products are one asm statement, the weights loaded four registers at a time into v28-v31:
 /// with intrinsics GCC 12 loaded the starting sums into other registers and moved them, and
-/// spilled two of the window's columns (about 64 instructions per output where 50 do).
+/// spilled two of the window's columns.
 [[gnu::always_inline]] inline void output(const Column& c0, const Column& c1, const Column& c2,
                                           const int8_t* q, const int32_t* start,
                                           const float* multiplier, const NeonOutputClamp& clamp,

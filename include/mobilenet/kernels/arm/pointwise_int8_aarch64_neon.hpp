@@ -95,9 +95,10 @@ namespace neonmlal_int8_detail {
 /// input groups two LD1 of weights, four LD1R of inputs, 48 (24) multiply and add instructions
 /// and 2 of loop control, the first pair starting the accumulators (SADDLP) so that they need
 /// no zeroing; then each row's folding, bias, requantization and store, the same operations in
-/// the same order as rows() below. GCC 12 took 66 instructions per pair of groups of 16 outputs
-/// from the intrinsics where 56 do, and reloaded the constants and pointers around each tile;
-/// an asm statement cannot take the 16 accumulators as operands, so the whole tile is one.
+/// the same order as rows() below. GCC 12's loop from the intrinsics added address arithmetic
+/// to every pair and reloaded the constants and pointers around each tile (docs/design.md, "int8
+/// on ARM"); an asm statement cannot take the 16 accumulators as operands, so the whole tile is
+/// one.
 template <int Outputs>
 [[gnu::always_inline]] inline void tiles_2_rows_asm(const int8_t* in, int64_t in_stride,
                                                     int64_t cin, const int8_t* w,

@@ -127,10 +127,10 @@ template <bool Partial, std::size_t... R>
 /// start from the bias (a load per row); per block of 16 input channels 4 + 4 post-incremented
 /// loads, 64 SDOT (32) and 2 instructions of loop control; a last 8 channels as two groups from
 /// 8-byte loads; then each row's requantization and store, the same operations in the same order
-/// as requantize_int8_neon. GCC 12 took 80 instructions per block from the intrinsics (an add
-/// per load address) and about 170 per tile around the loop where 130 do. An asm statement
-/// cannot take the 16 accumulators as operands (30 at most, "+" counting twice), so the whole
-/// tile is one.
+/// as requantize_int8_neon. GCC 12's loop from the intrinsics added an add per load address and
+/// reloaded the clamp and pointers around each tile (docs/design.md, "int8 on ARM"). An asm
+/// statement cannot take the 16 accumulators as operands (30 at most, "+" counting twice), so
+/// the whole tile is one.
 template <int Outputs>
 [[gnu::always_inline]] inline void tiles_4_rows_asm(const int8_t* in, int64_t in_stride,
                                                     int64_t cin, const int8_t* w,
